@@ -1,0 +1,96 @@
+"""Units: SI inside (W, J, s, B, FLOP), kWh/MWh only at the edges.
+
+Every conversion the project needs lives here so that a factor of 1000 is
+written once. Durations in scenario files may be strings ("7d", "90min",
+"3600s", "1h30min") or plain seconds.
+"""
+
+from __future__ import annotations
+
+import re
+
+SECOND = 1.0
+MINUTE = 60.0
+HOUR = 3600.0
+DAY = 86400.0
+WEEK = 7 * DAY
+
+J_PER_KWH = 3.6e6
+J_PER_MWH = 3.6e9
+W_PER_KW = 1e3
+W_PER_MW = 1e6
+
+_DURATION_UNITS = {
+    "ms": 1e-3,
+    "s": SECOND,
+    "sec": SECOND,
+    "m": MINUTE,
+    "min": MINUTE,
+    "h": HOUR,
+    "hr": HOUR,
+    "d": DAY,
+    "day": DAY,
+    "days": DAY,
+    "w": WEEK,
+    "week": WEEK,
+    "weeks": WEEK,
+}
+_DURATION_TOKEN = re.compile(r"\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([a-zA-Z]*)")
+
+
+def parse_duration(value: str | float | int) -> float:
+    """Return seconds from "7d", "90min", "3600s", "1h30min", "2.5h" or a number.
+
+    Raises ValueError with the list of accepted units for anything else.
+    """
+    if isinstance(value, bool):
+        raise ValueError(f"expected a duration, got {value!r}")
+    if isinstance(value, (int, float)):
+        seconds = float(value)
+    else:
+        text = value.strip()
+        pos, seconds, matched = 0, 0.0, False
+        while pos < len(text):
+            m = _DURATION_TOKEN.match(text, pos)
+            if not m or m.end() == pos:
+                raise ValueError(_duration_help(value))
+            number, unit = m.groups()
+            unit = unit.lower() or "s"
+            if unit not in _DURATION_UNITS:
+                raise ValueError(_duration_help(value))
+            seconds += float(number) * _DURATION_UNITS[unit]
+            pos, matched = m.end(), True
+        if not matched:
+            raise ValueError(_duration_help(value))
+    if seconds != seconds or seconds < 0:
+        raise ValueError(f"duration must be a non-negative number of seconds, got {value!r}")
+    return seconds
+
+
+def _duration_help(value: object) -> str:
+    units = ", ".join(sorted(set(_DURATION_UNITS)))
+    return f"{value!r} is not a duration; use a number of seconds or e.g. '7d', '90min', '3600s' (units: {units})"
+
+
+def j_to_kwh(energy_j: float) -> float:
+    return energy_j / J_PER_KWH
+
+
+def j_to_mwh(energy_j: float) -> float:
+    return energy_j / J_PER_MWH
+
+
+def kwh_to_j(energy_kwh: float) -> float:
+    return energy_kwh * J_PER_KWH
+
+
+def kw_to_w(power_kw: float) -> float:
+    return power_kw * W_PER_KW
+
+
+def g_per_kwh_to_g_per_j(intensity_g_per_kwh: float) -> float:
+    return intensity_g_per_kwh / J_PER_KWH
+
+
+def per_kwh_to_per_j(price_per_kwh: float) -> float:
+    return price_per_kwh / J_PER_KWH
