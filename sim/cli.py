@@ -1,0 +1,164 @@
+"""`wattsim run | validate | catalog`: the command line.
+
+Errors in a scenario print one line per problem (dotted path, value, what is
+allowed) and exit with status 2; no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from sim.scenario import ScenarioError, load_scenario, parse_override
+
+
+def _overrides(items: list[str] | None) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for item in items or []:
+        key, value = parse_override(item)
+        out[key] = value
+    return out
+
+
+def _fmt_energy(kwh: float) -> str:
+    return f"{kwh / 1000:,.2f} MWh" if abs(kwh) >= 1000 else f"{kwh:,.1f} kWh"
+
+
+def _fmt_duration(seconds: float) -> str:
+    if seconds != seconds:
+        return "-"
+    if seconds >= 86400:
+        return f"{seconds / 86400:.2f} d"
+    if seconds >= 3600:
+        return f"{seconds / 3600:.2f} h"
+    return f"{seconds:.0f} s"
+
+
+def summary_table(summary: dict) -> str:
+    """The short table `wattsim run` prints."""
+    rows = [
+        ("facility energy", _fmt_energy(summary["facility_energy_kwh"])),
+        ("  IT (accelerators / hosts / network)",
+         f"{_fmt_energy(summary['it_energy_kwh'])} ({_fmt_energy(summary['accelerator_energy_kwh'])}"
+         f" / {_fmt_energy(summary['host_energy_kwh'])} / {_fmt_energy(summary['network_energy_kwh'])})"),
+        ("  cooling + losses", _fmt_energy(summary["cooling_energy_kwh"] + summary["losses_energy_kwh"])),
+        ("PUE", f"{summary['pue']:.3f}"),
+        ("peak power", f"{summary['peak_power_kw']:,.1f} kW"),
+        ("renewable share", f"{summary['renewable_share']:.1%}"),
+        ("carbon", f"{summary['carbon_kg'] / 1000:,.2f} t CO2e"),
+        ("cost", f"{summary['cost']:,.0f}"),
+        ("jobs completed / submitted", f"{summary['jobs_completed']} / {summary['jobs_submitted']}"
+         f" (failed {summary['jobs_failed']}, unfinished {summary['jobs_unfinished']})"),
+        ("mean JCT / mean wait", f"{_fmt_duration(summary['mean_jct_s'])} / {_fmt_duration(summary['mean_wait_s'])}"),
+        ("accelerator utilization", f"{summary['gpu_utilization']:.1%}"),
+        ("simulated / wall time", f"{_fmt_duration(summary['simulated_s'])} / {summary['wall_s']:.2f} s"
+         f" ({summary['events']:,} events)"),
+    ]
+    width = max(len(k) for k, _ in rows)
+    return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from sim.world import simulate
+
+    scenario = load_scenario(args.scenario, overrides=_overrides(args.set))
+    result = simulate(scenario)
+    out = Path(args.output or Path("runs") / scenario.name)
+    result.to_dir(out)
+    print(f"scenario {scenario.name!r} -> {out}/")
+    print(summary_table(result.summary))
+    if not args.no_plot:
+        try:
+            from sim.plotting import plot_power
+
+            png = plot_power(result, out / "power.png")
+            print(f"plot: {png}")
+        except ImportError as exc:  # matplotlib missing: results are still written
+            print(f"(no plot: {exc})", file=sys.stderr)
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    scenario = load_scenario(args.scenario, overrides=_overrides(args.set))
+    pools = ", ".join(f"{p.nodes} x {p.node_type}" for p in scenario.cluster.node_pools())
+    horizon = scenario.duration if scenario.duration == "until-done" else _fmt_duration(scenario.horizon_s)
+    print(f"{args.scenario}: valid — {scenario.name!r}, {pools}, {horizon}, "
+          f"{len(scenario.workload.jobs)} listed jobs"
+          f"{', a generator' if scenario.workload.generator else ''}")
+    return 0
+
+
+def cmd_catalog(args: argparse.Namespace) -> int:
+    from sim.catalog import load_catalog
+
+    cat = load_catalog()
+    if args.what in ("all", "accelerators"):
+        print("Accelerators (peak dense 16-bit, power, memory):")
+        print(f"  {'key':<12} {'TFLOP/s':>8} {'TDP W':>7} {'busy W':>7} {'idle W':>7} {'min cap':>8} "
+              f"{'HBM GB':>7} {'MFU':>5}  name")
+        for a in cat.accelerators.values():
+            print(f"  {a.key:<12} {a.peak_flops / 1e12:>8.0f} {a.tdp_w:>7.0f} {a.busy_w:>7.0f} {a.idle_w:>7.0f} "
+                  f"{a.min_cap_w:>8.0f} {a.memory_bytes / 1e9:>7.0f} {a.default_mfu:>5.2f}  {a.name}")
+    if args.what in ("all", "nodes"):
+        print("Node types (accelerators, host power idle/busy, links):")
+        for n in cat.node_types.values():
+            print(f"  {n.key:<14} {n.accelerators_per_node} x {n.accelerator:<10} host {n.host_idle_w:>5.0f}/"
+                  f"{n.host_busy_w:>5.0f} W  intra {n.intra_node_bandwidth_bytes_per_s / 1e9:>5.0f} GB/s  "
+                  f"NIC {n.nic_bandwidth_bytes_per_s / 1e9:>5.0f} GB/s  {n.name}")
+    if args.what in ("all", "models"):
+        print("Model presets (parameters, training FLOPs per sample):")
+        for m in cat.models.values():
+            print(f"  {m.key:<14} {m.parameters:>10.3g} params  {m.flops_per_sample:>10.3g} FLOP/{m.sample_unit}"
+                  f"  MFU {m.typical_mfu:.2f}  {m.name}")
+    if args.sources:
+        print("\nSources:")
+        for group in (cat.accelerators, cat.node_types, cat.models):
+            for key, entry in group.items():
+                print(f"  {key}: {entry.source}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="wattsim",
+        description="Discrete-event simulator of AI datacenters: energy, carbon, cost, PUE and job times.",
+    )
+    sub = p.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("run", help="run a scenario and write a run folder",
+                       description="Run SCENARIO (YAML/JSON) and write summary.json, timeseries.parquet, "
+                                   "jobs.parquet, nodes.parquet, manifest.yaml and power.png to -o DIR.")
+    r.add_argument("scenario", help="scenario file (YAML or JSON)")
+    r.add_argument("-o", "--output", help="run folder (default runs/<scenario name>)")
+    r.add_argument("--set", action="append", metavar="PATH=VALUE",
+                   help="override a value by dotted path, e.g. --set cluster.nodes=128 (repeatable)")
+    r.add_argument("--no-plot", action="store_true", help="do not draw power.png")
+    r.set_defaults(func=cmd_run)
+    v = sub.add_parser("validate", help="check a scenario without running it",
+                       description="Validate SCENARIO: unknown keys, bad values and unknown catalog names "
+                                   "are reported by dotted path; exit status 2 if invalid.")
+    v.add_argument("scenario")
+    v.add_argument("--set", action="append", metavar="PATH=VALUE", help="override a value by dotted path")
+    v.set_defaults(func=cmd_validate)
+    c = sub.add_parser("catalog", help="list accelerators, node types and model presets",
+                       description="Print the bundled hardware and model catalog with power and speed figures.")
+    c.add_argument("what", nargs="?", default="all", choices=["all", "accelerators", "nodes", "models"])
+    c.add_argument("--sources", action="store_true", help="also print where each figure comes from")
+    c.set_defaults(func=cmd_catalog)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ScenarioError as exc:
+        print(f"error: {exc}".replace("\n", "\nerror: "), file=sys.stderr)
+        return 2
+    except FileNotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,360 @@
+"""The Result of a run: tidy DataFrames, a flat summary, Parquet + manifest on disk.
+
+Everything here is read off the ledger by exact integration; nothing is
+sampled. Column names carry their unit; `COLUMNS` lists every column with its
+unit and meaning, and `docs/output-columns.md` is generated from it
+(`python -m sim.results > docs/output-columns.md`).
+
+Per-job energy: the ledger credits each accelerator and host segment to the
+jobs on the node (by their share of the node's power), so `it_energy_kwh` is
+exact; the rest (idle nodes, free slots) is unattributed overhead. A job's
+`energy_kwh` adds the facility overhead of its run window (window PUE) and
+its `carbon_kg` uses the carbon per facility joule of that window, so a job
+run when the grid is clean is charged less.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import platform
+import subprocess
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from sim.meter import _cumulative_at
+from sim.plant import IT_CATEGORIES
+from sim.training import JobState
+from sim.units import J_PER_KWH, W_PER_KW
+
+if TYPE_CHECKING:
+    from sim.world import World
+
+POWER_CATEGORIES = ("accelerator", "host", "network", "background", "cooling", "losses")
+
+#: every summary key, its unit and meaning (the docs table is generated from this)
+SUMMARY_KEYS: dict[str, tuple[str, str]] = {
+    "facility_energy_kwh": ("kWh", "all consumption: IT + cooling + distribution losses"),
+    "it_energy_kwh": ("kWh", "accelerators + hosts + network + measured background load"),
+    "accelerator_energy_kwh": ("kWh", "accelerator boards"),
+    "host_energy_kwh": ("kWh", "host CPUs, memory, fans, NICs"),
+    "network_energy_kwh": ("kWh", "switches and links (0 until the network model is on)"),
+    "background_energy_kwh": ("kWh", "measured load already in the building"),
+    "cooling_energy_kwh": ("kWh", "cooling plant (or the PUE overhead of constant-pue)"),
+    "losses_energy_kwh": ("kWh", "power distribution losses (UPS, PDU)"),
+    "pue": ("1", "facility / IT energy"),
+    "renewable_share": ("1", "renewable energy used on site / facility demand (matched per plant step)"),
+    "grid_import_kwh": ("kWh", "energy drawn from the grid"),
+    "carbon_kg": ("kg CO2e", "location-based emissions of the grid import"),
+    "cost": ("currency", "energy cost in the currency of supply prices"),
+    "peak_power_kw": ("kW", "highest facility power averaged over a plant step"),
+    "jobs_submitted": ("count", "jobs that arrived before the end"),
+    "jobs_completed": ("count", "jobs that finished their work"),
+    "jobs_failed": ("count", "jobs that could not run (reason in the jobs table)"),
+    "jobs_unfinished": ("count", "jobs still queued or running at the end"),
+    "mean_jct_s": ("s", "mean completion time (end - submit) of completed jobs"),
+    "p95_jct_s": ("s", "95th percentile completion time of completed jobs"),
+    "mean_wait_s": ("s", "mean queueing delay (start - submit) of started jobs"),
+    "makespan_s": ("s", "first submit to last completion"),
+    "gpu_utilization": ("1", "busy accelerator-seconds / (accelerators x simulated time)"),
+    "simulated_s": ("s", "simulated time"),
+    "wall_s": ("s", "wall-clock time of the run"),
+    "events": ("count", "SimPy events processed"),
+}
+
+#: time-series columns, unit and meaning (per-bin means unless said otherwise)
+COLUMNS: dict[str, tuple[str, str]] = {
+    "time": ("UTC", "start of the bin"),
+    "facility_power_w": ("W", "mean facility power"),
+    "it_power_w": ("W", "mean IT power"),
+    **{f"{c}_power_w": ("W", f"mean {c} power") for c in POWER_CATEGORIES},
+    "facility_energy_kwh": ("kWh", "facility energy in the bin"),
+    "it_energy_kwh": ("kWh", "IT energy in the bin"),
+    "pue": ("1", "facility / IT energy of the bin"),
+    "carbon_kg": ("kg CO2e", "emissions in the bin"),
+    "cost": ("currency", "energy cost in the bin"),
+    "busy_accelerators": ("count", "mean accelerators running jobs"),
+    "jobs_running": ("count", "mean jobs running"),
+    "jobs_queued": ("count", "mean jobs waiting"),
+    "<flow>_w": ("W", "mean supply flow: grid_import, grid_export, pv, wind, renewable_used, "
+                      "curtailed, battery_charge, battery_discharge, ppa"),
+    "<reading>": ("in its name", "mean of a plant reading, e.g. hall_temp_c, battery_soc_kwh, "
+                  "carbon_intensity_g_per_kwh, free_cooling_fraction, accelerator_cap_fraction"),
+}
+
+
+@dataclass
+class Result:
+    summary: dict[str, Any]
+    timeseries: pd.DataFrame
+    jobs: pd.DataFrame
+    nodes: pd.DataFrame
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+    def to_dir(self, path: str | Path) -> Path:
+        """Write the run folder: summary.json, *.parquet, manifest.yaml."""
+        out = Path(path)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "summary.json").write_text(json.dumps(_jsonable(self.summary), indent=2) + "\n")
+        self.timeseries.to_parquet(out / "timeseries.parquet", index=False)
+        self.jobs.to_parquet(out / "jobs.parquet", index=False)
+        self.nodes.to_parquet(out / "nodes.parquet", index=False)
+        (out / "manifest.yaml").write_text(yaml.safe_dump(_jsonable(self.manifest), sort_keys=False))
+        return out
+
+    @classmethod
+    def from_dir(cls, path: str | Path) -> Result:
+        p = Path(path)
+        missing = [f for f in ("summary.json", "timeseries.parquet", "jobs.parquet", "nodes.parquet")
+                   if not (p / f).is_file()]
+        if missing:
+            raise FileNotFoundError(f"{p} is not a run folder: missing {', '.join(missing)}")
+        manifest = yaml.safe_load((p / "manifest.yaml").read_text()) if (p / "manifest.yaml").is_file() else {}
+        return cls(
+            summary=json.loads((p / "summary.json").read_text()),
+            timeseries=pd.read_parquet(p / "timeseries.parquet"),
+            jobs=pd.read_parquet(p / "jobs.parquet"),
+            nodes=pd.read_parquet(p / "nodes.parquet"),
+            manifest=manifest or {},
+        )
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (np.floating, float)):
+        f = float(obj)
+        return None if math.isnan(f) else f
+    return obj
+
+
+# -- building a Result from a finished World ------------------------------------
+
+
+def build_result(world: World) -> Result:
+    meter = world.meter
+    s = world.scenario
+    end = world.end_s
+    start_ts = s.start_ts
+    interval = s.output.interval
+    edges = np.arange(0.0, end, interval)
+    edges = np.append(edges, end) if len(edges) == 0 or edges[-1] < end else edges
+    if len(edges) < 2:
+        edges = np.array([0.0, max(end, 1e-9)])
+    widths = np.diff(edges)
+
+    power = meter.groups_by("category", "power_w")
+    groups: dict[str, list[int]] = {f"{c}_power_w": power.get(c, []) for c in POWER_CATEGORIES}
+    for c in meter.channels:
+        if c.quantity == "flow_w":
+            groups[f"{c.name}_w"] = [c.index]
+        elif c.quantity == "level" and c.category != "node_busy":
+            groups[c.name] = [c.index]
+        elif c.quantity == "rate":
+            groups[c.name] = [c.index]
+    integrals = meter.binned(edges, groups)
+
+    ts = pd.DataFrame({"time": start_ts + pd.to_timedelta(edges[:-1], unit="s")})
+    for c in POWER_CATEGORIES:
+        ts[f"{c}_power_w"] = integrals[f"{c}_power_w"] / widths
+    it_j = sum(integrals[f"{c}_power_w"] for c in IT_CATEGORIES)
+    fac_j = sum(integrals[f"{c}_power_w"] for c in POWER_CATEGORIES)
+    ts["it_power_w"] = it_j / widths
+    ts["facility_power_w"] = fac_j / widths
+    ts["it_energy_kwh"] = it_j / J_PER_KWH
+    ts["facility_energy_kwh"] = fac_j / J_PER_KWH
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ts["pue"] = np.where(it_j > 0, fac_j / np.where(it_j > 0, it_j, 1.0), np.nan)
+    ts["carbon_kg"] = integrals.get("carbon_g", np.zeros(len(widths))) / 1000.0
+    ts["cost"] = integrals.get("cost", np.zeros(len(widths)))
+    for name, arr in integrals.items():
+        if name in ts.columns or name.endswith("_power_w") or name in ("carbon_g", "cost"):
+            continue
+        ts[name] = arr / widths
+
+    cat = {c: meter.category_integral(c, end) for c in meter.categories}
+    it_total = sum(cat.get(c, 0.0) for c in IT_CATEGORIES)
+    fac_total = sum(cat.get(c, 0.0) for c in POWER_CATEGORIES)
+    flows = {c.name: meter.integral(c.index, end) for c in meter.channels if c.quantity == "flow_w"}
+    renewable = flows.get("renewable_used", 0.0)
+
+    # facility power per plant step, for the peak
+    step_edges = np.append(np.arange(0.0, end, s.plant.step), end)
+    fac_channels = [ch for c in POWER_CATEGORIES for ch in power.get(c, [])]
+    cum_fac = _cum(meter, fac_channels, step_edges)
+    step_power = np.diff(cum_fac) / np.maximum(np.diff(step_edges), 1e-12)
+    cum_it = _cum(meter, [ch for c in IT_CATEGORIES for ch in power.get(c, [])], step_edges)
+    carbon_idx = [c.index for c in meter.channels if c.name == "carbon_g"]
+    cum_carbon = _cum(meter, carbon_idx, step_edges)
+
+    jobs = _jobs_table(world, step_edges, cum_fac, cum_it, cum_carbon)
+    nodes = _nodes_table(world)
+    busy_s = meter.integral(meter.index("busy_accelerators"), end)
+    capacity = sum(n.slots for n in world.nodes)
+
+    completed = jobs[jobs.state == JobState.COMPLETED.value]
+    started = jobs[jobs.start_s.notna()]
+    submitted = jobs[jobs.state != JobState.PENDING.value]
+    summary: dict[str, Any] = {
+        "name": s.name,
+        "seed": s.seed,
+        "facility_energy_kwh": fac_total / J_PER_KWH,
+        "it_energy_kwh": it_total / J_PER_KWH,
+        **{f"{c}_energy_kwh": cat.get(c, 0.0) / J_PER_KWH for c in POWER_CATEGORIES},
+        "pue": fac_total / it_total if it_total > 0 else float("nan"),
+        "renewable_share": renewable / fac_total if fac_total > 0 else 0.0,
+        "grid_import_kwh": flows.get("grid_import", 0.0) / J_PER_KWH,
+        "carbon_kg": (meter.integral(carbon_idx[0], end) / 1000.0) if carbon_idx else 0.0,
+        "cost": meter.category_integral("cost", end),
+        "peak_power_kw": float(step_power.max()) / W_PER_KW if len(step_power) else 0.0,
+        "jobs_submitted": int(len(submitted)),
+        "jobs_completed": int(len(completed)),
+        "jobs_failed": int((jobs.state == JobState.FAILED.value).sum()),
+        "jobs_unfinished": int(jobs.state.isin([JobState.QUEUED.value, JobState.RUNNING.value]).sum()),
+        "mean_jct_s": float(completed.jct_s.mean()) if len(completed) else float("nan"),
+        "p95_jct_s": float(np.percentile(completed.jct_s, 95)) if len(completed) else float("nan"),
+        "mean_wait_s": float(started.wait_s.mean()) if len(started) else float("nan"),
+        "makespan_s": float(completed.end_s.max() - submitted.submit_s.min()) if len(completed) else float("nan"),
+        "gpu_utilization": busy_s / (capacity * end) if end > 0 and capacity else 0.0,
+        "simulated_s": end,
+        "wall_s": world.wall_s,
+        "events": world.env.events_processed,
+    }
+    manifest = {
+        "scenario": s.resolved(),
+        "seed": s.seed,
+        "simulated_s": end,
+        "wall_s": world.wall_s,
+        "events": world.env.events_processed,
+        "ledger_changes": meter.changes,
+        "components": {"cooling": world.cooling.config(), "supply": world.supply.config()},
+        "versions": _versions(),
+        "git_revision": _git_revision(),
+        "python": platform.python_version(),
+    }
+    return Result(summary=summary, timeseries=ts, jobs=jobs, nodes=nodes, manifest=manifest)
+
+
+def _cum(meter, channels: list[int], edges: np.ndarray) -> np.ndarray:
+    t, ch, delta = meter.log()
+    member = np.zeros(len(meter.channels), dtype=bool)
+    member[channels] = True
+    mask = member[ch] if len(ch) else np.zeros(0, dtype=bool)
+    return _cumulative_at(t[mask], delta[mask], edges)
+
+
+def _jobs_table(world: World, edges, cum_fac, cum_it, cum_carbon) -> pd.DataFrame:
+    att = world.meter.attributed_j
+    rows = []
+    for j in world.jobs:
+        it_j = att.get(j.id, 0.0)
+        energy_j, carbon_g = it_j, 0.0
+        if j.start_s is not None:
+            a = j.start_s
+            b = j.end_s if j.end_s is not None else world.end_s
+            fa, fb = np.interp([a, b], edges, cum_fac)
+            ia, ib = np.interp([a, b], edges, cum_it)
+            ca, cb = np.interp([a, b], edges, cum_carbon)
+            if ib > ia:
+                energy_j = it_j * (fb - fa) / (ib - ia)
+            if fb > fa:
+                carbon_g = energy_j * (cb - ca) / (fb - fa)
+        rows.append(
+            {
+                "job_id": j.id,
+                "name": j.name,
+                "user": j.user,
+                "mode": j.mode,
+                "accelerators": j.accelerators,
+                "submit_s": j.submit_s,
+                "start_s": j.start_s,
+                "end_s": j.end_s,
+                "state": j.state.value,
+                "reason": j.reason,
+                "wait_s": (j.start_s - j.submit_s) if j.start_s is not None else np.nan,
+                "jct_s": (j.end_s - j.submit_s) if j.state is JobState.COMPLETED else np.nan,
+                "work_flops": j.work.work_flops,
+                "done_flops": j.done_flops,
+                "it_energy_kwh": it_j / J_PER_KWH,
+                "energy_kwh": energy_j / J_PER_KWH,
+                "carbon_kg": carbon_g / 1000.0,
+            }
+        )
+    df = pd.DataFrame(rows)
+    if df.empty:
+        df = pd.DataFrame(columns=["job_id", "name", "state", "submit_s", "start_s", "end_s",
+                                   "wait_s", "jct_s", "it_energy_kwh", "energy_kwh", "carbon_kg"])
+    for col in ("start_s", "end_s", "wait_s", "jct_s"):
+        df[col] = df[col].astype(float)
+    return df
+
+
+def _nodes_table(world: World) -> pd.DataFrame:
+    m = world.meter
+    end = world.end_s
+    rows = []
+    for n in world.nodes:
+        busy_s = m.integral(n.busy_channel, end)
+        rows.append(
+            {
+                "node": n.name,
+                "node_type": n.node_type.key,
+                "accelerator": n.accelerator.key,
+                "pool": n.pool,
+                "accelerators": n.slots,
+                "accelerator_energy_kwh": m.integral(n.acc_channel, end) / J_PER_KWH,
+                "host_energy_kwh": m.integral(n.host_channel, end) / J_PER_KWH,
+                "busy_accelerator_h": busy_s / 3600.0,
+                "utilization": busy_s / (n.slots * end) if end > 0 else 0.0,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _versions() -> dict[str, str]:
+    out = {}
+    for pkg in ("wattsim", "simpy", "numpy", "pandas", "pyarrow", "pydantic", "networkx", "pvlib",
+                "windpowerlib", "scipy"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = "not installed"
+    return out
+
+
+@lru_cache(maxsize=1)
+def _git_revision() -> str:
+    try:
+        here = Path(__file__).resolve().parent
+        rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5)
+        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=here, capture_output=True, text=True,
+                               timeout=5)
+        if rev.returncode == 0:
+            return rev.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return "unknown"
+
+
+def columns_markdown() -> str:
+    lines = ["# Output columns", "", "Generated from `sim/results.py` (`python -m sim.results`).", "",
+             "## summary.json", "", "| key | unit | meaning |", "|---|---|---|"]
+    lines += [f"| `{k}` | {u} | {m} |" for k, (u, m) in SUMMARY_KEYS.items()]
+    lines += ["", "## timeseries.parquet", "", "| column | unit | meaning |", "|---|---|---|"]
+    lines += [f"| `{k}` | {u} | {m} |" for k, (u, m) in COLUMNS.items()]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(columns_markdown(), end="")

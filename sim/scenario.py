@@ -1,0 +1,367 @@
+"""The scenario file: pydantic models, YAML/JSON in, dotted overrides.
+
+A scenario is plain data, validated before anything runs. Unknown keys are
+refused and every problem is reported on one line naming its dotted path, the
+bad value and what is allowed (OpenDC's specs do the same):
+
+    cluster.nodes: -4 is not allowed: Input should be greater than or equal to 1
+
+Overrides (`cluster.nodes=128`, `workload.jobs.0.accelerators=16`) are applied
+to the raw document before validation, so an override is checked exactly like
+the file.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+import yaml
+from pydantic import Field, ValidationError, field_validator, model_validator
+
+from sim.cooling import ConstantPueConfig, CoolingConfig
+from sim.schema import Duration, Fraction, Positive, PositiveDuration, StrictModel
+from sim.supply import SupplyConfig
+from sim.units import parse_duration
+
+
+class ScenarioError(ValueError):
+    """A scenario that cannot run; the message names where and why, one line each."""
+
+
+# -- catalog additions -----------------------------------------------------
+
+
+class CatalogAdditions(StrictModel):
+    """User entries added to the bundled catalog (same fields as its YAML files)."""
+
+    accelerators: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    node_types: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    models: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+
+# -- cluster -----------------------------------------------------------------
+
+
+class NodePool(StrictModel):
+    """A group of identical nodes; a cluster may hold several (heterogeneous)."""
+
+    node_type: str
+    nodes: int = Field(ge=1)
+
+
+class ClusterConfig(StrictModel):
+    nodes: int = Field(default=16, ge=1, description="number of nodes of `node_type`")
+    node_type: str = "dgx-h100"
+    pools: list[NodePool] = Field(
+        default_factory=list,
+        description="heterogeneous cluster: a list of {node_type, nodes}; replaces nodes/node_type",
+    )
+    power_cap_w: Positive | None = Field(
+        default=None, description="power limit of every accelerator (W); None = its TDP"
+    )
+
+    def node_pools(self) -> list[NodePool]:
+        return list(self.pools) if self.pools else [NodePool(node_type=self.node_type, nodes=self.nodes)]
+
+
+# -- workload ---------------------------------------------------------------
+
+
+class ModelSpec(StrictModel):
+    """An explicit model instead of a catalog preset."""
+
+    parameters: Positive
+    tokens: Positive | None = Field(default=None, description="training tokens; FLOPs = 6 N D")
+    flops_per_sample: Positive | None = None
+    gradient_bytes: Positive | None = None
+
+
+class JobSpec(StrictModel):
+    """One training job. Give its work in exactly one way:
+
+    - `flops`: total training FLOPs;
+    - `model` (preset name or {parameters, tokens}) with `samples` or `tokens`;
+    - `duration`: its runtime on `reference_accelerator` (trace replay), which
+      becomes FLOPs = duration x accelerators x peak x MFU of that hardware.
+    """
+
+    name: str | None = None
+    submit: Duration = 0.0
+    accelerators: int = Field(ge=1)
+    mode: Literal["sync", "async"] = "sync"
+    model: str | ModelSpec | None = None
+    samples: Positive | None = None
+    tokens: Positive | None = None
+    flops: Positive | None = None
+    duration: PositiveDuration | None = None
+    reference_accelerator: str | None = None
+    achieved_flops_per_accelerator: Positive | None = None
+    mfu: Fraction | None = Field(default=None, description="model-FLOPs utilisation; default per accelerator")
+    batch_per_accelerator: int | None = Field(default=None, ge=1)
+    checkpoint_interval: PositiveDuration | None = None
+    checkpoint_time: Duration = 0.0
+    power_cap_w: Positive | None = None
+    user: str | None = None
+    priority: int = 0
+
+    @model_validator(mode="after")
+    def _one_kind_of_work(self) -> JobSpec:
+        kinds = [
+            self.flops is not None,
+            self.duration is not None,
+            self.model is not None
+            and (self.samples is not None or self.tokens is not None
+                 or (isinstance(self.model, ModelSpec) and self.model.tokens is not None)),
+        ]
+        if sum(kinds) != 1:
+            raise ValueError(
+                "give the job's work in exactly one way: flops, duration, or model with samples/tokens"
+            )
+        return self
+
+
+class SizeChoice(StrictModel):
+    accelerators: int = Field(ge=1)
+    weight: Positive
+
+
+class GeneratorConfig(StrictModel):
+    """Synthetic arrivals: Poisson in time, sizes and durations from distributions."""
+
+    kind: Literal["poisson"] = "poisson"
+    rate_per_hour: Positive = 6.0
+    count: int | None = Field(default=None, ge=0, description="stop after this many jobs")
+    start: Duration = 0.0
+    stop: Duration | None = Field(default=None, description="no arrivals after this time")
+    mean_duration: PositiveDuration = 4 * 3600.0
+    duration_distribution: Literal["exponential", "lognormal", "loguniform"] = "exponential"
+    duration_sigma: Positive = 1.0
+    min_duration: PositiveDuration = 60.0
+    max_duration: PositiveDuration = 30 * 86400.0
+    sizes: list[SizeChoice] = Field(
+        default_factory=lambda: [
+            SizeChoice(accelerators=1, weight=0.70),
+            SizeChoice(accelerators=2, weight=0.10),
+            SizeChoice(accelerators=4, weight=0.08),
+            SizeChoice(accelerators=8, weight=0.09),
+            SizeChoice(accelerators=16, weight=0.02),
+            SizeChoice(accelerators=32, weight=0.01),
+        ]
+    )
+    mode: Literal["sync", "async"] = "sync"
+    checkpoint_interval: PositiveDuration | None = 3600.0
+
+
+class WorkloadConfig(StrictModel):
+    jobs: list[JobSpec] = Field(default_factory=list)
+    generator: GeneratorConfig | None = None
+
+
+# -- scheduler, plant, output -----------------------------------------------
+
+
+class SchedulerConfig(StrictModel):
+    queue: str = Field(default="fifo", description="registered name or 'pkg.module:Class'")
+    placement: str = Field(default="first-fit", description="registered name or 'pkg.module:Class'")
+
+
+class PlantConfig(StrictModel):
+    step: PositiveDuration = Field(default=60.0, description="plant loop step")
+
+
+class OutputConfig(StrictModel):
+    interval: PositiveDuration = Field(default=900.0, description="time-series bin width")
+
+
+# -- the scenario -----------------------------------------------------------
+
+
+class Scenario(StrictModel):
+    name: str = "scenario"
+    start: datetime = datetime(2020, 6, 1, tzinfo=UTC)
+    duration: Duration | Literal["until-done"] = 7 * 86400.0
+    max_duration: PositiveDuration = Field(
+        default=366 * 86400.0, description="horizon when duration is 'until-done'"
+    )
+    seed: int = 1
+    catalog: CatalogAdditions = Field(default_factory=CatalogAdditions)
+    cluster: ClusterConfig = Field(default_factory=ClusterConfig)
+    workload: WorkloadConfig = Field(default_factory=WorkloadConfig)
+    scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
+    cooling: CoolingConfig = Field(default_factory=ConstantPueConfig)
+    supply: SupplyConfig = Field(default_factory=SupplyConfig)
+    plant: PlantConfig = Field(default_factory=PlantConfig)
+    output: OutputConfig = Field(default_factory=OutputConfig)
+
+    @field_validator("start", mode="after")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+    @field_validator("duration", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> Any:
+        if value == "until-done":
+            return value
+        return parse_duration(value) if isinstance(value, (str, int, float)) else value
+
+    @property
+    def start_ts(self) -> pd.Timestamp:
+        return pd.Timestamp(self.start).tz_convert("UTC")
+
+    @property
+    def horizon_s(self) -> float:
+        """The simulated period in seconds (the cap when running until done)."""
+        return self.max_duration if self.duration == "until-done" else float(self.duration)
+
+    def resolved(self) -> dict[str, Any]:
+        """The whole scenario as plain data, defaults included (for the manifest)."""
+        return self.model_dump(mode="json")
+
+
+# -- loading ----------------------------------------------------------------
+
+
+def read_document(path: str | Path) -> dict[str, Any]:
+    """Read a YAML or JSON scenario file into a dict; errors name the file."""
+    p = Path(path)
+    if not p.is_file():
+        raise ScenarioError(f"scenario file {str(p)!r} does not exist")
+    text = p.read_text()
+    try:
+        doc = json.loads(text) if p.suffix.lower() == ".json" else yaml.safe_load(text)
+    except (yaml.YAMLError, json.JSONDecodeError) as exc:
+        raise ScenarioError(f"{p}: not valid {'JSON' if p.suffix == '.json' else 'YAML'}: {exc}") from None
+    if doc is None:
+        doc = {}
+    if not isinstance(doc, dict):
+        raise ScenarioError(f"{p}: a scenario is a mapping of sections, got {type(doc).__name__}")
+    return doc
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """'cluster.nodes=128' -> ('cluster.nodes', 128); the value is read as YAML."""
+    if "=" not in text:
+        raise ScenarioError(f"override {text!r}: expected PATH=VALUE, e.g. cluster.nodes=128")
+    path, raw = text.split("=", 1)
+    return path.strip(), yaml.safe_load(raw)
+
+
+def apply_overrides(doc: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """Set each dotted path in a deep copy of `doc`; list items by index."""
+    out = json.loads(json.dumps(doc, default=str))
+    for path, value in overrides.items():
+        keys = path.split(".")
+        node: Any = out
+        for i, key in enumerate(keys):
+            last = i == len(keys) - 1
+            where = ".".join(keys[: i + 1])
+            if isinstance(node, list):
+                if not key.isdigit() or int(key) >= len(node):
+                    raise ScenarioError(f"override {path}: {where} is not an index of a list of {len(node)}")
+                key = int(key)  # type: ignore[assignment]
+                if last:
+                    node[key] = value
+                else:
+                    node = node[key]
+            elif isinstance(node, dict):
+                if last:
+                    node[key] = value
+                else:
+                    node = node.setdefault(key, {})
+                    if node is None:
+                        node = {}
+            else:
+                raise ScenarioError(f"override {path}: {'.'.join(keys[:i])} is a value, not a section")
+    return out
+
+
+def format_validation_error(exc: ValidationError) -> str:
+    """One line per problem: dotted path, the value, what is allowed."""
+    lines = []
+    for err in exc.errors():
+        loc = [str(p) for p in err["loc"]]
+        # drop the tag pydantic adds for discriminated unions / union members
+        path = ".".join(p for p in loc if not p.startswith(("function-", "constrained-")))
+        value = err.get("input")
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            lines.append(f"{path}: unknown key (value {value!r}); check the spelling against the docs")
+        else:
+            shown = repr(value) if not isinstance(value, dict) else "{...}"
+            lines.append(f"{path or '<scenario>'}: {shown} is not allowed: {msg}")
+    return "\n".join(lines)
+
+
+def validate_document(doc: dict[str, Any]) -> Scenario:
+    try:
+        scenario = Scenario.model_validate(doc)
+    except ValidationError as exc:
+        raise ScenarioError(format_validation_error(exc)) from None
+    _check_against_catalog(scenario)
+    return scenario
+
+
+def load_scenario(
+    source: str | Path | Mapping[str, Any], overrides: Mapping[str, Any] | None = None
+) -> Scenario:
+    """Load and validate a scenario from a file or a dict, with dotted overrides."""
+    doc = dict(source) if isinstance(source, Mapping) else read_document(source)
+    if overrides:
+        doc = apply_overrides(doc, overrides)
+    return validate_document(doc)
+
+
+def _check_against_catalog(s: Scenario) -> None:
+    """Names that only the catalog can check: node types, models, job sizes."""
+    from sim.catalog import CatalogError, load_catalog
+
+    problems: list[str] = []
+    try:
+        cat = load_catalog().with_extra(
+            accelerators=s.catalog.accelerators, node_types=s.catalog.node_types, models=s.catalog.models
+        )
+    except (ValueError, CatalogError) as exc:
+        raise ScenarioError(f"catalog: {exc}") from None
+    total = 0
+    pools = s.cluster.node_pools()
+    for i, pool in enumerate(pools):
+        where = f"cluster.pools.{i}.node_type" if s.cluster.pools else "cluster.node_type"
+        try:
+            nt = cat.node_type(pool.node_type)
+            total += nt.accelerators_per_node * pool.nodes
+        except CatalogError as exc:
+            problems.append(f"{where}: {_catalog_message(exc)}")
+    for i, job in enumerate(s.workload.jobs):
+        where = f"workload.jobs.{i}"
+        if total and job.accelerators > total:
+            problems.append(
+                f"{where}.accelerators: {job.accelerators} is not allowed: the cluster has {total} accelerators"
+            )
+        if isinstance(job.model, str):
+            try:
+                cat.model(job.model)
+            except CatalogError as exc:
+                problems.append(f"{where}.model: {_catalog_message(exc)}")
+        if job.reference_accelerator is not None:
+            try:
+                cat.accelerator(job.reference_accelerator)
+            except CatalogError as exc:
+                problems.append(f"{where}.reference_accelerator: {_catalog_message(exc)}")
+    from sim.scheduling import check_policy_name
+
+    for key in ("queue", "placement"):
+        msg = check_policy_name(key, getattr(s.scheduler, key))
+        if msg:
+            problems.append(f"scheduler.{key}: {msg}")
+    if problems:
+        raise ScenarioError("\n".join(problems))
+
+
+def _catalog_message(exc: Exception) -> str:
+    return str(exc.args[0]) if exc.args else str(exc)

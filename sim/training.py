@@ -1,0 +1,260 @@
+"""Training jobs with fluid progress.
+
+A job does not yield once per training step. Between two events its rate
+(useful FLOP/s) is constant, so the job schedules one completion event at
+`remaining / rate` and, when anything changes its rate (placement, a power
+cap, thermal throttling, network shares), books the progress made at the old
+rate, recomputes the rate and reschedules. A superseded completion event fires
+later and is ignored (it carries an old version number). Events scale with
+the number of changes, not with the number of iterations.
+
+Step model (per accelerator, synchronous data-parallel):
+
+    t_compute = b * F_sample / (peak * MFU * speed(cap))
+    t_step    = t_compute + max(0, t_comm - overlap * t_compute)
+
+with b the per-accelerator batch, F_sample the training FLOPs per sample and
+speed(cap) the DVFS slowdown of `sim.hardware.PowerCurve`. The step waits for
+the slowest worker. A job that gives only total FLOPs and an achieved FLOP/s
+(as published runs do) has its communication inside that figure, so
+t_comm = 0. Communication time comes from a `CommModel` (the network).
+
+Checkpoints: every `checkpoint_interval` of training the job spends
+`checkpoint_time` writing state at near-idle accelerator power (OLMo 2 drew
+~15% of TDP while saving, Morrison et al. 2025). In the fluid model this is a
+constant duty cycle: rate x I/(I+C) and power averaged over the cycle, exact
+over whole cycles. Work since the last checkpoint is what a failure loses.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from typing import TYPE_CHECKING, Protocol
+
+from sim.hardware import WAIT_ACTIVITY, Node
+
+if TYPE_CHECKING:
+    import simpy
+
+#: relative tolerance under which remaining work counts as done
+_DONE_RTOL = 1e-9
+
+
+class JobState(str, enum.Enum):
+    PENDING = "pending"  # not yet submitted
+    QUEUED = "queued"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+@dataclass
+class JobWork:
+    """What a job must compute and how fast its kernels run.
+
+    work_flops: useful training FLOPs to finish.
+    flops_per_sample, batch_per_accelerator, gradient_bytes: the step model;
+        None when only totals are known (then no communication is modelled).
+    mfu: achieved fraction of peak while computing; None = per accelerator
+        default from the catalog.
+    achieved_flops_per_accelerator: overrides peak x MFU when published.
+    gamma: compute-boundedness for the DVFS slowdown (1 = compute-bound).
+    """
+
+    work_flops: float
+    flops_per_sample: float | None = None
+    batch_per_accelerator: int | None = None
+    gradient_bytes: float | None = None
+    mfu: float | None = None
+    achieved_flops_per_accelerator: float | None = None
+    gamma: float = 1.0
+    checkpoint_interval_s: float | None = None
+    checkpoint_time_s: float = 0.0
+
+
+class CommModel(Protocol):
+    """Exposed-communication time of one step of a placed job (seconds)."""
+
+    def comm_time_s(self, job: Job) -> float: ...
+
+
+@dataclass
+class Job:
+    """A training job and its live state (owned by the engine, read by policies)."""
+
+    id: int
+    name: str
+    submit_s: float
+    accelerators: int
+    work: JobWork
+    mode: str = "sync"
+    user: str | None = None
+    priority: int = 0
+    power_cap_w: float | None = None
+    state: JobState = JobState.PENDING
+    start_s: float | None = None
+    end_s: float | None = None
+    reason: str = ""
+    done_flops: float = 0.0
+    rate_flops_per_s: float = 0.0
+    placement: list[tuple[Node, int]] = field(default_factory=list)
+    compute_share: float = 1.0
+    attained_service_s: float = 0.0  # accelerator-seconds received (for LAS-like policies)
+    _t_last: float = 0.0
+    _version: int = 0
+
+    @property
+    def remaining_flops(self) -> float:
+        return max(self.work.work_flops - self.done_flops, 0.0)
+
+    @property
+    def nodes(self) -> list[Node]:
+        return [n for n, _ in self.placement]
+
+
+class TrainingRuntime:
+    """Starts, advances and stops jobs on nodes; keeps their power booked.
+
+    `cap_w(node, job)` gives the power cap in force for a job's accelerators on
+    a node (scenario cap, job cap, thermal limit: the smallest wins).
+    """
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        default_mfu: Callable[[Node], float],
+        cap_w: Callable[[Node, Job], float | None],
+        comm: CommModel | None = None,
+        overlap: float = 0.0,
+    ) -> None:
+        self.env = env
+        self._default_mfu = default_mfu
+        self._cap_w = cap_w
+        self.comm = comm
+        self.overlap = overlap
+        self.running: dict[int, Job] = {}
+        self.on_complete: Callable[[Job], None] = lambda job: None
+
+    # -- the step model ------------------------------------------------------
+    def per_accelerator_flops(self, job: Job, node: Node) -> float:
+        """Achieved FLOP/s of one accelerator of `job` on `node` while computing."""
+        w = job.work
+        if w.achieved_flops_per_accelerator is not None:
+            base = w.achieved_flops_per_accelerator
+        else:
+            mfu = w.mfu if w.mfu is not None else self._default_mfu(node)
+            base = node.accelerator.peak_flops * mfu
+        return base * node.curve.speed(self._cap_w(node, job), w.gamma)
+
+    def _rates(self, job: Job) -> tuple[float, float]:
+        """(useful FLOP/s of the whole job, compute share of a step)."""
+        if not job.placement:
+            return 0.0, 0.0
+        w = job.work
+        per = [self.per_accelerator_flops(job, n) for n, _ in job.placement]
+        if job.mode == "sync":
+            slowest = min(per)
+            t_comm = self.comm.comm_time_s(job) if (self.comm and w.flops_per_sample) else 0.0
+            if t_comm > 0 and w.batch_per_accelerator:
+                t_compute = w.batch_per_accelerator * w.flops_per_sample / slowest
+                t_step = t_compute + max(0.0, t_comm - self.overlap * t_compute)
+                share = t_compute / t_step
+            else:
+                share = 1.0
+            rate = slowest * job.accelerators * share
+        else:  # async: workers advance independently
+            rate = sum(p * c for p, (_, c) in zip(per, job.placement))
+            share = 1.0
+        ckpt = self._checkpoint_duty(job)
+        return rate * ckpt, share
+
+    @staticmethod
+    def _checkpoint_duty(job: Job) -> float:
+        w = job.work
+        if w.checkpoint_interval_s and w.checkpoint_time_s > 0:
+            return w.checkpoint_interval_s / (w.checkpoint_interval_s + w.checkpoint_time_s)
+        return 1.0
+
+    def _power_each_w(self, job: Job, node: Node) -> float:
+        """Mean power of one of the job's accelerators on `node`."""
+        cap = self._cap_w(node, job)
+        p_run = node.curve.power_w(job.compute_share, cap)
+        duty = self._checkpoint_duty(job)
+        if duty < 1.0:
+            p_c = node.curve.compute_power_w(cap)
+            p_ckpt = node.curve.idle_w + (p_c - node.curve.idle_w) * WAIT_ACTIVITY
+            return duty * p_run + (1.0 - duty) * p_ckpt
+        return p_run
+
+    # -- lifecycle -------------------------------------------------------------
+    def start(self, job: Job, placement: list[tuple[Node, int]]) -> None:
+        now = self.env.now
+        job.placement = placement
+        job.state = JobState.RUNNING
+        if job.start_s is None:
+            job.start_s = now
+        job._t_last = now
+        for node, count in placement:
+            node.free -= count
+        self.running[job.id] = job
+        self.update(job)
+
+    def stop(self, job: Job) -> None:
+        """Take a job off its nodes (completion, failure or preemption)."""
+        self._book(job)
+        job._version += 1
+        for node, count in job.placement:
+            node.free += count
+            node.remove_job(job.id)
+        job.placement = []
+        job.rate_flops_per_s = 0.0
+        self.running.pop(job.id, None)
+
+    def update(self, job: Job) -> None:
+        """Book progress at the old rate, recompute rate and power, reschedule."""
+        self._book(job)
+        job.rate_flops_per_s, job.compute_share = self._rates(job)
+        for node, count in job.placement:
+            node.set_job(job.id, count, self._power_each_w(job, node))
+        job._version += 1
+        if job.rate_flops_per_s > 0:
+            eta = job.remaining_flops / job.rate_flops_per_s
+            ev = self.env.timeout(eta)
+            ev.callbacks.append(partial(self._maybe_done, job, job._version))
+
+    def update_all(self, jobs=None) -> None:
+        for job in list(self.running.values() if jobs is None else jobs):
+            self.update(job)
+
+    def _book(self, job: Job) -> None:
+        now = self.env.now
+        dt = now - job._t_last
+        if dt > 0:
+            job.done_flops += job.rate_flops_per_s * dt
+            job.attained_service_s += job.accelerators * dt
+        job._t_last = now
+
+    def _maybe_done(self, job: Job, version: int, _event: object) -> None:
+        if version != job._version or job.state is not JobState.RUNNING:
+            return
+        self._book(job)
+        if job.remaining_flops <= _DONE_RTOL * job.work.work_flops:
+            job.done_flops = job.work.work_flops
+            self.stop(job)
+            job.state = JobState.COMPLETED
+            job.end_s = self.env.now
+            self.on_complete(job)
+        else:  # rounding left a sliver: finish it
+            self.update(job)
+
+    def checkpoint_position_flops(self, job: Job) -> float:
+        """Work saved by the last checkpoint (what survives a failure)."""
+        w = job.work
+        if not w.checkpoint_interval_s or job.rate_flops_per_s <= 0:
+            return 0.0 if w.checkpoint_interval_s else job.done_flops
+        per_interval = job.rate_flops_per_s / self._checkpoint_duty(job) * w.checkpoint_interval_s
+        return math.floor(job.done_flops / per_interval) * per_interval

@@ -1,0 +1,170 @@
+"""The world: builds every component from a Scenario, runs SimPy, makes a Result.
+
+Data flows one way: Scenario -> World (SimPy components) -> Result. The
+components meet only through narrow interfaces: the ledger (`Meter.set`), the
+plant contracts (`sim.plant_api`), the policy protocols (`sim.scheduling`) and
+the training runtime.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import simpy
+
+from sim.catalog import Catalog, load_catalog
+from sim.cooling import build_cooling
+from sim.hardware import Node
+from sim.meter import Meter
+from sim.plant import Plant
+from sim.scenario import Scenario
+from sim.scheduling import Scheduler, resolve_policy
+from sim.supply import build_supply
+from sim.training import Job, TrainingRuntime
+from sim.weather import Weather
+from sim.workload import generate_poisson, job_from_spec
+
+
+class CountingEnvironment(simpy.Environment):
+    """A SimPy environment that counts the events it processes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.events_processed = 0
+
+    def step(self) -> None:
+        self.events_processed += 1
+        super().step()
+
+
+class World:
+    def __init__(self, scenario: Scenario) -> None:
+        self.scenario = scenario
+        s = scenario
+        self.env = CountingEnvironment()
+        self.meter = Meter(lambda: self.env.now)
+        self.catalog: Catalog = load_catalog().with_extra(
+            accelerators=s.catalog.accelerators, node_types=s.catalog.node_types, models=s.catalog.models
+        )
+        self.rng = np.random.default_rng(s.seed)
+        self.nodes: list[Node] = []
+        for p, pool in enumerate(s.cluster.node_pools()):
+            nt = self.catalog.node_type(pool.node_type)
+            acc = self.catalog.accelerator(nt.accelerator)
+            for _ in range(pool.nodes):
+                self.nodes.append(Node(len(self.nodes), p, nt, acc, self.meter))
+        self.thermal_fraction = 1.0
+        self.runtime = TrainingRuntime(
+            self.env,
+            default_mfu=lambda node: node.accelerator.default_mfu,
+            cap_w=self._cap_w,
+        )
+        self.scheduler = Scheduler(
+            self.env,
+            self.nodes,
+            self.runtime,
+            resolve_policy("queue", s.scheduler.queue)(),
+            resolve_policy("placement", s.scheduler.placement)(),
+            self.meter,
+        )
+        self.jobs = self._make_jobs()
+        self._outstanding = len(self.jobs)
+        self.all_done = self.env.event()
+        self.scheduler.on_idle = self._job_ended
+        horizon = s.horizon_s
+        step = s.plant.step
+        self._weather: Weather | None = None
+        it_capacity_w = sum(
+            n.slots * n.accelerator.tdp_w + n.node_type.host_busy_w for n in self.nodes
+        )
+        self.cooling = build_cooling(s.cooling, s.start_ts, horizon, step, it_capacity_w, self._weather_once)
+        self.supply = build_supply(s.supply, s.start_ts, horizon, step, self._weather_once)
+        self.plant = Plant(self.env, self.meter, self.cooling, self.supply, step, self._set_thermal_limit)
+        self.end_s = 0.0
+        self.wall_s = 0.0
+
+    # -- construction helpers -------------------------------------------------
+    def _weather_once(self) -> Weather:
+        """Weather is read at most once per run and only if a model asks for it."""
+        if self._weather is None:
+            from sim.weather import load_weather
+
+            source = getattr(self.scenario.cooling, "weather", None) or getattr(
+                self.scenario.supply, "weather", None
+            ) or "tmy3-greensboro-nc"
+            self._weather = load_weather(
+                source, self.scenario.start_ts, self.scenario.horizon_s, self.scenario.plant.step
+            )
+        return self._weather
+
+    def _make_jobs(self) -> list[Job]:
+        s = self.scenario
+        reference = self.nodes[0].accelerator
+        jobs = [job_from_spec(i, spec, self.catalog, reference) for i, spec in enumerate(s.workload.jobs)]
+        if s.workload.generator is not None:
+            jobs += generate_poisson(s.workload.generator, s.horizon_s, self.rng, len(jobs), reference)
+        jobs.sort(key=lambda j: (j.submit_s, j.id))
+        return jobs
+
+    # -- power caps ------------------------------------------------------------
+    def _cap_w(self, node: Node, job: Job) -> float | None:
+        """The smallest of the scenario cap, the job's cap and the thermal limit."""
+        caps = [c for c in (self.scenario.cluster.power_cap_w, job.power_cap_w) if c is not None]
+        if self.thermal_fraction < 1.0:
+            caps.append(node.accelerator.tdp_w * self.thermal_fraction)
+        return min(caps) if caps else None
+
+    def _set_thermal_limit(self, fraction: float) -> None:
+        self.thermal_fraction = fraction
+        self.runtime.update_all()
+
+    # -- running -----------------------------------------------------------------
+    def _arrivals(self):
+        for job in self.jobs:
+            if job.submit_s >= self.scenario.horizon_s:
+                break
+            delay = job.submit_s - self.env.now
+            if delay > 0:
+                yield self.env.timeout(delay)
+            self.scheduler.submit(job)
+
+    def _job_ended(self) -> None:
+        self._outstanding -= 1
+        if self._outstanding <= 0 and self.scenario.duration == "until-done" and not self.all_done.triggered:
+            self.all_done.succeed()
+
+    def run(self) -> World:
+        """Run to the horizon (or until every job has ended) and close the books."""
+        t_wall = time.perf_counter()
+        env = self.env
+        env.process(self._arrivals())
+        env.process(self.plant.run())
+        horizon = self.scenario.horizon_s
+        stop = env.timeout(horizon)
+        if self.scenario.duration == "until-done":
+            if not self.jobs:
+                self.all_done.succeed()
+            env.run(until=env.any_of([stop, self.all_done]))
+        else:
+            env.run(until=stop)
+        self.end_s = float(env.now)
+        for job in list(self.runtime.running.values()):
+            self.runtime._book(job)
+        self.plant.close_step(self.end_s)
+        self.meter.close_all(self.end_s)
+        self.wall_s = time.perf_counter() - t_wall
+        return self
+
+    def result(self):
+        from sim.results import build_result
+
+        return build_result(self)
+
+
+def simulate(scenario: Scenario):
+    """Run a scenario and return its `Result`."""
+    return World(scenario).run().result()
+
+
+__all__ = ["CountingEnvironment", "World", "simulate"]
