@@ -145,7 +145,23 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("what", nargs="?", default="all", choices=["all", "accelerators", "nodes", "models"])
     c.add_argument("--sources", action="store_true", help="also print where each figure comes from")
     c.set_defaults(func=cmd_catalog)
+    _register_plugins(sub)
     return p
+
+
+def _register_plugins(sub: argparse._SubParsersAction) -> None:
+    """Subcommands other packages add through the `wattsim.commands` entry-point group.
+
+    This is how `analysis` adds `wattsim report` without `sim` importing it:
+    an entry point names a function `register(subparsers)`.
+    """
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group="wattsim.commands"):
+        try:
+            ep.load()(sub)
+        except (ImportError, AttributeError) as exc:  # a broken plugin must not break the CLI
+            print(f"warning: wattsim command plugin {ep.name!r} not loaded: {exc}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,12 +21,14 @@ from typing import Any, Literal
 
 import pandas as pd
 import yaml
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator
 
 from sim.cooling import ConstantPueConfig, CoolingConfig
-from sim.schema import Duration, Fraction, Positive, PositiveDuration, StrictModel
+from sim.scheduling.config import SchedulerConfig
+from sim.schema import Duration, Positive, PositiveDuration, StrictModel
 from sim.supply import SupplyConfig
 from sim.units import parse_duration
+from sim.workload import WorkloadConfig
 
 
 class ScenarioError(ValueError):
@@ -69,105 +71,7 @@ class ClusterConfig(StrictModel):
         return list(self.pools) if self.pools else [NodePool(node_type=self.node_type, nodes=self.nodes)]
 
 
-# -- workload ---------------------------------------------------------------
-
-
-class ModelSpec(StrictModel):
-    """An explicit model instead of a catalog preset."""
-
-    parameters: Positive
-    tokens: Positive | None = Field(default=None, description="training tokens; FLOPs = 6 N D")
-    flops_per_sample: Positive | None = None
-    gradient_bytes: Positive | None = None
-
-
-class JobSpec(StrictModel):
-    """One training job. Give its work in exactly one way:
-
-    - `flops`: total training FLOPs;
-    - `model` (preset name or {parameters, tokens}) with `samples` or `tokens`;
-    - `duration`: its runtime on `reference_accelerator` (trace replay), which
-      becomes FLOPs = duration x accelerators x peak x MFU of that hardware.
-    """
-
-    name: str | None = None
-    submit: Duration = 0.0
-    accelerators: int = Field(ge=1)
-    mode: Literal["sync", "async"] = "sync"
-    model: str | ModelSpec | None = None
-    samples: Positive | None = None
-    tokens: Positive | None = None
-    flops: Positive | None = None
-    duration: PositiveDuration | None = None
-    reference_accelerator: str | None = None
-    achieved_flops_per_accelerator: Positive | None = None
-    mfu: Fraction | None = Field(default=None, description="model-FLOPs utilisation; default per accelerator")
-    batch_per_accelerator: int | None = Field(default=None, ge=1)
-    checkpoint_interval: PositiveDuration | None = None
-    checkpoint_time: Duration = 0.0
-    power_cap_w: Positive | None = None
-    user: str | None = None
-    priority: int = 0
-
-    @model_validator(mode="after")
-    def _one_kind_of_work(self) -> JobSpec:
-        kinds = [
-            self.flops is not None,
-            self.duration is not None,
-            self.model is not None
-            and (self.samples is not None or self.tokens is not None
-                 or (isinstance(self.model, ModelSpec) and self.model.tokens is not None)),
-        ]
-        if sum(kinds) != 1:
-            raise ValueError(
-                "give the job's work in exactly one way: flops, duration, or model with samples/tokens"
-            )
-        return self
-
-
-class SizeChoice(StrictModel):
-    accelerators: int = Field(ge=1)
-    weight: Positive
-
-
-class GeneratorConfig(StrictModel):
-    """Synthetic arrivals: Poisson in time, sizes and durations from distributions."""
-
-    kind: Literal["poisson"] = "poisson"
-    rate_per_hour: Positive = 6.0
-    count: int | None = Field(default=None, ge=0, description="stop after this many jobs")
-    start: Duration = 0.0
-    stop: Duration | None = Field(default=None, description="no arrivals after this time")
-    mean_duration: PositiveDuration = 4 * 3600.0
-    duration_distribution: Literal["exponential", "lognormal", "loguniform"] = "exponential"
-    duration_sigma: Positive = 1.0
-    min_duration: PositiveDuration = 60.0
-    max_duration: PositiveDuration = 30 * 86400.0
-    sizes: list[SizeChoice] = Field(
-        default_factory=lambda: [
-            SizeChoice(accelerators=1, weight=0.70),
-            SizeChoice(accelerators=2, weight=0.10),
-            SizeChoice(accelerators=4, weight=0.08),
-            SizeChoice(accelerators=8, weight=0.09),
-            SizeChoice(accelerators=16, weight=0.02),
-            SizeChoice(accelerators=32, weight=0.01),
-        ]
-    )
-    mode: Literal["sync", "async"] = "sync"
-    checkpoint_interval: PositiveDuration | None = 3600.0
-
-
-class WorkloadConfig(StrictModel):
-    jobs: list[JobSpec] = Field(default_factory=list)
-    generator: GeneratorConfig | None = None
-
-
 # -- scheduler, plant, output -----------------------------------------------
-
-
-class SchedulerConfig(StrictModel):
-    queue: str = Field(default="fifo", description="registered name or 'pkg.module:Class'")
-    placement: str = Field(default="first-fit", description="registered name or 'pkg.module:Class'")
 
 
 class PlantConfig(StrictModel):

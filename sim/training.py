@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 _DONE_RTOL = 1e-9
 
 
-class JobState(str, enum.Enum):
+class JobState(enum.StrEnum):
     PENDING = "pending"  # not yet submitted
     QUEUED = "queued"
     RUNNING = "running"
