@@ -516,5 +516,19 @@ __all__ = [
     "build_signal",
     "data_path",
     "step_means",
+    "trace_max",
     "unit_factor",
 ]
+
+
+def trace_max(trace: str, column: str | list[str] | None = None, time_column: str | None = None) -> float:
+    """The largest value of a whole trace file (bundled name or CSV path), in its own unit."""
+    if trace in BUNDLED_TRACES:
+        bt = BUNDLED_TRACES[trace]
+        path = data_path(bt.file)
+        columns = list(bt.columns) if column is None else _as_list(column)
+        time_column = time_column or bt.time_column or None
+    else:
+        path, columns = Path(trace), None if column is None else _as_list(column)
+    _, values = _read_trace_csv(path, time_column, columns)
+    return float(np.max(values))

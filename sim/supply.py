@@ -1,61 +1,630 @@
-"""Energy supply: where the facility's power comes from (minimal first cut).
+"""Energy supply: grid, on-site PV and wind, a battery, PPAs, a measured load.
 
-The grid serves the whole demand at a constant carbon intensity and a flat
-price. Later commits add signals, PV, wind, battery and PPA.
+What is modelled
+----------------
+Each plant step ``[t0, t1)`` the engine hands over a constant facility
+demand ``D`` (W). On-site generation ``R = PV + wind`` (W, computed once for
+every step when the run is built, vectorised, never per step) serves the
+demand first; a battery and the grid cover the rest or absorb the surplus::
+
+    direct      = min(D, R)                         renewables straight to the load
+    charge_ren  = min(R - direct, battery room)     surplus into the battery
+    discharge   = policy(...)                       battery to the load
+    charge_grid = policy(...)                       grid into the battery
+    grid_import = D - direct - discharge + charge_grid
+    export      = surplus left if grid.export else 0;   curtailed = the rest
+
+so, every step (tested)::
+
+    grid_import + renewable_used + battery_discharge = D + battery_charge
+    pv + wind = renewable_used + grid_export + curtailed
+    renewable_used = direct + charge_ren,  battery_charge = charge_ren + charge_grid
+
+Battery (energy ``E`` in J, bounds ``[soc_min, soc_max] x capacity``): a
+round-trip efficiency ``eta_rt`` is split evenly, ``eta = sqrt(eta_rt)`` each
+way; charging with ``P_c`` adds ``eta P_c dt``, delivering ``P_d`` removes
+``P_d dt / eta``; the difference is booked as ``battery_loss_w``. The stored
+energy is tracked in two pools (from renewables, from the grid) mixed
+proportionally, so energy the grid put into the battery is not counted as
+renewable when it comes out.
+
+Dispatch policies (``battery.dispatch``):
+
+- ``self-consumption``: store surplus renewables, discharge to cover any
+  demand the renewables do not;
+- ``peak-shaving``: keep grid import at or below ``battery.peak_kw`` (default
+  ``grid.import_limit_kw``): discharge above it, recharge from the grid below;
+- ``carbon-aware``: store surplus renewables; at each step look at the
+  *forecast* of grid carbon intensity over ``battery.horizon`` (the signal's
+  ``forecast`` config: perfect, persistence or noisy; never the actual
+  future): charge from the grid when the current intensity is at or below the
+  forecast's ``clean_quantile``, discharge to the load when it is at or above
+  ``dirty_quantile``, otherwise hold.
+
+Whatever the policy, the battery discharges to keep import under
+``grid.import_limit_kw`` and grid charging never pushes import above it. The
+load is never shed: if the limit cannot be held, import exceeds it and
+``import_limit_excess_w`` records by how much.
+
+Carbon is location-based: ``carbon_g_per_s = grid_import_w x CI / 3.6e6``
+(CI the exact mean of the carbon signal over the step, g/kWh); exports are not
+credited. Cost: ``(import x price - export x export_price) / 3.6e6`` per s.
+
+PV (pvlib, PVWatts v5 chain; Dobos 2014, NREL/TP-6A20-62641): solar position
+(``pvlib.solarposition``, NREL SPA) at the step midpoints; plane-of-array
+irradiance with the Hay-Davies transposition; beam reflection losses with
+``pvlib.iam.physical``; cell temperature with the SAPM open-rack model;
+``pvwatts_dc`` with temperature coefficient ``gamma``; PVWatts system losses
+(14.08 %); ``pvlib.inverter.pvwatts`` with AC rating = DC rating / inverter
+loading ratio. The default tilt is the site latitude, azimuth 180 (south).
+
+Wind (windpowerlib; Haas et al., JOSS 2024): the turbine's power curve from
+windpowerlib's bundled oedb library (offline), wind at hub height from the
+10 m weather wind with the logarithmic profile
+``v_hub = v_10 ln(h_hub / z0) / ln(10 / z0)``, optional air-density
+correction (ideal gas at hub height, linear temperature gradient), times the
+number of turbines.
+
+Generation traces (``pv: {trace: gb-solar-2020, capacity_kw: ...}``): a real
+generation series divided by the capacity it represents (by default its
+maximum over the whole file, D; set ``trace_capacity_mw`` to the installed
+capacity for a true capacity factor) and multiplied by ``capacity_kw``.
+
+PPA (contracted, off-site): a generation profile (``pv``, ``wind`` per kW from
+the same models, or a trace) scaled to ``ppa.capacity_kw``; it is not a
+physical flow, only booked as ``ppa_w`` and used in the renewable shares.
+
+Renewable shares (``Supply.summary()`` or ``summarize(steps, t_edges_s)``):
+
+- hourly matched: ``(renewable_to_load + sum_h min(ppa_h, other_load_h)) / demand``
+  with ``renewable_to_load`` = on-site renewables consumed by the load
+  (directly or through the battery's renewable pool) and ``other_load_h`` the
+  rest of the load in clock hour ``h``;
+- annual matched: ``min(1, (onsite_generated - curtailed + ppa) / demand)``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+import math
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from sim.plant_api import SupplyModel, SupplyStep
-from sim.schema import StrictModel
-from sim.units import J_PER_KWH
-from sim.weather import Weather
+from sim.schema import Duration, Fraction, NonNegative, Positive, StrictModel
+from sim.signals import (
+    ConstantSignal,
+    SampledSignal,
+    SignalConfig,
+    build_signal,
+    step_means,
+    trace_max,
+    unit_factor,
+)
+from sim.units import DAY, HOUR, J_PER_KWH, W_PER_KW
+from sim.weather import Weather, load_weather
 
 US_AVERAGE_CARBON_G_PER_KWH = 429.0
 """EPA US average used for GPT-3 by Patterson et al. 2021, section 2.4 / Table 4 (P)."""
 
 DEFAULT_PRICE_PER_KWH = 0.10
 """USD per kWh. M: round figure near the US commercial average retail price
-(EIA Electric Power Monthly Table 5.6.A reports roughly 0.11-0.13 USD/kWh for
-2021-2023; not checked in this session)."""
+(EIA Electric Power Monthly Table 5.6.A, roughly 0.11-0.13 USD/kWh in
+2021-2023; not checked in this session). Replace with the site's tariff."""
+
+PVWATTS_SYSTEM_LOSSES_PCT = 14.08
+"""PVWatts v5 default system losses (Dobos 2014, NREL/TP-6A20-62641, Table 1)."""
+PVWATTS_GAMMA_PER_C = -0.0037
+"""PVWatts v5 'standard' module temperature coefficient, 1/C (Dobos 2014, Table 2)."""
+PVWATTS_INVERTER_EFFICIENCY = 0.96
+"""PVWatts v5 nominal inverter efficiency (Dobos 2014, section 10)."""
+DEFAULT_INVERTER_LOADING_RATIO = 1.2
+"""DC/AC ratio; PVWatts v5 default 1.2 (Dobos 2014, section 10)."""
+DEFAULT_ROUND_TRIP_EFFICIENCY = 0.85
+"""Utility-scale Li-ion AC round trip; NREL Annual Technology Baseline assumes 85 % (M)."""
+DEFAULT_ROUGHNESS_LENGTH_M = 0.1
+"""Open farmland with few obstacles (Wieringa 1992 roughness classes, ~0.1 m; M)."""
+WIND_MEASUREMENT_HEIGHT_M = 10.0
+"""TMY and WMO standard anemometer height."""
+
+
+def _signal(value: float) -> Any:
+    return lambda: SignalConfig(constant=value)
+
+
+class GridConfig(StrictModel):
+    """The utility connection."""
+
+    carbon_intensity: SignalConfig = Field(default_factory=_signal(US_AVERAGE_CARBON_G_PER_KWH))
+    """gCO2e/kWh: a number, {trace: gb-2020 | fr-2020 | de-2020}, a CSV or a profile."""
+    price: SignalConfig = Field(default_factory=_signal(DEFAULT_PRICE_PER_KWH))
+    """currency per kWh: flat, time-of-use ({profile: daily, values: [...]}) or a trace."""
+    export_price: SignalConfig = Field(default_factory=_signal(0.0))
+    currency: str = "USD"
+    import_limit_kw: Positive | None = None
+    export: bool = False
+
+
+class PVConfig(StrictModel):
+    """On-site photovoltaics: from the weather through pvlib, or a scaled trace."""
+
+    capacity_kw: NonNegative = 0.0
+    """DC nameplate, kWp."""
+    tilt_deg: float | None = Field(default=None, ge=0, le=90)
+    """None: the site latitude."""
+    azimuth_deg: float = Field(default=180.0, ge=0, lt=360)
+    inverter_loading_ratio: Positive = DEFAULT_INVERTER_LOADING_RATIO
+    system_losses_pct: float = Field(default=PVWATTS_SYSTEM_LOSSES_PCT, ge=0, lt=100)
+    temp_coefficient_per_c: float = PVWATTS_GAMMA_PER_C
+    inverter_efficiency: Fraction = PVWATTS_INVERTER_EFFICIENCY
+    albedo: Fraction = 0.2
+    trace: str | None = None
+    """Generation trace instead of weather: gb-solar-2020 or a CSV path."""
+    trace_column: str | list[str] | None = None
+    trace_unit: str = "MW"
+    trace_capacity_mw: Positive | None = None
+    wrap: bool = False
+
+
+class WindConfig(StrictModel):
+    """On-site wind turbines: windpowerlib power curves, or a scaled trace."""
+
+    turbines: int = Field(default=0, ge=0)
+    turbine_type: str = "E-126/4200"
+    hub_height_m: Positive = 135.0
+    roughness_length_m: Positive = DEFAULT_ROUGHNESS_LENGTH_M
+    density_correction: bool = True
+    capacity_kw: NonNegative = 0.0
+    """Only for a trace: the capacity the trace is scaled to."""
+    trace: str | None = None
+    """Generation trace instead of weather: gb-wind-2020 or a CSV path."""
+    trace_column: str | list[str] | None = None
+    trace_unit: str = "MW"
+    trace_capacity_mw: Positive | None = None
+    wrap: bool = False
+
+
+class BatteryConfig(StrictModel):
+    """A stationary battery and its dispatch policy."""
+
+    capacity_kwh: NonNegative = 0.0
+    power_kw: NonNegative | None = None
+    """Both limits at once; charge_power_kw / discharge_power_kw override."""
+    charge_power_kw: NonNegative | None = None
+    discharge_power_kw: NonNegative | None = None
+    round_trip_efficiency: float = Field(default=DEFAULT_ROUND_TRIP_EFFICIENCY, gt=0, le=1)
+    soc_min_fraction: Fraction = 0.1
+    soc_max_fraction: Fraction = 1.0
+    initial_soc_fraction: Fraction = 0.5
+    dispatch: Literal["self-consumption", "peak-shaving", "carbon-aware"] = "self-consumption"
+    peak_kw: Positive | None = None
+    horizon: Duration = DAY
+    forecast_resolution: Duration = HOUR
+    clean_quantile: Fraction = 0.25
+    dirty_quantile: Fraction = 0.75
+
+    @model_validator(mode="after")
+    def _bounds(self) -> BatteryConfig:
+        if self.soc_min_fraction > self.soc_max_fraction:
+            raise ValueError("soc_min_fraction must not exceed soc_max_fraction")
+        if self.clean_quantile > self.dirty_quantile:
+            raise ValueError("clean_quantile must not exceed dirty_quantile")
+        return self
+
+
+class PPAConfig(StrictModel):
+    """Contracted off-site renewables (virtual: booked, not a physical flow)."""
+
+    capacity_kw: NonNegative = 0.0
+    profile: str = "wind"
+    """pv or wind (the on-site models per kW, from the weather) or a trace name / CSV path."""
+    trace_column: str | list[str] | None = None
+    trace_unit: str = "MW"
+    trace_capacity_mw: Positive | None = None
+    wrap: bool = False
 
 
 class SupplyConfig(StrictModel):
-    """Scenario section `supply:`."""
+    """Scenario section ``supply:``. ``SupplyConfig()`` is the grid alone at
+    429 gCO2e/kWh and 0.10 USD/kWh."""
 
-    carbon_intensity_g_per_kwh: float = Field(default=US_AVERAGE_CARBON_G_PER_KWH, ge=0)
-    price_per_kwh: float = Field(default=DEFAULT_PRICE_PER_KWH, ge=0)
-    currency: str = "USD"
+    grid: GridConfig = Field(default_factory=GridConfig)
+    pv: PVConfig = Field(default_factory=PVConfig)
+    wind: WindConfig = Field(default_factory=WindConfig)
+    battery: BatteryConfig = Field(default_factory=BatteryConfig)
+    ppa: PPAConfig = Field(default_factory=PPAConfig)
+    background_load: SignalConfig | None = None
+    """A measured load already in the building (power, W unless ``unit`` says)."""
+    weather: str | None = None
+    """Weather for PV/wind when the engine provides none (bundled name or CSV)."""
 
 
-class GridOnlySupply:
-    def __init__(self, config: SupplyConfig) -> None:
-        self._config = config
+# ---------------------------------------------------------------- generation models
+
+
+def pv_power_w(
+    weather: Weather,
+    capacity_w: float,
+    tilt_deg: float | None = None,
+    azimuth_deg: float = 180.0,
+    inverter_loading_ratio: float = DEFAULT_INVERTER_LOADING_RATIO,
+    system_losses_pct: float = PVWATTS_SYSTEM_LOSSES_PCT,
+    temp_coefficient_per_c: float = PVWATTS_GAMMA_PER_C,
+    inverter_efficiency: float = PVWATTS_INVERTER_EFFICIENCY,
+    albedo: float = 0.2,
+) -> np.ndarray:
+    """AC output (W) of a fixed-tilt PV plant at each weather sample (PVWatts v5 via pvlib)."""
+    import pvlib
+
+    n = len(weather.times)
+    if capacity_w <= 0 or n == 0:
+        return np.zeros(n)
+    for name in ("ghi_w_m2", "dni_w_m2", "dhi_w_m2"):
+        if np.any(~np.isfinite(getattr(weather, name))):
+            raise ValueError(f"supply.pv: the weather {weather.source!r} has no {name} values; PV needs irradiance")
+    if not (math.isfinite(weather.latitude) and math.isfinite(weather.longitude)):
+        raise ValueError(f"supply.pv: the weather {weather.source!r} has no site latitude/longitude")
+    tilt = abs(weather.latitude) if tilt_deg is None else tilt_deg
+    temp = np.nan_to_num(weather.temp_air_c, nan=25.0)
+    pressure = np.nan_to_num(weather.pressure_pa, nan=101325.0)
+    pos = pvlib.solarposition.get_solarposition(
+        weather.times, weather.latitude, weather.longitude, altitude=weather.altitude_m,
+        pressure=pressure, temperature=temp,
+    )
+    dni_extra = pvlib.irradiance.get_extra_radiation(weather.times).to_numpy()
+    zenith = pos["apparent_zenith"].to_numpy()
+    sun_az = pos["azimuth"].to_numpy()
+    poa = pvlib.irradiance.get_total_irradiance(
+        tilt, azimuth_deg, zenith, sun_az, weather.dni_w_m2, weather.ghi_w_m2, weather.dhi_w_m2,
+        dni_extra=dni_extra, albedo=albedo, model="haydavies",
+    )
+    aoi = pvlib.irradiance.aoi(tilt, azimuth_deg, zenith, sun_az)
+    iam = np.nan_to_num(pvlib.iam.physical(aoi), nan=0.0)
+    direct = np.nan_to_num(np.asarray(poa["poa_direct"], dtype=float), nan=0.0)
+    diffuse = np.nan_to_num(np.asarray(poa["poa_diffuse"], dtype=float), nan=0.0)
+    effective = np.maximum(direct * iam + diffuse, 0.0)
+    params = pvlib.temperature.TEMPERATURE_MODEL_PARAMETERS["sapm"]["open_rack_glass_polymer"]
+    wind = np.nan_to_num(weather.wind_speed_m_s, nan=1.0)
+    temp_cell = pvlib.temperature.sapm_cell(effective, temp, wind, **params)
+    dc = pvlib.pvsystem.pvwatts_dc(effective, temp_cell, capacity_w, temp_coefficient_per_c)
+    dc = np.asarray(dc, dtype=float) * (1.0 - system_losses_pct / 100.0)
+    ac_rating_w = capacity_w / inverter_loading_ratio
+    ac = pvlib.inverter.pvwatts(dc, ac_rating_w / inverter_efficiency, eta_inv_nom=inverter_efficiency)
+    return np.clip(np.nan_to_num(np.asarray(ac, dtype=float), nan=0.0), 0.0, ac_rating_w)
+
+
+def wind_turbine(turbine_type: str, hub_height_m: float) -> Any:
+    """A windpowerlib turbine from its bundled oedb library (no network)."""
+    from windpowerlib import WindTurbine
+
+    try:
+        turbine = WindTurbine(turbine_type=turbine_type, hub_height=hub_height_m)
+    except (ValueError, KeyError) as exc:
+        raise ValueError(
+            f"supply.wind.turbine_type: {turbine_type!r} is not in windpowerlib's turbine library "
+            "(list them with windpowerlib.data.get_turbine_types(print_out=False))"
+        ) from exc
+    if turbine.power_curve is None:
+        raise ValueError(f"supply.wind.turbine_type: {turbine_type!r} has no power curve in windpowerlib")
+    return turbine
+
+
+def wind_power_w(
+    weather: Weather,
+    turbine_type: str,
+    hub_height_m: float,
+    turbines: int = 1,
+    roughness_length_m: float = DEFAULT_ROUGHNESS_LENGTH_M,
+    density_correction: bool = True,
+) -> np.ndarray:
+    """Electrical output (W) of ``turbines`` identical turbines at each weather sample."""
+    from windpowerlib import density, power_output, temperature, wind_speed
+
+    n = len(weather.times)
+    if turbines <= 0 or n == 0:
+        return np.zeros(n)
+    if np.any(~np.isfinite(weather.wind_speed_m_s)):
+        raise ValueError(f"supply.wind: the weather {weather.source!r} has no wind_speed_m_s values")
+    turbine = wind_turbine(turbine_type, hub_height_m)
+    h0 = weather.wind_height_m
+    v0 = pd.Series(weather.wind_speed_m_s)
+    v_hub = wind_speed.logarithmic_profile(v0, h0, hub_height_m, roughness_length_m)
+    curve = turbine.power_curve
+    if density_correction:
+        t_k = pd.Series(weather.temp_air_c + 273.15)
+        t_hub = temperature.linear_gradient(t_k, 2.0, hub_height_m)  # air temperature measured at 2 m
+        rho = density.ideal_gas(pd.Series(weather.pressure_pa), 0.0, hub_height_m, t_hub)
+        p = power_output.power_curve(
+            v_hub, curve["wind_speed"], curve["value"], density=rho, density_correction=True
+        )
+    else:
+        p = power_output.power_curve(v_hub, curve["wind_speed"], curve["value"])
+    return np.clip(np.asarray(p, dtype=float), 0.0, None) * turbines
+
+
+def _trace_generation_w(
+    trace: str,
+    column: str | list[str] | None,
+    unit: str,
+    trace_capacity_mw: float | None,
+    capacity_w: float,
+    wrap: bool,
+    start: pd.Timestamp,
+    duration_s: float,
+    edges_s: np.ndarray,
+    name: str,
+) -> np.ndarray:
+    """A generation trace scaled to ``capacity_w``; the exact mean over each step."""
+    factor = unit_factor(unit, "power", f"{name}.trace_unit: ")
+    cfg = SignalConfig(trace=trace, column=column, unit=unit, wrap=wrap)
+    sig = build_signal(cfg, start, duration_s, "power", name)
+    represented_w = (trace_capacity_mw * 1e6) if trace_capacity_mw else trace_max(trace, column) * factor
+    return np.clip(step_means(sig, edges_s) / represented_w * capacity_w, 0.0, None)
+
+
+# ---------------------------------------------------------------- the model
+
+
+class Supply:
+    """The supply model of one run (satisfies ``sim.plant_api.SupplyModel``)."""
+
+    def __init__(
+        self,
+        config: SupplyConfig,
+        start: pd.Timestamp,
+        duration_s: float,
+        step_s: float,
+        pv_w: np.ndarray,
+        wind_w: np.ndarray,
+        ppa_w: np.ndarray,
+        carbon: SampledSignal | ConstantSignal,
+        price: SampledSignal | ConstantSignal,
+        export_price: SampledSignal | ConstantSignal,
+        background: SampledSignal | ConstantSignal | None,
+        edges_s: np.ndarray,
+    ) -> None:
+        self.cfg = config
+        self.start, self.duration_s, self.step_s = start, duration_s, step_s
+        self.pv_w, self.wind_w, self.ppa_w = pv_w, wind_w, ppa_w
+        self.carbon, self.price, self.export_price, self.background = carbon, price, export_price, background
+        self.edges_s = edges_s
+        self.ci_step = step_means(carbon, edges_s)
+        self.price_step = step_means(price, edges_s)
+        self.export_price_step = step_means(export_price, edges_s)
+        b = config.battery
+        self.capacity_j = b.capacity_kwh * J_PER_KWH
+        power_w = None if b.power_kw is None else b.power_kw * W_PER_KW
+        self.charge_max_w = b.charge_power_kw * W_PER_KW if b.charge_power_kw is not None else power_w
+        self.discharge_max_w = b.discharge_power_kw * W_PER_KW if b.discharge_power_kw is not None else power_w
+        if self.capacity_j > 0 and (self.charge_max_w is None or self.discharge_max_w is None):
+            raise ValueError("supply.battery: give power_kw (or charge_power_kw and discharge_power_kw)")
+        self.charge_max_w = self.charge_max_w or 0.0
+        self.discharge_max_w = self.discharge_max_w or 0.0
+        self.eta = math.sqrt(b.round_trip_efficiency)
+        self.e_min_j = b.soc_min_fraction * self.capacity_j
+        self.e_max_j = b.soc_max_fraction * self.capacity_j
+        self.energy_j = min(max(b.initial_soc_fraction * self.capacity_j, self.e_min_j), self.e_max_j)
+        self.green_j = 0.0  # the part of energy_j that came from renewables
+        imp = config.grid.import_limit_kw
+        self.import_limit_w = math.inf if imp is None else imp * W_PER_KW
+        peak = b.peak_kw if b.peak_kw is not None else imp
+        if b.dispatch == "peak-shaving" and peak is None:
+            raise ValueError("supply.battery.dispatch peak-shaving needs battery.peak_kw or grid.import_limit_kw")
+        self.peak_w = math.inf if peak is None else peak * W_PER_KW
+        self._totals: dict[str, float] = defaultdict(float)
+        self._hourly: dict[int, list[float]] = defaultdict(lambda: [0.0, 0.0])
+        self._grid_peak_w = 0.0
+
+    # -- SupplyModel
 
     def background_energy_j(self, t0: float, t1: float) -> float:
-        return 0.0
+        if self.background is None:
+            return 0.0
+        return float(self.background.integral(t0, t1))
+
+    def _index(self, t0: float, t1: float) -> tuple[int, bool]:
+        n = len(self.edges_s) - 1
+        k = int(min(max((0.5 * (t0 + t1)) // self.step_s, 0), max(n - 1, 0)))
+        aligned = n > 0 and abs(self.edges_s[k] - t0) < 1e-6 and abs(self.edges_s[k + 1] - t1) < 1e-6
+        return k, aligned
 
     def step(self, t0: float, t1: float, demand_w: float) -> SupplyStep:
-        c = self._config
+        dt = t1 - t0
+        if dt <= 0:
+            raise ValueError(f"supply step needs t1 > t0, got [{t0}, {t1})")
+        k, aligned = self._index(t0, t1)
+        n = len(self.edges_s) - 1
+        pv = float(self.pv_w[k]) if n else 0.0
+        wind = float(self.wind_w[k]) if n else 0.0
+        ppa = float(self.ppa_w[k]) if n else 0.0
+        if aligned:
+            ci, price, export_price = float(self.ci_step[k]), float(self.price_step[k]), float(self.export_price_step[k])
+        else:
+            ci = float(self.carbon.integral(t0, t1)) / dt
+            price = float(self.price.integral(t0, t1)) / dt
+            export_price = float(self.export_price.integral(t0, t1)) / dt
+        demand = max(float(demand_w), 0.0)
+        renewable = pv + wind
+        direct = min(demand, renewable)
+        surplus = renewable - direct
+        net = demand - direct
+        charge_ren = charge_grid = discharge = 0.0
+        if self.capacity_j > 0:
+            room_w = max(self.e_max_j - self.energy_j, 0.0) / (self.eta * dt)
+            avail_w = max(self.energy_j - self.e_min_j, 0.0) * self.eta / dt
+            cap_c = min(self.charge_max_w, room_w)
+            cap_d = min(self.discharge_max_w, avail_w)
+            charge_ren = min(surplus, cap_c)
+            surplus -= charge_ren
+            want_grid = 0.0
+            policy = self.cfg.battery.dispatch
+            if policy == "self-consumption":
+                discharge = min(net, cap_d)
+            elif policy == "peak-shaving":
+                if net > self.peak_w:
+                    discharge = min(net - self.peak_w, cap_d)
+                else:
+                    want_grid = self.peak_w - net
+            else:
+                discharge, want_grid = self._carbon_aware(t0, ci, net, cap_d)
+            if net - discharge > self.import_limit_w:
+                discharge = min(net - self.import_limit_w, cap_d)
+            if discharge <= 0.0:
+                headroom = max(self.import_limit_w - net, 0.0)
+                charge_grid = max(min(want_grid, cap_c - charge_ren, headroom), 0.0)
+            self._move_energy(charge_ren, charge_grid, discharge, dt)
+        grid_import = float(net - discharge + charge_grid)
+        charge_ren, charge_grid, discharge = float(charge_ren), float(charge_grid), float(discharge)
+        export = float(surplus) if self.cfg.grid.export else 0.0
+        curtailed = surplus - export
+        renewable_used = direct + charge_ren
+        green_out = discharge * self._last_green_fraction
+        renewable_to_load = direct + green_out
+        loss_w = (charge_ren + charge_grid) * (1.0 - self.eta) + discharge * (1.0 / self.eta - 1.0)
+        carbon = grid_import * ci / J_PER_KWH
+        cost = (grid_import * price - export * export_price) / J_PER_KWH
+        self._book(t0, dt, demand, grid_import, export, pv, wind, ppa, renewable_used, curtailed,
+                   charge_ren + charge_grid, discharge, loss_w, renewable_to_load, carbon, cost)
         return SupplyStep(
-            flows_w={"grid_import_w": demand_w},
-            carbon_g_per_s=demand_w * c.carbon_intensity_g_per_kwh / J_PER_KWH,
-            cost_per_s=demand_w * c.price_per_kwh / J_PER_KWH,
+            flows_w={
+                "grid_import_w": grid_import,
+                "grid_export_w": export,
+                "pv_w": pv,
+                "wind_w": wind,
+                "renewable_used_w": renewable_used,
+                "curtailed_w": curtailed,
+                "battery_charge_w": charge_ren + charge_grid,
+                "battery_discharge_w": discharge,
+                "ppa_w": ppa,
+            },
+            carbon_g_per_s=float(carbon),
+            cost_per_s=float(cost),
             state={
-                "battery_soc_kwh": 0.0,
-                "carbon_intensity_g_per_kwh": c.carbon_intensity_g_per_kwh,
-                "price_per_kwh": c.price_per_kwh,
+                "battery_soc_kwh": float(self.energy_j) / J_PER_KWH,
+                "carbon_intensity_g_per_kwh": ci,
+                "price_per_kwh": price,
+                "demand_w": demand,
+                "renewable_to_load_w": float(renewable_to_load),
+                "battery_loss_w": float(loss_w),
+                "import_limit_excess_w": max(grid_import - self.import_limit_w, 0.0),
             },
         )
 
     def config(self) -> dict[str, Any]:
-        return self._config.model_dump()
+        out = self.cfg.model_dump(mode="json")
+        out["pv_energy_kwh_over_run"] = float(np.sum(self.pv_w * np.diff(self.edges_s))) / J_PER_KWH
+        out["wind_energy_kwh_over_run"] = float(np.sum(self.wind_w * np.diff(self.edges_s))) / J_PER_KWH
+        return out
+
+    # -- dispatch helpers
+
+    _last_green_fraction: float = 0.0
+
+    def _carbon_aware(self, t0: float, ci: float, net: float, cap_d: float) -> tuple[float, float]:
+        b = self.cfg.battery
+        fc = self.carbon.forecast(t0, b.horizon, b.forecast_resolution)
+        lo, hi = fc.quantile(b.clean_quantile), fc.quantile(b.dirty_quantile)
+        if not hi > lo:  # a flat outlook: nothing to gain, hold
+            return 0.0, 0.0
+        if ci <= lo:
+            return 0.0, math.inf
+        if ci >= hi:
+            return min(net, cap_d), 0.0
+        return 0.0, 0.0
+
+    def _move_energy(self, charge_ren_w: float, charge_grid_w: float, discharge_w: float, dt: float) -> None:
+        e = self.energy_j
+        self._last_green_fraction = self.green_j / e if e > 0 else 0.0
+        out_j = discharge_w * dt / self.eta
+        self.green_j -= out_j * self._last_green_fraction
+        self.green_j += charge_ren_w * dt * self.eta
+        e = e + (charge_ren_w + charge_grid_w) * dt * self.eta - out_j
+        self.energy_j = min(max(e, self.e_min_j), self.e_max_j) if self.capacity_j > 0 else 0.0
+        self.green_j = min(max(self.green_j, 0.0), self.energy_j)
+
+    def _book(self, t0: float, dt: float, demand: float, grid_import: float, export: float, pv: float,
+              wind: float, ppa: float, renewable_used: float, curtailed: float, charge: float,
+              discharge: float, loss: float, renewable_to_load: float, carbon: float, cost: float) -> None:
+        t = self._totals
+        for key, w in (("demand", demand), ("grid_import", grid_import), ("grid_export", export), ("pv", pv),
+                       ("wind", wind), ("ppa", ppa), ("renewable_used", renewable_used),
+                       ("curtailed", curtailed), ("battery_charge", charge), ("battery_discharge", discharge),
+                       ("battery_loss", loss), ("renewable_to_load", renewable_to_load)):
+            t[key] += w * dt
+        t["carbon_g"] += carbon * dt
+        t["cost"] += cost * dt
+        hour = self._hourly[int(t0 // HOUR)]
+        hour[0] += (demand - renewable_to_load) * dt
+        hour[1] += ppa * dt
+        self._grid_peak_w = max(self._grid_peak_w, grid_import)
+
+    def summary(self) -> dict[str, float]:
+        """Totals of the steps served so far (kWh, kg, currency, shares)."""
+        t = self._totals
+        matched = sum(min(other, ppa) for other, ppa in self._hourly.values())
+        return _shares_and_totals(t, matched, self._grid_peak_w, self.energy_j)
+
+
+def _shares_and_totals(t: dict[str, float], ppa_matched_j: float, grid_peak_w: float,
+                       battery_energy_j: float) -> dict[str, float]:
+    demand = t.get("demand", 0.0)
+    onsite = t.get("pv", 0.0) + t.get("wind", 0.0)
+    hourly = (t.get("renewable_to_load", 0.0) + ppa_matched_j) / demand if demand > 0 else 0.0
+    annual = min(1.0, (onsite - t.get("curtailed", 0.0) + t.get("ppa", 0.0)) / demand) if demand > 0 else 0.0
+    kwh = {f"{k}_kwh": float(t.get(k, 0.0)) / J_PER_KWH for k in (
+        "demand", "grid_import", "grid_export", "pv", "wind", "ppa", "renewable_used", "curtailed",
+        "battery_charge", "battery_discharge", "battery_loss", "renewable_to_load")}
+    return {
+        **kwh,
+        "renewable_share": float(min(max(hourly, 0.0), 1.0)),
+        "annual_matched_share": float(max(annual, 0.0)),
+        "carbon_kg": float(t.get("carbon_g", 0.0)) / 1e3,
+        "cost": float(t.get("cost", 0.0)),
+        "grid_peak_kw": float(grid_peak_w) / W_PER_KW,
+        "battery_final_soc_kwh": float(battery_energy_j) / J_PER_KWH,
+    }
+
+
+def summarize(steps: Sequence[SupplyStep], t_edges_s: Sequence[float] | np.ndarray) -> dict[str, float]:
+    """The same summary as ``Supply.summary()`` from booked steps and their edges
+    (``len(t_edges_s) == len(steps) + 1``); needs the ``demand_w`` and
+    ``renewable_to_load_w`` state this module records."""
+    edges = np.asarray(t_edges_s, dtype=float)
+    if len(edges) != len(steps) + 1:
+        raise ValueError("summarize needs one more edge than steps")
+    totals: dict[str, float] = defaultdict(float)
+    hourly: dict[int, list[float]] = defaultdict(lambda: [0.0, 0.0])
+    peak = 0.0
+    for s, t0, t1 in zip(steps, edges[:-1], edges[1:], strict=True):
+        dt = t1 - t0
+        f = s.flows_w
+        for key in ("grid_import", "grid_export", "pv", "wind", "ppa", "renewable_used", "curtailed",
+                    "battery_charge", "battery_discharge"):
+            totals[key] += f.get(f"{key}_w", 0.0) * dt
+        demand = s.state.get("demand_w", f.get("grid_import_w", 0.0) + f.get("renewable_used_w", 0.0)
+                             + f.get("battery_discharge_w", 0.0) - f.get("battery_charge_w", 0.0))
+        r2l = s.state.get("renewable_to_load_w", 0.0)
+        totals["demand"] += demand * dt
+        totals["renewable_to_load"] += r2l * dt
+        totals["battery_loss"] += s.state.get("battery_loss_w", 0.0) * dt
+        totals["carbon_g"] += s.carbon_g_per_s * dt
+        totals["cost"] += s.cost_per_s * dt
+        hour = hourly[int(t0 // HOUR)]
+        hour[0] += (demand - r2l) * dt
+        hour[1] += f.get("ppa_w", 0.0) * dt
+        peak = max(peak, f.get("grid_import_w", 0.0))
+    matched = sum(min(other, ppa) for other, ppa in hourly.values())
+    soc = steps[-1].state.get("battery_soc_kwh", 0.0) * J_PER_KWH if steps else 0.0
+    return _shares_and_totals(totals, matched, peak, soc)
+
+
+def _as_utc(start: pd.Timestamp | str) -> pd.Timestamp:
+    ts = pd.Timestamp(start)
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
 def build_supply(
@@ -65,5 +634,74 @@ def build_supply(
     step_s: float,
     weather: Callable[[], Weather] | None,
 ) -> SupplyModel:
-    """Build the supply model of a run (weather is fetched lazily, only if needed)."""
-    return GridOnlySupply(config)
+    """Build the supply model of a run.
+
+    ``weather`` is called (at most once) only when PV, wind or a PPA profile
+    needs it; if it is None, ``config.weather`` is loaded instead. All
+    generation is computed here, vectorised over every step of the run.
+    """
+    if step_s <= 0:
+        raise ValueError(f"plant step must be positive, got {step_s}")
+    start = _as_utc(start)
+    n = max(math.ceil(duration_s / step_s - 1e-9), 0)
+    edges = np.minimum(np.arange(n + 1) * step_s, duration_s) if n else np.zeros(1)
+    cache: list[Weather] = []
+
+    def get_weather(what: str) -> Weather:
+        if not cache:
+            if weather is not None:
+                cache.append(weather())
+            elif config.weather is not None:
+                cache.append(load_weather(config.weather, start, duration_s, step_s))
+            else:
+                raise ValueError(f"supply.{what} needs weather: set supply.weather (or the cooling weather)")
+        w = cache[0]
+        if len(w.times) != n:
+            raise ValueError(f"supply.{what}: the weather has {len(w.times)} steps, the run has {n}")
+        return w
+
+    pv = config.pv
+    if pv.trace is not None:
+        pv_w = _trace_generation_w(pv.trace, pv.trace_column, pv.trace_unit, pv.trace_capacity_mw,
+                                   pv.capacity_kw * W_PER_KW, pv.wrap, start, duration_s, edges, "supply.pv")
+    elif pv.capacity_kw > 0:
+        pv_w = pv_power_w(get_weather("pv"), pv.capacity_kw * W_PER_KW, pv.tilt_deg, pv.azimuth_deg,
+                          pv.inverter_loading_ratio, pv.system_losses_pct, pv.temp_coefficient_per_c,
+                          pv.inverter_efficiency, pv.albedo)
+    else:
+        pv_w = np.zeros(n)
+
+    wind = config.wind
+    if wind.trace is not None:
+        wind_w = _trace_generation_w(wind.trace, wind.trace_column, wind.trace_unit, wind.trace_capacity_mw,
+                                     wind.capacity_kw * W_PER_KW, wind.wrap, start, duration_s, edges,
+                                     "supply.wind")
+    elif wind.turbines > 0:
+        wind_w = wind_power_w(get_weather("wind"), wind.turbine_type, wind.hub_height_m, wind.turbines,
+                              wind.roughness_length_m, wind.density_correction)
+    else:
+        wind_w = np.zeros(n)
+
+    ppa = config.ppa
+    if ppa.capacity_kw <= 0:
+        ppa_w = np.zeros(n)
+    elif ppa.profile == "pv":
+        ppa_w = pv_power_w(get_weather("ppa"), ppa.capacity_kw * W_PER_KW)
+    elif ppa.profile == "wind":
+        turbine = wind_turbine(wind.turbine_type, wind.hub_height_m)
+        one = wind_power_w(get_weather("ppa"), wind.turbine_type, wind.hub_height_m, 1,
+                           wind.roughness_length_m, wind.density_correction)
+        ppa_w = one / float(turbine.nominal_power) * ppa.capacity_kw * W_PER_KW
+    else:
+        ppa_w = _trace_generation_w(ppa.profile, ppa.trace_column, ppa.trace_unit, ppa.trace_capacity_mw,
+                                    ppa.capacity_kw * W_PER_KW, ppa.wrap, start, duration_s, edges, "supply.ppa")
+
+    grid = config.grid
+    carbon = build_signal(grid.carbon_intensity, start, duration_s, "carbon", "supply.grid.carbon_intensity")
+    price = build_signal(grid.price, start, duration_s, "price", "supply.grid.price")
+    export_price = build_signal(grid.export_price, start, duration_s, "price", "supply.grid.export_price")
+    background = None
+    if config.background_load is not None:
+        background = build_signal(config.background_load, start, duration_s, "power", "supply.background_load")
+    return Supply(config, start, duration_s, step_s, np.asarray(pv_w, float), np.asarray(wind_w, float),
+                  np.asarray(ppa_w, float), carbon, price, export_price, background, edges)
