@@ -399,7 +399,7 @@ def _profile_signal(
     except Exception as exc:  # pandas raises several kinds
         raise ValueError(f"{name}: unknown time zone {cfg.tz!r}") from exc
     hour = local.hour.to_numpy()
-    idx = hour if cfg.profile == "daily" else local.dayofweek.to_numpy() * 24 + hour
+    idx = hour if cfg.profile == "daily" else local.day_of_week.to_numpy() * 24 + hour
     values = np.asarray(cfg.values, dtype=float)[idx] * factor
     times_s = (stamps - start).total_seconds().to_numpy()
     return SampledSignal(times_s, values, cfg.interpolation, name)
@@ -477,7 +477,7 @@ def _as_list(column: str | list[str]) -> list[str]:
 
 def _year_position_s(index: pd.DatetimeIndex) -> np.ndarray:
     """Seconds since 1 January 00:00 of a 365-day year (leap day -> 28 February)."""
-    doy = index.dayofyear.to_numpy().astype(float)
+    doy = index.day_of_year.to_numpy().astype(float)
     doy = np.where(index.is_leap_year & (doy >= 60), doy - 1, doy)
     sec = index.hour.to_numpy() * 3600.0 + index.minute.to_numpy() * 60.0 + index.second.to_numpy()
     return (doy - 1) * DAY + sec

@@ -214,7 +214,7 @@ def pvlib_data_dir() -> Path:
 
 def _typical_year_position_s(index: pd.DatetimeIndex) -> np.ndarray:
     """Seconds since 1 January 00:00 of a 365-day year, from month/day/time."""
-    doy = index.dayofyear.to_numpy().astype(float)
+    doy = index.day_of_year.to_numpy().astype(float)
     leap = index.is_leap_year
     doy = np.where(leap & (doy >= 60), doy - 1, doy)  # 29 Feb -> 28 Feb, later days back one
     seconds = index.hour.to_numpy() * 3600.0 + index.minute.to_numpy() * 60.0 + index.second.to_numpy()
