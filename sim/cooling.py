@@ -1,30 +1,117 @@
 """Cooling and power-distribution overhead of the facility, stepped by the plant loop.
 
-Models, chosen by the scenario key ``cooling.model``:
+Two models, chosen by the scenario key ``cooling.model``; the full write-up,
+equations and sources are in ``docs/cooling.md``.
 
 ``constant-pue``
-    Published accounting: the overhead of a step is ``(pue - 1) x IT energy``,
-    nothing physical. Google fleet 1.10 (Google 2024 Environmental Report, P),
-    industry average 1.58 (Uptime Institute 2023, P); see
-    ``data/reference/cooling_and_grid.md`` section 1. ``loss_fraction`` books a
-    share of that overhead as distribution losses instead of cooling.
+    Published accounting: the overhead of a step is ``(pue - 1) x IT energy``.
+    Google fleet 1.10 (Google 2024 Environmental Report, P), industry average
+    1.58 (Uptime Institute 2023, P); ``data/reference/cooling_and_grid.md`` s.1.
 
+``plant``
+    A physical plant stepped once per plant step ``[t0, t1)``:
+
+    * distribution losses (UPS + PDU) ``a P_rated + b P + c P^2 / P_rated``;
+    * the hall air as one lumped heat capacity ``C`` cooled by supply air at a
+      setpoint, ``C dT/dt = Q - G (T - T_set)`` with ``G = m_dot c_p`` set by the
+      CRAH fans, integrated in closed form; when the plant's capacity is short
+      the removal is capped, the supply air warms and the hall heats up;
+    * accelerator inlet = supply air + recirculation offset; above the inlet
+      limit a proportional ramp lowers ``accelerator_cap_fraction``;
+    * chillers (air-cooled, water-cooled with a cooling tower, or the Moore et
+      al. CRAC curve) with a Carnot-fraction COP calibrated to the ASHRAE 90.1
+      full-load minimum at AHRI rating conditions and a part-load curve;
+    * air-side or water-side economizers with partial free cooling;
+    * CRAH fans by the cube law, pumps proportional to flow, tower and
+      dry-cooler fans proportional to heat rejected;
+    * optional direct-to-chip liquid cooling: a share of the IT heat goes to a
+      warm-water loop rejected by dry coolers, trimmed by the chillers.
+
+    Everything that depends only on the weather (COP at full load, economizer
+    fractions) is computed for all steps at build time with numpy; ``step()``
+    is scalar arithmetic.
+
+Verification levels of constants follow the reference file: P primary, S
+secondary, M from memory/practice (a placeholder), D derived here.
 The contract with the engine is ``sim.plant_api.CoolingModel``.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
+import numpy as np
 import pandas as pd
 from pydantic import Field
 
 from sim.plant_api import CoolingModel, CoolingStep
-from sim.schema import Fraction, StrictModel
+from sim.schema import Fraction, NonNegative, Positive, StrictModel
 
 if TYPE_CHECKING:
     from sim.weather import Weather
+
+# -- physical constants --------------------------------------------------------
+
+KELVIN_OFFSET = 273.15  # 0 C in K (SI definition)
+AIR_DENSITY_KG_M3 = 1.2  # dry air near 20 C, sea level (M; 1.204 at 20 C)
+AIR_CP_J_KG_K = 1006.0  # dry air, J/(kg K) (M; standard tables)
+AIR_VOL_HEAT_J_M3_K = AIR_DENSITY_KG_M3 * AIR_CP_J_KG_K  # 1.2 kJ/(m3 K), cooling_and_grid.md s.2.3 (D)
+WATER_VOL_HEAT_J_M3_K = 998.0 * 4186.0  # water density x c_p near 20 C (M; standard tables)
+
+# AHRI 550/590 standard rating conditions (M): leaving chilled water 44 F,
+# entering condenser water 85 F (water-cooled), entering condenser air 95 F (air-cooled).
+RATING_CHW_C = (44.0 - 32.0) / 1.8  # 6.67 C (D)
+RATING_CONDENSER_WATER_C = (85.0 - 32.0) / 1.8  # 29.44 C (D)
+RATING_CONDENSER_AIR_C = (95.0 - 32.0) / 1.8  # 35.0 C (D)
+
+# ASHRAE 90.1-2010 / CEC Title 24 minimum full-load efficiencies,
+# cooling_and_grid.md s.2.2: air-cooled 9.562 EER -> COP 2.80 (D); water-cooled
+# positive displacement < 75 t 0.780 kW/t -> COP 4.51 (D); large centrifugal
+# about 0.56 kW/t -> COP 6.3 (M). A MW-scale plant uses centrifugals.
+COP_RATED_AIR_COOLED = 9.562 / 3.412  # 2.80 (D from P)
+COP_RATED_WATER_COOLED = 3.517 / 0.56  # 6.28 (D from M)
+
+# Moore, Chase, Ranganathan & Sharma, "Making Scheduling 'Cool'", USENIX ATC 2005
+# (attribution M; formula S via the GeoSched cost model): COP(T_supply_c).
+MOORE_COP_COEFFS = (0.0068, 0.0008, 0.458)
+
+
+def moore_crac_cop(supply_temp_c: np.ndarray | float) -> np.ndarray | float:
+    """CRAC COP(T) = 0.0068 T^2 + 0.0008 T + 0.458 (T supply air, C): 15->2.00, 20->3.19, 25->4.73."""
+    a, b, c = MOORE_COP_COEFFS
+    return a * supply_temp_c**2 + b * supply_temp_c + c
+
+
+def carnot_cop(evap_c: np.ndarray | float, cond_c: np.ndarray | float, min_lift_k: float) -> np.ndarray:
+    """Ideal (Carnot) cooling COP T_evap / (T_cond - T_evap), the lift bounded below."""
+    evap_k = np.asarray(evap_c, dtype=float) + KELVIN_OFFSET
+    lift_k = np.maximum(np.asarray(cond_c, dtype=float) - np.asarray(evap_c, dtype=float), min_lift_k)
+    return evap_k / lift_k
+
+
+# Part-load multiplier of COP, m(x) = x / (a + b x + c x^2) with m(1) = 1.
+# Beitelmal & Patel, HPL-2006-67 (P abstract): a constant-speed chiller's
+# efficiency rises with load and peaks at full load; a variable-speed one peaks
+# between 50 % and 70 % load. Shapes chosen to match that (M): constant speed
+# = a no-load share of 15 % of rated power; variable speed peaks at x = 0.6
+# (a = 0.36 c) 30 % above full-load COP.
+PART_LOAD_COEFFS: dict[str, tuple[float, float, float]] = {
+    "constant": (0.15, 0.85, 0.0),
+    "variable": (0.5195, -0.9626, 1.4431),
+}
+
+
+def part_load_multiplier(plr: float, speed: str) -> float:
+    """COP at part-load ratio plr divided by COP at full load (same temperatures)."""
+    a, b, c = PART_LOAD_COEFFS[speed]
+    x = min(max(plr, 0.05), 1.0)
+    return x / (a + b * x + c * x * x)
+
+
+# -- configuration ----------------------------------------------------------------
 
 
 class ConstantPueConfig(StrictModel):
@@ -36,6 +123,93 @@ class ConstantPueConfig(StrictModel):
     # Share of the overhead booked as distribution losses instead of cooling;
     # published PUE accounting folds both together, so 0 by default (D).
     loss_fraction: Fraction = 0.0
+
+
+class DistributionLossConfig(StrictModel):
+    """UPS + PDU losses P_loss = no_load * P_rated + proportional * P + square_law * P^2 / P_rated.
+
+    Loss split into no-load, proportional and square-law parts: Schneider Electric
+    WP 108 (Avelar, "Making Large UPS Systems More Efficient"; S). Default
+    values: a modern double-conversion UPS plus PDU transformer, about 96 % at
+    full load and 95 % at 50 % load (M).
+    """
+
+    rated_w: Positive | None = None  # default: the cluster's IT nameplate
+    no_load: NonNegative = 0.01  # M
+    proportional: NonNegative = 0.02  # M
+    square_law: NonNegative = 0.01  # M; "1-4 % at higher loads", WP 108 (S)
+
+
+class LiquidCoolingConfig(StrictModel):
+    """Direct-to-chip liquid cooling: a share of the IT heat goes to a warm-water loop."""
+
+    fraction: Fraction = 0.75  # share of IT heat captured by cold plates, 70-80 % typical (M)
+    supply_temp_c: float = 32.0  # facility water, ASHRAE liquid class W32 (M)
+    range_k: Positive = 10.0  # return - supply (M)
+    drycooler_approach_k: NonNegative = 6.0  # water leaving dry cooler - dry-bulb (M)
+    drycooler_fan_w_per_w: NonNegative = 0.015  # fan power per W rejected (M)
+    pump_head_pa: NonNegative = 200e3  # CDU + facility loop (M)
+
+
+class PlantCoolingConfig(StrictModel):
+    """A physical cooling plant; see docs/cooling.md for every key."""
+
+    model: Literal["plant"] = "plant"
+    weather: str | None = None  # bundled TMY name or CSV path; None: the scenario's weather
+    chiller: Literal["air-cooled", "water-cooled", "crac-moore"] = "water-cooled"
+    chiller_speed: Literal["constant", "variable"] = "variable"
+    chiller_cop_rated: Positive | None = None  # default 2.80 air-cooled, 6.28 water-cooled (ASHRAE 90.1)
+    chiller_count: int = Field(4, ge=1)  # staged units sharing the capacity (M)
+    economizer: Literal["none", "air-side", "water-side"] = "water-side"
+    # Economizer thresholds: outdoor dry-bulb (air-side) or wet-bulb (water-side)
+    # below which cooling is fully / partly free. Default: derived from the loop
+    # temperatures (docs/cooling.md).
+    economizer_full_below_c: float | None = None
+    economizer_partial_below_c: float | None = None
+    economizer_max_dew_point_c: float = 17.0  # air-side only: ASHRAE A1 max dew point (S)
+
+    capacity_w: Positive | None = None  # cooling capacity; default capacity_margin x IT nameplate
+    capacity_margin: Positive = 1.2  # design margin over IT nameplate (M)
+    supply_temp_c: float = 22.0  # supply-air setpoint, in ASHRAE recommended 18-27 C (S) with offset
+    air_delta_t_k: Positive = 12.0  # supply -> return rise at design flow, 10-15 K with containment (M)
+    recirculation_offset_k: NonNegative = 2.0  # inlet - supply air from hot-air recirculation (M)
+    inlet_limit_c: float = 32.0  # ASHRAE A1 allowable upper inlet, 2021 Table 2.1 (S)
+    throttle_ramp_k: Positive = 5.0  # inlet above limit at which the cap reaches its floor (M)
+    min_cap_fraction: Fraction = 0.3  # floor of the thermal cap (M; H100 SXM min power limit 200/700 W)
+    # Hall heat capacity per W of IT nameplate: air 1.2 kJ/(m3 K) x 3,000 m3 per MW
+    # = 3.6 J/K per W (D, cooling_and_grid.md s.2.3) x 5 for racks, slab, walls (M).
+    hall_heat_capacity_j_per_k_per_w: Positive = 18.0
+    initial_hall_temp_c: float | None = None  # default: the supply setpoint
+
+    chw_supply_temp_c: float = 10.0  # chilled water supply (M; 7-12 C in CRAH halls)
+    chw_range_k: Positive = 6.0  # chilled-water return - supply (M)
+    tower_approach_k: NonNegative = 4.0  # condenser water - wet-bulb, 3-5 K (M, cooling_and_grid.md)
+    condenser_range_k: Positive = 5.6  # AHRI rating 85 -> 95 F condenser water (M)
+    air_condenser_approach_k: NonNegative = 17.0  # condensing - dry-bulb, air-cooled (M)
+    hx_approach_k: NonNegative = 2.0  # plate heat exchanger of the water-side economizer (M)
+    min_lift_k: Positive = 10.0  # chillers need a minimum condensing-evaporating lift (M)
+
+    fan_pressure_pa: NonNegative = 300.0  # CRAH total pressure at rated flow (M)
+    fan_efficiency: Positive = 0.65  # fan + motor + drive (M)
+    fan_min_flow_fraction: Fraction = 0.3  # VFD minimum speed (M)
+    chw_pump_head_pa: NonNegative = 250e3  # chilled-water loop (M)
+    cw_pump_head_pa: NonNegative = 150e3  # condenser-water loop incl. tower lift (M)
+    pump_efficiency: Positive = 0.7  # pump + motor (M)
+    pump_min_flow_fraction: Fraction = 0.3  # VFD pumps keep a minimum flow through chillers/coils (M)
+    tower_fan_w_per_w: NonNegative = 0.006  # tower fans per W rejected, ~0.02 kW/ton (M)
+
+    # Lighting, controls, security, offices: a constant share of IT nameplate,
+    # booked as the cooling part "auxiliary" (M; 1-2 % in typical breakdowns).
+    auxiliary_fraction: NonNegative = 0.01
+    losses: DistributionLossConfig = Field(default_factory=DistributionLossConfig)
+    liquid: LiquidCoolingConfig | None = None  # direct-to-chip; None = air only
+
+
+CoolingConfig = Annotated[Union[ConstantPueConfig, PlantCoolingConfig], Field(discriminator="model")]  # noqa: UP007
+"""The scenario section ``cooling:``; ``model`` selects the variant."""
+
+
+# -- constant PUE --------------------------------------------------------------------
 
 
 class ConstantPue:
@@ -59,12 +233,328 @@ class ConstantPue:
         return self._config.model_dump()
 
 
-CoolingConfig = Annotated[Union[ConstantPueConfig], Field(discriminator="model")]  # noqa: UP007
-"""The scenario section ``cooling:``; ``model`` selects the variant."""
+# -- hall thermal model -------------------------------------------------------------------
+
+
+def hall_step(
+    temp0_c: float,
+    heat_w: float,
+    setpoint_c: float,
+    conductance_w_per_k: float,
+    capacity_w: float,
+    heat_capacity_j_per_k: float,
+    dt_s: float,
+) -> float:
+    """Hall temperature after dt_s, exact for a constant heat input.
+
+    C dT/dt = Q - R(T), R(T) = min(G (T - T_set), Q_cap): supply air at the
+    setpoint removes G (T - T_set) (G = m_dot c_p) while that is within the
+    capacity Q_cap; above T_sw = T_set + Q_cap / G removal is capped and T
+    moves linearly. Within capacity T relaxes exponentially with tau = C / G
+    towards T_eq = T_set + Q / G; a crossing of T_sw inside the step is solved
+    for its time, so both pieces are exact.
+    """
+    g = conductance_w_per_k
+    c = heat_capacity_j_per_k
+    t_sw = setpoint_c + capacity_w / g
+    t_eq = setpoint_c + heat_w / g
+    tau = c / g
+    if temp0_c <= t_sw:
+        if t_eq <= t_sw:
+            return t_eq + (temp0_c - t_eq) * math.exp(-dt_s / tau)
+        t_cross = tau * math.log((t_eq - temp0_c) / (t_eq - t_sw))
+        if t_cross >= dt_s:
+            return t_eq + (temp0_c - t_eq) * math.exp(-dt_s / tau)
+        return t_sw + (heat_w - capacity_w) / c * (dt_s - t_cross)
+    if heat_w >= capacity_w:
+        return temp0_c + (heat_w - capacity_w) / c * dt_s
+    t_cross = (temp0_c - t_sw) * c / (capacity_w - heat_w)
+    if t_cross >= dt_s:
+        return temp0_c - (capacity_w - heat_w) / c * dt_s
+    return t_eq + (t_sw - t_eq) * math.exp(-(dt_s - t_cross) / tau)
+
+
+# -- the plant ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlantArrays:
+    """Per-step quantities that depend only on the weather (precomputed)."""
+
+    outdoor_temp_c: np.ndarray
+    wet_bulb_c: np.ndarray
+    cop_full_load: np.ndarray  # chiller COP at full load for the air loop's chilled water
+    free_fraction: np.ndarray  # share of air-loop heat removed by the economizer
+    liquid_cop_full_load: np.ndarray  # chiller COP trimming the liquid loop
+    liquid_free_fraction: np.ndarray  # share of liquid-loop heat removed by dry coolers
+
+
+def carnot_fraction(config: PlantCoolingConfig) -> float:
+    """Share of Carnot COP that makes full-load COP at AHRI rating equal the rated COP (D)."""
+    if config.chiller == "air-cooled":
+        cond_c = RATING_CONDENSER_AIR_C + config.air_condenser_approach_k
+    else:
+        cond_c = RATING_CONDENSER_WATER_C + config.condenser_range_k
+    ideal = float(carnot_cop(RATING_CHW_C, cond_c, config.min_lift_k))
+    return rated_cop(config) / ideal
+
+
+def rated_cop(config: PlantCoolingConfig) -> float:
+    if config.chiller_cop_rated is not None:
+        return config.chiller_cop_rated
+    return COP_RATED_AIR_COOLED if config.chiller == "air-cooled" else COP_RATED_WATER_COOLED
+
+
+def economizer_thresholds_c(config: PlantCoolingConfig) -> tuple[float, float]:
+    """(full, partial) free-cooling thresholds on dry-bulb (air-side) or wet-bulb (water-side)."""
+    if config.economizer == "air-side":
+        # Outdoor air replaces return air: fully free at or below the supply
+        # setpoint, partly free below the return-air temperature (D).
+        full = config.supply_temp_c
+        partial = config.supply_temp_c + config.air_delta_t_k
+    else:
+        # Tower water through a plate HX: fully free when it can make chilled
+        # water, partly free below the chilled-water return (D).
+        lead = config.tower_approach_k + config.hx_approach_k
+        full = config.chw_supply_temp_c - lead
+        partial = config.chw_supply_temp_c + config.chw_range_k - lead
+    if config.economizer_full_below_c is not None:
+        full = config.economizer_full_below_c
+    if config.economizer_partial_below_c is not None:
+        partial = config.economizer_partial_below_c
+    return full, max(partial, full)
+
+
+def linear_free_fraction(source_c: np.ndarray, full_c: float, partial_c: float) -> np.ndarray:
+    """1 at or below full_c, 0 at or above partial_c, linear between (mixing / series precooling)."""
+    if partial_c <= full_c:
+        return (source_c <= full_c).astype(float)
+    return np.clip((partial_c - source_c) / (partial_c - full_c), 0.0, 1.0)
+
+
+def precompute(config: PlantCoolingConfig, weather: Weather) -> PlantArrays:
+    """Weather-only quantities for every plant step, vectorised."""
+    dry_c = np.asarray(weather.temp_air_c, dtype=float)
+    wet_c = np.asarray(weather.wet_bulb_c, dtype=float)
+    dew_c = np.asarray(weather.dew_point_c, dtype=float)
+    n = len(dry_c)
+    if config.chiller == "crac-moore":
+        cop = np.full(n, float(moore_crac_cop(config.supply_temp_c)))
+        cond_c = dry_c + config.air_condenser_approach_k
+        eta = 0.0
+    else:
+        eta = carnot_fraction(config)
+        if config.chiller == "air-cooled":
+            cond_c = dry_c + config.air_condenser_approach_k
+        else:
+            cond_c = wet_c + config.tower_approach_k + config.condenser_range_k
+        cop = eta * carnot_cop(config.chw_supply_temp_c, cond_c, config.min_lift_k)
+
+    full_c, partial_c = economizer_thresholds_c(config)
+    if config.economizer == "air-side":
+        free = linear_free_fraction(dry_c, full_c, partial_c) * (dew_c <= config.economizer_max_dew_point_c)
+    elif config.economizer == "water-side":
+        # With a tower the economizer follows the wet-bulb; without one (air-cooled
+        # chillers, CRAC) it is a dry cooler on the dry-bulb.
+        source = wet_c if config.chiller == "water-cooled" else dry_c
+        free = linear_free_fraction(source, full_c, partial_c)
+    else:
+        free = np.zeros(n)
+
+    liquid = config.liquid
+    if liquid is not None:
+        water_c = dry_c + liquid.drycooler_approach_k
+        liquid_free = linear_free_fraction(water_c, liquid.supply_temp_c, liquid.supply_temp_c + liquid.range_k)
+        if eta > 0:
+            liquid_cop = eta * carnot_cop(liquid.supply_temp_c, cond_c, config.min_lift_k)
+        else:
+            liquid_cop = cop
+    else:
+        liquid_free = np.zeros(n)
+        liquid_cop = cop
+    return PlantArrays(dry_c, wet_c, cop, free, liquid_cop, liquid_free)
+
+
+class PlantCooling:
+    """The physical plant (``cooling.model: plant``); see the module docstring."""
+
+    def __init__(
+        self, config: PlantCoolingConfig, weather: Weather, step_s: float, it_capacity_w: float
+    ) -> None:
+        self._config = config
+        self._step_s = step_s
+        self._arrays = precompute(config, weather)
+        self._n = len(self._arrays.outdoor_temp_c)
+        if self._n == 0:
+            raise ValueError("cooling: the weather has no steps")
+        c = config
+        capacity_w = c.capacity_w if c.capacity_w is not None else c.capacity_margin * it_capacity_w
+        liquid_fraction = c.liquid.fraction if c.liquid is not None else 0.0
+        self._liquid_fraction = liquid_fraction
+        self._capacity_w = capacity_w
+        self._air_capacity_w = capacity_w * (1.0 - liquid_fraction) if liquid_fraction < 1 else 0.0
+        self._chiller_unit_w = capacity_w / c.chiller_count
+        self._rated_loss_w = c.losses.rated_w if c.losses.rated_w is not None else it_capacity_w
+        self._heat_capacity_j_per_k = c.hall_heat_capacity_j_per_k_per_w * max(it_capacity_w, 1.0)
+        # Rated airflow carries the air-side capacity at the design rise (D).
+        self._g_max_w_per_k = max(self._air_capacity_w, 1.0) / c.air_delta_t_k
+        self._g_min_w_per_k = c.fan_min_flow_fraction * self._g_max_w_per_k
+        flow_max_m3_s = self._g_max_w_per_k / AIR_VOL_HEAT_J_M3_K
+        self._fan_rated_w = flow_max_m3_s * c.fan_pressure_pa / c.fan_efficiency
+        self._chw_pump_w_per_w = c.chw_pump_head_pa / (c.pump_efficiency * WATER_VOL_HEAT_J_M3_K * c.chw_range_k)
+        self._cw_pump_w_per_w = c.cw_pump_head_pa / (
+            c.pump_efficiency * WATER_VOL_HEAT_J_M3_K * c.condenser_range_k
+        )
+        if c.liquid is not None:
+            self._liquid_pump_w_per_w = c.liquid.pump_head_pa / (
+                c.pump_efficiency * WATER_VOL_HEAT_J_M3_K * c.liquid.range_k
+            )
+        else:
+            self._liquid_pump_w_per_w = 0.0
+        self._pump_min_heat_w = c.pump_min_flow_fraction * capacity_w
+        self._auxiliary_w = c.auxiliary_fraction * it_capacity_w
+        self._has_tower = c.chiller == "water-cooled"
+        self._speed = c.chiller_speed if c.chiller != "crac-moore" else "none"
+        self.hall_temp_c = c.initial_hall_temp_c if c.initial_hall_temp_c is not None else c.supply_temp_c
+
+    @property
+    def arrays(self) -> PlantArrays:
+        return self._arrays
+
+    def losses_w(self, it_power_w: float) -> float:
+        """UPS + PDU losses at IT power it_power_w (quadratic loss model)."""
+        lc = self._config.losses
+        rated = self._rated_loss_w
+        return lc.no_load * rated + lc.proportional * it_power_w + lc.square_law * it_power_w**2 / rated
+
+    def _chiller_power_w(self, load_w: float, cop_full: float) -> tuple[float, float]:
+        """Electric power and COP of the chillers carrying load_w, staged over equal units."""
+        if load_w <= 0.0:
+            return 0.0, cop_full
+        if self._speed == "none":
+            return load_w / cop_full, cop_full
+        unit = self._chiller_unit_w
+        count = self._config.chiller_count
+        # Stage the fewest units that carry the load, or more if that raises the
+        # COP (variable-speed plants run extra units near their part-load peak).
+        best = 0.0
+        for running in range(min(max(math.ceil(load_w / unit), 1), count), count + 1):
+            best = max(best, part_load_multiplier(load_w / (running * unit), self._speed))
+        cop = cop_full * best
+        return load_w / cop, cop
+
+    def step(self, t0: float, t1: float, it_energy_j: float) -> CoolingStep:
+        c = self._config
+        a = self._arrays
+        dt_s = t1 - t0
+        if dt_s <= 0.0:
+            raise ValueError(f"cooling: empty plant step [{t0}, {t1})")
+        k = min(max(int(t0 // self._step_s), 0), self._n - 1)
+        it_w = it_energy_j / dt_s
+        loss_w = self.losses_w(it_w)
+        liquid_heat_w = self._liquid_fraction * it_w
+        air_heat_w = it_w - liquid_heat_w + loss_w
+
+        # Air loop: fans follow the heat at the design rise, within their range.
+        g = min(max(air_heat_w / c.air_delta_t_k, self._g_min_w_per_k), self._g_max_w_per_k)
+        temp0 = self.hall_temp_c
+        temp1 = hall_step(
+            temp0, air_heat_w, c.supply_temp_c, g, self._air_capacity_w, self._heat_capacity_j_per_k, dt_s
+        )
+        self.hall_temp_c = temp1
+        removed_w = max(air_heat_w - self._heat_capacity_j_per_k * (temp1 - temp0) / dt_s, 0.0)
+        supply_c = max(c.supply_temp_c, temp1 - self._air_capacity_w / g)
+        inlet_c = supply_c + c.recirculation_offset_k
+        over_k = inlet_c - c.inlet_limit_c
+        if over_k > 0.0:
+            cap = max(1.0 - (1.0 - c.min_cap_fraction) * over_k / c.throttle_ramp_k, c.min_cap_fraction)
+        else:
+            cap = 1.0
+
+        flow_fraction = g / self._g_max_w_per_k
+        fan_w = self._fan_rated_w * flow_fraction**3
+        coil_w = removed_w + fan_w  # the fans' power ends up as heat in the air stream
+        free = float(a.free_fraction[k])
+        free_air_w = free * coil_w
+        mech_air_w = coil_w - free_air_w
+
+        liquid_free = float(a.liquid_free_fraction[k])
+        free_liquid_w = liquid_free * liquid_heat_w
+        mech_liquid_w = liquid_heat_w - free_liquid_w
+
+        mech_w = mech_air_w + mech_liquid_w
+        cop_full = float(a.cop_full_load[k])
+        if mech_liquid_w > 0.0 and mech_w > 0.0:
+            # One chiller plant, two evaporator temperatures: blend full-load COPs by load.
+            cop_full = mech_w / (mech_air_w / cop_full + mech_liquid_w / float(a.liquid_cop_full_load[k]))
+        chiller_w, cop = self._chiller_power_w(mech_w, cop_full)
+
+        # Water flows: chilled water carries the coil heat that is not air-side
+        # free cooling; condenser water carries everything rejected by the tower.
+        chw_heat_w = coil_w if c.economizer != "air-side" else mech_air_w
+        pump_min_w = self._pump_min_heat_w
+        chw_pumps_w = self._chw_pump_w_per_w * max(chw_heat_w, pump_min_w)
+        if self._has_tower:
+            rejected_w = mech_w + chiller_w + (free_air_w if c.economizer == "water-side" else 0.0)
+            cw_pumps_w = self._cw_pump_w_per_w * max(rejected_w, pump_min_w)
+            tower_w = c.tower_fan_w_per_w * rejected_w
+            dry_w = 0.0
+        else:
+            cw_pumps_w = 0.0
+            tower_w = 0.0
+            dry_w = 0.0
+            if c.economizer == "water-side":
+                dry_w = (c.liquid.drycooler_fan_w_per_w if c.liquid else 0.015) * free_air_w
+        liquid_pumps_w = self._liquid_pump_w_per_w * max(liquid_heat_w, self._liquid_fraction * pump_min_w)
+        if c.liquid is not None:
+            dry_w += c.liquid.drycooler_fan_w_per_w * free_liquid_w
+
+        heat_total_w = coil_w + liquid_heat_w
+        free_fraction = (free_air_w + free_liquid_w) / heat_total_w if heat_total_w > 0 else float(free)
+        return CoolingStep(
+            power_w={
+                "chillers": chiller_w,
+                "crah_fans": fan_w,
+                "chw_pumps": chw_pumps_w,
+                "cw_pumps": cw_pumps_w,
+                "tower_fans": tower_w,
+                "drycooler_fans": dry_w,
+                "liquid_pumps": liquid_pumps_w,
+                "auxiliary": self._auxiliary_w,
+            },
+            losses_w=loss_w,
+            state={
+                "outdoor_temp_c": float(a.outdoor_temp_c[k]),
+                "wet_bulb_c": float(a.wet_bulb_c[k]),
+                "supply_temp_c": supply_c,
+                "hall_temp_c": temp1,
+                "inlet_temp_c": inlet_c,
+                "cop": cop,
+                "heat_load_w": air_heat_w + liquid_heat_w,
+                "heat_removed_w": removed_w + liquid_heat_w,
+            },
+            accelerator_cap_fraction=cap,
+            free_cooling_fraction=free_fraction,
+        )
+
+    def config(self) -> dict[str, Any]:
+        out = self._config.model_dump()
+        out["resolved"] = {
+            "capacity_w": self._capacity_w,
+            "hall_heat_capacity_j_per_k": self._heat_capacity_j_per_k,
+            "rated_airflow_w_per_k": self._g_max_w_per_k,
+            "crah_fan_rated_w": self._fan_rated_w,
+            "chiller_cop_rated": rated_cop(self._config),
+            "economizer_thresholds_c": list(economizer_thresholds_c(self._config)),
+        }
+        return out
+
+
+# -- factory ---------------------------------------------------------------------------------------
 
 
 def build_cooling(
-    config: ConstantPueConfig,
+    config: ConstantPueConfig | PlantCoolingConfig,
     start: pd.Timestamp,
     duration_s: float,
     step_s: float,
@@ -76,7 +566,21 @@ def build_cooling(
     start, duration_s, step_s: the run's plant-step grid (weather is sampled on it).
     it_capacity_w: nameplate IT power of the cluster; sizes the plant by default.
     weather: lazily loads the scenario's weather on the same grid, or None.
+    The plant model loads ``config.weather`` itself when set, else calls ``weather``.
     """
     if isinstance(config, ConstantPueConfig):
         return ConstantPue(config)
+    if isinstance(config, PlantCoolingConfig):
+        if config.weather is not None:
+            from sim.weather import load_weather
+
+            wx = load_weather(config.weather, start, duration_s, step_s)
+        elif weather is not None:
+            wx = weather()
+        else:
+            raise ValueError(
+                "cooling.weather: the plant model needs weather; name a bundled TMY "
+                "(tmy3-greensboro-nc, tmy3-sand-point-ak, tmy2-miami-fl) or a CSV path"
+            )
+        return PlantCooling(config, wx, step_s, it_capacity_w)
     raise TypeError(f"unknown cooling config {type(config).__name__}")
