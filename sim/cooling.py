@@ -364,7 +364,9 @@ def precompute(config: PlantCoolingConfig, weather: Weather) -> PlantArrays:
     liquid = config.liquid
     if liquid is not None:
         water_c = dry_c + liquid.drycooler_approach_k
-        liquid_free = linear_free_fraction(water_c, liquid.supply_temp_c, liquid.supply_temp_c + liquid.range_k)
+        liquid_free = linear_free_fraction(
+            water_c, liquid.supply_temp_c, liquid.supply_temp_c + liquid.range_k
+        )
         if eta > 0:
             liquid_cop = eta * carnot_cop(liquid.supply_temp_c, cond_c, config.min_lift_k)
         else:
@@ -401,7 +403,9 @@ class PlantCooling:
         self._g_min_w_per_k = c.fan_min_flow_fraction * self._g_max_w_per_k
         flow_max_m3_s = self._g_max_w_per_k / AIR_VOL_HEAT_J_M3_K
         self._fan_rated_w = flow_max_m3_s * c.fan_pressure_pa / c.fan_efficiency
-        self._chw_pump_w_per_w = c.chw_pump_head_pa / (c.pump_efficiency * WATER_VOL_HEAT_J_M3_K * c.chw_range_k)
+        self._chw_pump_w_per_w = c.chw_pump_head_pa / (
+            c.pump_efficiency * WATER_VOL_HEAT_J_M3_K * c.chw_range_k
+        )
         self._cw_pump_w_per_w = c.cw_pump_head_pa / (
             c.pump_efficiency * WATER_VOL_HEAT_J_M3_K * c.condenser_range_k
         )

@@ -226,7 +226,10 @@ def test_hall_time_constant_is_a_few_minutes() -> None:
     # cooling_and_grid.md s.2.3: tau of a few minutes (M).
     config = PlantCoolingConfig()
     model = PlantCooling(config, stand_in_weather([10.0], [7.0]), 60.0, 1e6)
-    tau_s = model.config()["resolved"]["hall_heat_capacity_j_per_k"] / model.config()["resolved"]["rated_airflow_w_per_k"]
+    tau_s = (
+        model.config()["resolved"]["hall_heat_capacity_j_per_k"]
+        / model.config()["resolved"]["rated_airflow_w_per_k"]
+    )
     assert 60.0 <= tau_s <= 600.0
 
 
@@ -279,7 +282,9 @@ def test_hot_humid_air_cooled_typical_plant_gives_industry_pue() -> None:
 def test_hot_humid_air_cooled_modern_plant_near_new_facilities() -> None:
     # Same climate and chillers with the modern defaults (VFD fans, containment,
     # 96 % UPS): new large facilities about 1.3 (Uptime 2024 via cloudnews, S).
-    pue, _ = annual_pue(PlantCoolingConfig(chiller="air-cooled", economizer="none"), tmy("tmy2-miami-fl"), 0.8)
+    pue, _ = annual_pue(
+        PlantCoolingConfig(chiller="air-cooled", economizer="none"), tmy("tmy2-miami-fl"), 0.8
+    )
     assert 1.25 <= pue <= 1.45, pue
 
 
@@ -313,7 +318,10 @@ def test_free_cooling_hours_move_with_economizer_threshold(economizer: str) -> N
     hours = []
     for shift_k in (-3.0, 0.0, 3.0):
         config = base.model_copy(
-            update={"economizer_full_below_c": full_c + shift_k, "economizer_partial_below_c": partial_c + shift_k}
+            update={
+                "economizer_full_below_c": full_c + shift_k,
+                "economizer_partial_below_c": partial_c + shift_k,
+            }
         )
         free = PlantCooling(config, wx, HOUR_S, IT_NAMEPLATE_W).arrays.free_fraction
         hours.append(float(free.sum()))
@@ -321,7 +329,9 @@ def test_free_cooling_hours_move_with_economizer_threshold(economizer: str) -> N
 
 
 def test_no_economizer_means_no_free_cooling() -> None:
-    model = PlantCooling(PlantCoolingConfig(economizer="none"), tmy("tmy3-sand-point-ak"), HOUR_S, IT_NAMEPLATE_W)
+    model = PlantCooling(
+        PlantCoolingConfig(economizer="none"), tmy("tmy3-sand-point-ak"), HOUR_S, IT_NAMEPLATE_W
+    )
     assert not model.arrays.free_fraction.any()
 
 
@@ -357,10 +367,16 @@ def test_liquid_cooling_cuts_fan_power_and_raises_free_cooling() -> None:
     liq_pue, liq_free = annual_pue(liquid, wx, 0.8)
     assert liq_free > air_free
     assert liq_pue < air_pue
-    fans = PlantCooling(liquid, wx, HOUR_S, IT_NAMEPLATE_W).step(0.0, HOUR_S, 0.8e6 * HOUR_S).power_w["crah_fans"]
-    fans_air = PlantCooling(PlantCoolingConfig(), wx, HOUR_S, IT_NAMEPLATE_W).step(0.0, HOUR_S, 0.8e6 * HOUR_S).power_w[
-        "crah_fans"
-    ]
+    fans = (
+        PlantCooling(liquid, wx, HOUR_S, IT_NAMEPLATE_W)
+        .step(0.0, HOUR_S, 0.8e6 * HOUR_S)
+        .power_w["crah_fans"]
+    )
+    fans_air = (
+        PlantCooling(PlantCoolingConfig(), wx, HOUR_S, IT_NAMEPLATE_W)
+        .step(0.0, HOUR_S, 0.8e6 * HOUR_S)
+        .power_w["crah_fans"]
+    )
     assert fans < fans_air
 
 
