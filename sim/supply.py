@@ -85,6 +85,7 @@ Renewable shares (``Supply.summary()`` or ``summarize(steps, t_edges_s)``):
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -297,20 +298,26 @@ def pv_power_w(
     return np.clip(np.nan_to_num(np.asarray(ac, dtype=float), nan=0.0), 0.0, ac_rating_w)
 
 
+@functools.lru_cache(maxsize=1)
+def wind_turbine_types() -> tuple[str, ...]:
+    """Turbine types with a power curve in windpowerlib's bundled oedb library."""
+    from windpowerlib.data import get_turbine_types
+
+    df = get_turbine_types(turbine_library="local", print_out=False, filter_=True)
+    return tuple(sorted(df.loc[df["has_power_curve"], "turbine_type"]))
+
+
 def wind_turbine(turbine_type: str, hub_height_m: float) -> Any:
     """A windpowerlib turbine from its bundled oedb library (no network)."""
     from windpowerlib import WindTurbine
 
-    try:
-        turbine = WindTurbine(turbine_type=turbine_type, hub_height=hub_height_m)
-    except (ValueError, KeyError) as exc:
+    if turbine_type not in wind_turbine_types():
+        some = ", ".join(wind_turbine_types()[:6])
         raise ValueError(
-            f"supply.wind.turbine_type: {turbine_type!r} is not in windpowerlib's turbine library "
-            "(list them with windpowerlib.data.get_turbine_types(print_out=False))"
-        ) from exc
-    if turbine.power_curve is None:
-        raise ValueError(f"supply.wind.turbine_type: {turbine_type!r} has no power curve in windpowerlib")
-    return turbine
+            f"supply.wind.turbine_type: {turbine_type!r} is not in windpowerlib's turbine library with a power"
+            f" curve (e.g. {some}; all: sim.supply.wind_turbine_types())"
+        )
+    return WindTurbine(turbine_type=turbine_type, hub_height=hub_height_m)
 
 
 def wind_power_w(
