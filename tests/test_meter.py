@@ -1,0 +1,111 @@
+"""The ledger: exact energy of piecewise-constant power, exact binning."""
+
+import numpy as np
+import pytest
+
+from sim.meter import Meter, MeterError
+
+
+class Clock:
+    def __init__(self):
+        self.t = 0.0
+
+    def __call__(self):
+        return self.t
+
+
+def make():
+    clock = Clock()
+    return clock, Meter(clock)
+
+
+def test_step_profile_energy_by_hand():
+    clock, m = make()
+    a = m.channel("a", "gpu")
+    m.set(a, 100.0)          # 100 W on [0, 10)
+    clock.t = 10.0
+    m.set(a, 250.0)          # 250 W on [10, 25)
+    clock.t = 25.0
+    m.set(a, 0.0)            # 0 W on [25, 40)
+    clock.t = 40.0
+    # 100*10 + 250*15 = 4750 J
+    assert m.integral(a) == pytest.approx(4750.0, rel=1e-15)
+    assert m.category_integral("gpu") == pytest.approx(4750.0, rel=1e-15)
+
+
+def test_two_channels_sum_equals_category_total():
+    clock, m = make()
+    a = m.channel("a", "it")
+    b = m.channel("b", "it")
+    m.set(a, 3.0)
+    clock.t = 2.0
+    m.set(b, 7.0)
+    clock.t = 5.0
+    m.set(a, 1.0)
+    clock.t = 9.0
+    # a: 3*5 + 1*4 = 19; b: 7*7 = 49
+    assert m.integral(a) + m.integral(b) == pytest.approx(68.0)
+    assert m.category_integral("it") == pytest.approx(68.0)
+
+
+def test_binning_exact_at_awkward_edges():
+    clock, m = make()
+    a = m.channel("a", "gpu")
+    m.set(a, 10.0)
+    clock.t = 3.3
+    m.set(a, 20.0)
+    clock.t = 7.7
+    m.set(a, 5.0)
+    clock.t = 10.0
+    edges = np.array([0.0, 1.1, 3.3, 5.0, 7.75, 10.0])
+    got = m.binned(edges, {"a": [a]})["a"]
+    # by hand: [0,1.1): 11; [1.1,3.3): 22; [3.3,5): 34; [5,7.75): 2.7*20 + 0.05*5 = 54.25;
+    # [7.75,10): 2.25*5 = 11.25
+    assert got == pytest.approx([11.0, 22.0, 34.0, 54.25, 11.25], rel=1e-12)
+    assert got.sum() == pytest.approx(m.integral(a, 10.0), rel=1e-12)
+
+
+def test_backdated_booking_keeps_category_integral_exact():
+    clock, m = make()
+    it = m.channel("it", "cooling")
+    clock.t = 60.0
+    m.set(it, 50.0, t=0.0)   # the plant books [0, 60) at 60
+    clock.t = 120.0
+    m.set(it, 80.0, t=60.0)  # and [60, 120) at 120
+    assert m.category_integral("cooling", 120.0) == pytest.approx(50 * 60 + 80 * 60)
+    assert m.integral(it, 120.0) == pytest.approx(50 * 60 + 80 * 60)
+
+
+def test_time_going_backwards_is_refused():
+    clock, m = make()
+    a = m.channel("a", "gpu")
+    clock.t = 5.0
+    m.set(a, 1.0)
+    with pytest.raises(MeterError, match="before its last change"):
+        m.set(a, 2.0, t=4.0)
+
+
+def test_attribution_plus_unattributed_equals_total():
+    clock, m = make()
+    a = m.channel("a", "gpu")
+    m.set(a, 100.0)
+    m.assign(a, (("job1", 0.75), ("job2", 0.25)))
+    clock.t = 10.0
+    m.assign(a, ())
+    clock.t = 20.0
+    m.close_all(20.0)
+    assert m.attributed_j["job1"] == pytest.approx(750.0)
+    assert m.attributed_j["job2"] == pytest.approx(250.0)
+    assert m.integral(a) - sum(m.attributed_j.values()) == pytest.approx(1000.0)
+
+
+def test_log_is_compact_not_one_object_per_change():
+    clock, m = make()
+    a = m.channel("a", "gpu")
+    for i in range(10_000):
+        clock.t = float(i)
+        m.set(a, float(i % 7))
+    t, ch, delta = m.log()
+    assert len(t) == m.changes and t.dtype == np.float64 and ch.dtype == np.int32
+    # 20 bytes per change in three flat arrays
+    assert t.nbytes + ch.nbytes + delta.nbytes == 20 * m.changes

@@ -1,0 +1,103 @@
+"""Scenario loading: YAML/JSON, overrides, and one-line errors naming the dotted path."""
+
+import json
+
+import pytest
+from wattsim_testing import tiny_scenario
+
+from sim import ScenarioError, load_scenario
+
+
+def error_of(doc, overrides=None) -> str:
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(doc, overrides=overrides)
+    return str(info.value)
+
+
+def test_yaml_and_json_give_the_same_scenario(tmp_path):
+    doc = tiny_scenario()
+    (tmp_path / "s.json").write_text(json.dumps(doc))
+    import yaml
+
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(doc))
+    assert load_scenario(tmp_path / "s.json") == load_scenario(tmp_path / "s.yaml")
+
+
+def test_overrides_by_dotted_path_including_list_items():
+    doc = tiny_scenario(workload={"jobs": [{"accelerators": 1, "flops": 1e15}]})
+    s = load_scenario(doc, overrides={"cluster.nodes": 8, "workload.jobs.0.accelerators": 4,
+                                      "duration": "2h"})
+    assert s.cluster.nodes == 8
+    assert s.workload.jobs[0].accelerators == 4
+    assert s.horizon_s == 7200.0
+
+
+def test_ten_line_file_runs_with_defaults(tmp_path):
+    p = tmp_path / "s.yaml"
+    p.write_text("name: short\nduration: 1h\ncluster: {nodes: 1}\n")
+    s = load_scenario(p)
+    assert s.cooling.model == "constant-pue" and s.plant.step == 60.0
+
+
+def test_unknown_key_names_its_path():
+    msg = error_of(tiny_scenario(cluster={"nodes": 2, "nodez": 3}))
+    assert msg == "cluster.nodez: unknown key (value 3); check the spelling against the docs"
+
+
+def test_negative_node_count():
+    msg = error_of(tiny_scenario(), overrides={"cluster.nodes": -4})
+    assert msg.startswith("cluster.nodes: -4 is not allowed")
+    assert "greater than or equal to 1" in msg
+    assert "\n" not in msg
+
+
+def test_bad_duration_string():
+    msg = error_of(tiny_scenario(), overrides={"duration": "7x"})
+    assert msg.startswith("duration: '7x' is not allowed")
+    assert "'7d', '90min', '3600s'" in msg
+
+
+def test_unknown_accelerator_in_a_user_node_type():
+    doc = tiny_scenario(catalog={"node_types": {"my-node": {
+        "name": "mine", "accelerator": "h1000", "accelerators_per_node": 4, "host_idle_w": 100,
+        "host_busy_w": 200, "intra_node_bandwidth_bytes_per_s": 1e11, "nic_bandwidth_bytes_per_s": 1e10}}},
+        cluster={"nodes": 1, "node_type": "my-node"})
+    msg = error_of(doc)
+    assert msg.startswith("catalog:") and "h1000" in msg
+
+
+def test_unknown_node_type_lists_the_known_ones():
+    msg = error_of(tiny_scenario(), overrides={"cluster.node_type": "dgx-h1000"})
+    assert msg.startswith("cluster.node_type: unknown node type 'dgx-h1000'; known: ")
+    assert "dgx-h100" in msg
+
+
+def test_job_larger_than_the_cluster_is_reported_not_a_hang():
+    doc = tiny_scenario(workload={"jobs": [{"accelerators": 1, "flops": 1e15},
+                                           {"accelerators": 17, "flops": 1e15}]})
+    msg = error_of(doc)
+    assert msg == ("workload.jobs.1.accelerators: 17 is not allowed: the cluster has 16 accelerators")
+
+
+def test_job_work_given_twice_is_refused():
+    msg = error_of(tiny_scenario(workload={"jobs": [{"accelerators": 1, "flops": 1e15, "duration": "1h"}]}))
+    assert msg.startswith("workload.jobs.0:") and "exactly one way" in msg
+
+
+def test_unknown_policy_lists_the_registered_ones():
+    msg = error_of(tiny_scenario(), overrides={"scheduler.queue": "fifoo"})
+    assert msg.startswith("scheduler.queue: 'fifoo' is not a queue policy") and "fifo" in msg
+
+
+def test_user_accelerator_and_node_type_run():
+    doc = tiny_scenario(catalog={
+        "accelerators": {"my-gpu": {"based_on": "h100", "name": "H100 at 500 W", "tdp_w": 500, "busy_w": 450}},
+        "node_types": {"my-node": {"based_on": "dgx-h100", "name": "mine", "accelerator": "my-gpu"}}},
+        cluster={"nodes": 1, "node_type": "my-node"})
+    s = load_scenario(doc)
+    assert s.cluster.node_type == "my-node"
+
+
+def test_missing_file_is_a_clear_error(tmp_path):
+    with pytest.raises(ScenarioError, match="does not exist"):
+        load_scenario(tmp_path / "nope.yaml")
