@@ -104,6 +104,15 @@ class Job:
     placement: list[tuple[Node, int]] = field(default_factory=list)
     compute_share: float = 1.0
     attained_service_s: float = 0.0  # accelerator-seconds received (for LAS-like policies)
+    # scheduling (sim/scheduling): hints from the scenario and what preemption/failures cost
+    runtime_estimate_s: float | None = None  # user's estimate of the runtime (SJF, backfill)
+    deadline_s: float | None = None  # latest completion wanted (carbon-aware deferral)
+    slack_s: float | None = None  # may finish this much later than if started at once
+    paused: bool = False  # holds its accelerators without progress (checkpoint save/restore)
+    preemptions: int = 0
+    restarts: int = 0  # restarts after a node failure
+    wasted_flops: float = 0.0  # work rolled back by failures
+    wasted_energy_j: float = 0.0  # energy of rolled-back work and checkpoint save/restore
     _t_last: float = 0.0
     _version: int = 0
 
@@ -152,7 +161,7 @@ class TrainingRuntime:
 
     def _rates(self, job: Job) -> tuple[float, float]:
         """(useful FLOP/s of the whole job, compute share of a step)."""
-        if not job.placement:
+        if not job.placement or job.paused:
             return 0.0, 0.0
         w = job.work
         per = [self.per_accelerator_flops(job, n) for n, _ in job.placement]

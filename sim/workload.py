@@ -67,6 +67,11 @@ class JobSpec(StrictModel):
     power_cap_w: Positive | None = None
     user: str | None = None
     priority: int = 0
+    runtime_estimate: PositiveDuration | None = Field(
+        default=None, description="the user's runtime estimate (SJF, SRTF, backfill); default: exact")
+    slack: Duration | None = Field(
+        default=None, description="may finish this much later than if started at once (carbon-aware deferral)")
+    deadline: Duration | None = Field(default=None, description="latest completion, since the scenario start")
 
     @model_validator(mode="after")
     def _one_kind_of_work(self) -> JobSpec:
@@ -171,6 +176,9 @@ def job_from_spec(job_id: int, spec: JobSpec, catalog: Catalog, reference: Accel
         user=spec.user,
         priority=spec.priority,
         power_cap_w=spec.power_cap_w,
+        runtime_estimate_s=spec.runtime_estimate,
+        slack_s=spec.slack,
+        deadline_s=spec.deadline,
     )
 
 
