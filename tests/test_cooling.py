@@ -289,16 +289,16 @@ def test_hot_humid_air_cooled_modern_plant_near_new_facilities() -> None:
 
 
 def test_pue_rises_as_it_load_falls() -> None:
+    # Fixed loads (UPS no-load, auxiliary, pump minimum flow) weigh more as load
+    # falls (Ai2: PUE 1.1-1.2 depending on load, Morrison 2025, P). With the
+    # modern defaults cube-law fans and I^2 R losses flatten the curve above
+    # half load (docs/cooling.md), so there only the low-load rise is asserted.
     wx = tmy("tmy3-greensboro-nc")
-    for config in (
-        PlantCoolingConfig(),
-        PlantCoolingConfig(chiller="air-cooled", economizer="none", **TYPICAL_INDUSTRY_PRACTICE),
-    ):
-        # Fixed loads (UPS no-load, auxiliary, pump minimum flow) weigh more as
-        # load falls; near full load cube-law fans and I^2 R losses flatten the
-        # curve (docs/cooling.md), so the points are 80 %, 50 %, 25 %.
-        pues = [annual_pue(config, wx, load)[0] for load in (0.8, 0.5, 0.25)]
-        assert pues[0] < pues[1] < pues[2], pues
+    typical = PlantCoolingConfig(chiller="air-cooled", economizer="none", **TYPICAL_INDUSTRY_PRACTICE)
+    pues = [annual_pue(typical, wx, load)[0] for load in (0.8, 0.5, 0.25)]
+    assert pues[0] < pues[1] < pues[2], pues
+    modern = [annual_pue(PlantCoolingConfig(), wx, load)[0] for load in (0.8, 0.5, 0.25)]
+    assert modern[2] > max(modern[0], modern[1]) + 0.03, modern
 
 
 def test_hot_climate_costs_more_than_cold() -> None:
