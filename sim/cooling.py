@@ -61,6 +61,10 @@ AIR_CP_J_KG_K = 1006.0  # dry air, J/(kg K) (M; standard tables)
 AIR_VOL_HEAT_J_M3_K = AIR_DENSITY_KG_M3 * AIR_CP_J_KG_K  # 1.2 kJ/(m3 K), cooling_and_grid.md s.2.3 (D)
 WATER_VOL_HEAT_J_M3_K = 998.0 * 4186.0  # water density x c_p near 20 C (M; standard tables)
 
+# Dry-cooler fans per W rejected (M); used by the liquid loop and by a
+# water-side economizer without a tower.
+DRYCOOLER_FAN_W_PER_W = 0.015
+
 # AHRI 550/590 standard rating conditions (M): leaving chilled water 44 F,
 # entering condenser water 85 F (water-cooled), entering condenser air 95 F (air-cooled).
 RATING_CHW_C = (44.0 - 32.0) / 1.8  # 6.67 C (D)
@@ -147,7 +151,7 @@ class LiquidCoolingConfig(StrictModel):
     supply_temp_c: float = 32.0  # facility water, ASHRAE liquid class W32 (M)
     range_k: Positive = 10.0  # return - supply (M)
     drycooler_approach_k: NonNegative = 6.0  # water leaving dry cooler - dry-bulb (M)
-    drycooler_fan_w_per_w: NonNegative = 0.015  # fan power per W rejected (M)
+    drycooler_fan_w_per_w: NonNegative = DRYCOOLER_FAN_W_PER_W  # fan power per W rejected (M)
     pump_head_pa: NonNegative = 200e3  # CDU + facility loop (M)
 
 
@@ -508,7 +512,7 @@ class PlantCooling:
             tower_w = 0.0
             dry_w = 0.0
             if c.economizer == "water-side":
-                dry_w = (c.liquid.drycooler_fan_w_per_w if c.liquid else 0.015) * free_air_w
+                dry_w = (c.liquid.drycooler_fan_w_per_w if c.liquid else DRYCOOLER_FAN_W_PER_W) * free_air_w
         liquid_pumps_w = self._liquid_pump_w_per_w * max(liquid_heat_w, self._liquid_fraction * pump_min_w)
         if c.liquid is not None:
             dry_w += c.liquid.drycooler_fan_w_per_w * free_liquid_w
