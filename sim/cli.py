@@ -145,6 +145,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("what", nargs="?", default="all", choices=["all", "accelerators", "nodes", "models"])
     c.add_argument("--sources", action="store_true", help="also print where each figure comes from")
     c.set_defaults(func=cmd_catalog)
+    from sim.sweep import add_sweep_command
+
+    add_sweep_command(sub)
     _register_plugins(sub)
     return p
 
