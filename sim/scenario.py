@@ -218,7 +218,10 @@ def load_scenario(
     doc = dict(source) if isinstance(source, Mapping) else read_document(source)
     if overrides:
         doc = apply_overrides(doc, overrides)
-    return validate_document(doc)
+    from sim.traces import scenario_dir  # relative trace paths resolve against the file's folder
+
+    with scenario_dir(None if isinstance(source, Mapping) else Path(source).parent):
+        return validate_document(doc)
 
 
 def _check_against_catalog(s: Scenario) -> None:

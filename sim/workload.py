@@ -15,17 +15,39 @@ The Poisson generator draws inter-arrival times from an exponential
 distribution, sizes from a weighted list and durations from an exponential,
 lognormal or log-uniform distribution, all from one seeded numpy Generator,
 so a scenario and a seed give the same jobs every time.
+
+Generators (`workload.generator` or `workload.generators`, chosen by `kind`):
+
+- `poisson`: exponential gaps at `rate_per_hour`; `diurnal_amplitude` > 0
+  modulates the rate as rate x (1 + A cos(2 pi (h - peak_hour) / 24)) by
+  thinning (Lewis and Shedler 1979), so the daily mean rate is unchanged;
+- `diurnal`: the same with A = 0.5 by default;
+- `philly`: sizes and durations fitted to the Philly trace (Jeon et al., ATC
+  2019; data/traces/philly.csv): the size distribution of its 82,247 jobs and
+  a piecewise log-uniform mixture between its duration quantiles (the shape
+  Gavel's synthetic traces use, Narayanan et al., OSDI 2020, with the knots
+  fitted here instead of chosen), work on a P100 as the trace ran;
+- `resample`: sizes and durations drawn jointly (whole rows) from any trace;
+- `llm-campaign`: one large pretraining run with evaluation jobs during it and
+  fine-tuning jobs after its expected end.
+
+Trace replay (`workload.trace`, readers in `sim.traces`) maps each row to a
+catalog model by `ModelRule`s and to work on the trace's reference hardware;
+see docs/workloads.md.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+import math
+from typing import Annotated, Any, Literal
 
 import numpy as np
+import pandas as pd
 from pydantic import Field, model_validator
 
 from sim.catalog import Accelerator, Catalog
 from sim.schema import Duration, Fraction, Positive, PositiveDuration, StrictModel
+from sim.traces import DEFAULT_MODEL_RULES, ModelRule, TraceConfig, load_trace
 from sim.training import Job, JobWork
 
 # -- the scenario section `workload:` ----------------------------------------
@@ -103,7 +125,7 @@ class GeneratorConfig(StrictModel):
     start: Duration = 0.0
     stop: Duration | None = Field(default=None, description="no arrivals after this time")
     mean_duration: PositiveDuration = 4 * 3600.0
-    duration_distribution: Literal["exponential", "lognormal", "loguniform"] = "exponential"
+    duration_distribution: Literal["exponential", "lognormal", "loguniform", "philly"] = "exponential"
     duration_sigma: Positive = 1.0
     min_duration: PositiveDuration = 60.0
     max_duration: PositiveDuration = 30 * 86400.0
@@ -119,12 +141,120 @@ class GeneratorConfig(StrictModel):
     )
     mode: Literal["sync", "async"] = "sync"
     checkpoint_interval: PositiveDuration | None = 3600.0
+    diurnal_amplitude: Fraction = Field(default=0.0, description="A in rate x (1 + A cos(2 pi (h - peak) / 24))")
+    peak_hour: float = Field(default=14.0, ge=0, lt=24, description="hour of the day (UTC) of the highest rate")
+    reference_accelerator: str | None = Field(
+        default=None, description="durations are on this hardware; default the cluster's first accelerator"
+    )
+    models: list[ModelRule] | None = Field(default=None, description="give jobs catalog models by size/duration")
+
+
+class DiurnalGeneratorConfig(GeneratorConfig):
+    """Poisson arrivals whose rate follows the day (cosine, peak at `peak_hour`)."""
+
+    kind: Literal["diurnal"] = "diurnal"  # type: ignore[assignment]
+    diurnal_amplitude: Fraction = 0.5
+
+
+#: Philly job sizes, share of 82,247 jobs (data/traces/philly.csv, counted here)
+PHILLY_SIZE_SHARES: dict[int, float] = {
+    1: 0.93167, 2: 0.02210, 4: 0.02274, 8: 0.01998, 12: 0.00009, 16: 0.00242,
+    24: 0.00009, 32: 0.00081, 64: 0.00007, 128: 0.00004,
+}
+#: Philly duration quantiles (quantile, seconds) of data/traces/philly.csv; a
+#: piecewise log-uniform mixture between them reproduces the median (1,144 s)
+#: exactly and the mean (13,136 s) closely.
+PHILLY_DURATION_QUANTILES: tuple[tuple[float, float], ...] = (
+    (0.0, 1.0), (0.05, 48.0), (0.1, 61.0), (0.2, 75.0), (0.3, 209.0), (0.4, 599.0), (0.5, 1144.0),
+    (0.6, 1821.0), (0.7, 2549.0), (0.8, 4243.8), (0.9, 11264.8), (0.95, 43646.2), (0.99, 254758.4),
+    (0.999, 1186277.5), (1.0, 4628226.0),
+)
+#: Philly arrivals: 82,247 jobs from 2017-09-04 10:30 to 2017-12-22 08:02 (108.9 d)
+PHILLY_RATE_PER_HOUR = 82247 / (108.897 * 24)
+
+
+class PhillyGeneratorConfig(GeneratorConfig):
+    """Sizes, durations and rate fitted to the Philly trace (P100-era work)."""
+
+    kind: Literal["philly"] = "philly"  # type: ignore[assignment]
+    rate_per_hour: Positive = PHILLY_RATE_PER_HOUR
+    duration_distribution: Literal["exponential", "lognormal", "loguniform", "philly"] = "philly"
+    min_duration: PositiveDuration = 1.0
+    max_duration: PositiveDuration = 4628226.0
+    sizes: list[SizeChoice] = Field(
+        default_factory=lambda: [SizeChoice(accelerators=k, weight=v) for k, v in PHILLY_SIZE_SHARES.items()]
+    )
+    reference_accelerator: str | None = "p100"
+
+
+class ResampleGeneratorConfig(GeneratorConfig):
+    """Poisson (or diurnal) arrivals; size and duration drawn together from a trace's rows."""
+
+    kind: Literal["resample"] = "resample"  # type: ignore[assignment]
+    trace: TraceConfig
+    rate_per_hour: Positive | None = Field(  # type: ignore[assignment]
+        default=None, description="default: the trace's own mean arrival rate"
+    )
+
+
+class LLMCampaignConfig(StrictModel):
+    """A large pretraining run, evaluation jobs during it, fine-tuning jobs after it.
+
+    Submit times of the evaluations and fine-tunes come from the pretraining
+    run's expected length on the cluster (work / (accelerators x peak x MFU)):
+    the engine has no job dependencies, so a slower run (caps, throttling)
+    overlaps its fine-tunes instead of delaying them.
+    """
+
+    kind: Literal["llm-campaign"] = "llm-campaign"
+    name: str = "campaign"
+    submit: Duration = 0.0
+    model: str | ModelSpec = "llama-7b"
+    tokens: Positive = 1.0e12
+    accelerators: int = Field(default=256, ge=1)
+    mfu: Fraction | None = None
+    checkpoint_interval: PositiveDuration | None = 3600.0
+    checkpoint_time: Duration = 120.0
+    eval_every: PositiveDuration = 86400.0
+    eval_accelerators: int = Field(default=8, ge=1)
+    eval_duration: PositiveDuration = 3600.0
+    finetunes: int = Field(default=4, ge=0)
+    finetune_accelerators: int = Field(default=32, ge=1)
+    finetune_tokens: Positive = 2.0e10
+    finetune_gap: Duration = 3600.0
+
+
+AnyGenerator = Annotated[
+    GeneratorConfig | DiurnalGeneratorConfig | PhillyGeneratorConfig | ResampleGeneratorConfig | LLMCampaignConfig,
+    Field(discriminator="kind"),
+]
+
+
+def _default_kind(value: Any) -> Any:
+    if isinstance(value, dict) and "kind" not in value:
+        return {**value, "kind": "poisson"}
+    return value
 
 
 class WorkloadConfig(StrictModel):
     jobs: list[JobSpec] = Field(default_factory=list)
-    generator: GeneratorConfig | None = None
+    generator: AnyGenerator | None = None
+    generators: list[AnyGenerator] = Field(default_factory=list, description="several generators at once")
+    trace: TraceConfig | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _kinds(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            data = dict(data)
+            if "generator" in data:
+                data["generator"] = _default_kind(data["generator"])
+            if isinstance(data.get("generators"), list):
+                data["generators"] = [_default_kind(g) for g in data["generators"]]
+        return data
+
+    def all_generators(self) -> list[Any]:
+        return ([self.generator] if self.generator is not None else []) + list(self.generators)
 
 
 # -- from specs to jobs ------------------------------------------------------
@@ -182,40 +312,236 @@ def job_from_spec(job_id: int, spec: JobSpec, catalog: Catalog, reference: Accel
     )
 
 
-def generate_poisson(
-    cfg: GeneratorConfig, horizon_s: float, rng: np.random.Generator, first_id: int,
-    reference: Accelerator,
-) -> list[Job]:
-    """Jobs arriving as a Poisson process in [start, stop or horizon)."""
+def _reference(name: str | None, catalog: Catalog | None, fallback: Accelerator) -> Accelerator:
+    return catalog.accelerator(name) if (name and catalog is not None) else fallback
+
+
+def _pick_model(rules: list[ModelRule] | tuple[ModelRule, ...], accelerators: int, duration_s: float,
+                rng: np.random.Generator) -> str | None:
+    """The catalog model of a job: the first matching rule; a mix is drawn by weight."""
+    for rule in rules:
+        if rule.matches(accelerators, duration_s):
+            if isinstance(rule.model, str):
+                return rule.model
+            names = list(rule.model)
+            w = np.array([rule.model[n] for n in names], dtype=float)
+            return names[int(rng.choice(len(names), p=w / w.sum()))]
+    return None
+
+
+def _job_for_duration(
+    jid: int, name: str, submit_s: float, accelerators: int, duration_s: float, ref: Accelerator,
+    model: str | None, catalog: Catalog | None, *, gpu_fraction: float = 1.0, mode: str = "sync",
+    checkpoint_interval_s: float | None = None, user: str | None = None,
+) -> Job:
+    """A job whose work is what `accelerators` x `ref` do in `duration_s`.
+
+    work = duration x accelerators x peak(ref) x MFU(ref) x gpu_fraction. A
+    fractional job (Alibaba `gpu_milli` < 1000) holds a whole accelerator and
+    runs at MFU(ref) x fraction, so it lasts `duration_s` on the reference.
+    """
+    flops_per_sample = gradient_bytes = None
+    batch = None
+    if model is not None and catalog is not None:
+        preset = catalog.model(model)
+        flops_per_sample, gradient_bytes = preset.flops_per_sample, preset.gradient_bytes
+        batch = preset.reference_batch_per_accelerator
+    per_acc = ref.peak_flops * ref.default_mfu
+    return Job(
+        id=jid,
+        name=name,
+        submit_s=float(submit_s),
+        accelerators=int(accelerators),
+        work=JobWork(
+            work_flops=float(duration_s) * accelerators * per_acc * gpu_fraction,
+            flops_per_sample=flops_per_sample,
+            batch_per_accelerator=batch,
+            gradient_bytes=gradient_bytes,
+            mfu=ref.default_mfu * gpu_fraction if gpu_fraction < 1.0 else None,
+            checkpoint_interval_s=checkpoint_interval_s,
+        ),
+        mode=mode,
+        user=user or None,
+    )
+
+
+def _arrival_times(cfg: GeneratorConfig, rate_per_hour: float, horizon_s: float, rng: np.random.Generator,
+                   start_hour_utc: float) -> Any:
+    """Yield arrival times in [start, stop or horizon); thinning when diurnal."""
     stop = min(cfg.stop if cfg.stop is not None else horizon_s, horizon_s)
-    mean_gap = 3600.0 / cfg.rate_per_hour
-    sizes = np.array([s.accelerators for s in cfg.sizes])
-    weights = np.array([s.weight for s in cfg.sizes], dtype=float)
-    weights /= weights.sum()
-    jobs: list[Job] = []
+    amp = cfg.diurnal_amplitude
+    mean_gap = 3600.0 / (rate_per_hour * (1.0 + amp))
     t = cfg.start
     while True:
         t += rng.exponential(mean_gap)
-        if t >= stop or (cfg.count is not None and len(jobs) >= cfg.count):
+        if t >= stop:
+            return
+        if amp > 0:
+            hour = (start_hour_utc + t / 3600.0) % 24.0
+            keep = (1.0 + amp * math.cos(2 * math.pi * (hour - cfg.peak_hour) / 24.0)) / (1.0 + amp)
+            if rng.uniform() >= keep:
+                continue
+        yield t
+
+
+def generate_poisson(
+    cfg: GeneratorConfig, horizon_s: float, rng: np.random.Generator, first_id: int,
+    reference: Accelerator, catalog: Catalog | None = None, start_hour_utc: float = 0.0,
+) -> list[Job]:
+    """Jobs arriving as a (possibly diurnal) Poisson process in [start, stop or horizon)."""
+    sizes = np.array([s.accelerators for s in cfg.sizes])
+    weights = np.array([s.weight for s in cfg.sizes], dtype=float)
+    weights /= weights.sum()
+    ref = _reference(cfg.reference_accelerator, catalog, reference)
+    jobs: list[Job] = []
+    for t in _arrival_times(cfg, float(cfg.rate_per_hour), horizon_s, rng, start_hour_utc):
+        if cfg.count is not None and len(jobs) >= cfg.count:
             break
         size = int(rng.choice(sizes, p=weights))
         duration = _draw_duration(cfg, rng)
-        per_acc = reference.peak_flops * reference.default_mfu
+        model = _pick_model(cfg.models, size, duration, rng) if cfg.models else None
         jid = first_id + len(jobs)
-        jobs.append(
-            Job(
-                id=jid,
-                name=f"gen-{jid}",
-                submit_s=float(t),
-                accelerators=size,
-                work=JobWork(
-                    work_flops=duration * size * per_acc,
-                    checkpoint_interval_s=cfg.checkpoint_interval,
-                ),
-                mode=cfg.mode,
-            )
-        )
+        jobs.append(_job_for_duration(jid, f"gen-{jid}", t, size, duration, ref, model, catalog,
+                                      mode=cfg.mode, checkpoint_interval_s=cfg.checkpoint_interval))
     return jobs
+
+
+def generate_resample(
+    cfg: ResampleGeneratorConfig, horizon_s: float, rng: np.random.Generator, first_id: int,
+    reference: Accelerator, catalog: Catalog | None = None, start_hour_utc: float = 0.0,
+) -> list[Job]:
+    """Poisson arrivals; each job copies (size, duration, gpu share) of a random trace row."""
+    df = load_trace(cfg.trace)
+    if df.empty:
+        return []
+    span_s = float(df["submit_s"].max() - df["submit_s"].min())
+    rate = cfg.rate_per_hour or (len(df) / span_s * 3600.0 if span_s > 0 else 1.0)
+    ref = _reference(cfg.reference_accelerator or cfg.trace.reference_accelerator, catalog, reference)
+    rules = cfg.models or cfg.trace.models
+    acc = df["accelerators"].to_numpy()
+    dur = df["duration_s"].to_numpy()
+    frac = df["gpu_fraction"].to_numpy()
+    jobs: list[Job] = []
+    for t in _arrival_times(cfg, rate, horizon_s, rng, start_hour_utc):
+        if cfg.count is not None and len(jobs) >= cfg.count:
+            break
+        i = int(rng.integers(len(df)))
+        model = _pick_model(rules, int(acc[i]), float(dur[i]), rng) if rules else None
+        jid = first_id + len(jobs)
+        jobs.append(_job_for_duration(jid, f"resample-{jid}", t, int(acc[i]), float(dur[i]), ref, model, catalog,
+                                      gpu_fraction=float(frac[i]), mode=cfg.mode,
+                                      checkpoint_interval_s=cfg.checkpoint_interval))
+    return jobs
+
+
+def generate_llm_campaign(
+    cfg: LLMCampaignConfig, rng: np.random.Generator, first_id: int, reference: Accelerator, catalog: Catalog,
+) -> list[Job]:
+    """Pretraining + evaluations every `eval_every` during it + fine-tunes after it."""
+    del rng  # deterministic by construction
+    pre = job_from_spec(first_id, JobSpec(
+        name=f"{cfg.name}-pretrain", submit=cfg.submit, accelerators=cfg.accelerators, model=cfg.model,
+        tokens=cfg.tokens, mfu=cfg.mfu, checkpoint_interval=cfg.checkpoint_interval,
+        checkpoint_time=cfg.checkpoint_time), catalog, reference)
+    mfu = cfg.mfu if cfg.mfu is not None else reference.default_mfu
+    expected_s = pre.work.work_flops / (cfg.accelerators * reference.peak_flops * mfu)
+    jobs = [pre]
+    k = 1
+    while k * cfg.eval_every < expected_s:
+        jid = first_id + len(jobs)
+        jobs.append(_job_for_duration(jid, f"{cfg.name}-eval-{k}", cfg.submit + k * cfg.eval_every,
+                                      cfg.eval_accelerators, cfg.eval_duration, reference, None, catalog))
+        k += 1
+    for i in range(cfg.finetunes):
+        jid = first_id + len(jobs)
+        jobs.append(job_from_spec(jid, JobSpec(
+            name=f"{cfg.name}-finetune-{i + 1}", submit=cfg.submit + expected_s + i * cfg.finetune_gap,
+            accelerators=cfg.finetune_accelerators, model=cfg.model, tokens=cfg.finetune_tokens, mfu=cfg.mfu,
+        ), catalog, reference))
+    return jobs
+
+
+def generate(
+    cfg: Any, horizon_s: float, rng: np.random.Generator, first_id: int, reference: Accelerator,
+    catalog: Catalog, start_hour_utc: float = 0.0,
+) -> list[Job]:
+    """Jobs of any generator kind."""
+    if isinstance(cfg, LLMCampaignConfig):
+        return generate_llm_campaign(cfg, rng, first_id, reference, catalog)
+    if isinstance(cfg, ResampleGeneratorConfig):
+        return generate_resample(cfg, horizon_s, rng, first_id, reference, catalog, start_hour_utc)
+    return generate_poisson(cfg, horizon_s, rng, first_id, reference, catalog, start_hour_utc)
+
+
+#: the hardware each trace ran on, when the trace does not say (docs/workloads.md)
+TRACE_REFERENCE: dict[str, str] = {
+    "philly": "p100",          # Jeon et al. 2019: Philly's GPUs were P100/M40-era; P100 chosen (M40 not in catalog)
+    "philly-json": "p100",
+    "helios": "v100",          # Hu et al. SC'21: Helios clusters are mostly V100 (Volta) nodes
+    "alibaba-gpu-2023": "v100",  # openb nodes: G2 (4,392 of 6,212, unnamed), T4, P100, V100; V100 assumed
+    "alibaba-pai-2020": "v100",  # PAI 2020 gpu_type: V100, P100, T4, MISC; V100 when unnamed
+}
+#: trace gpu_type spellings -> catalog keys
+GPU_TYPE_ALIASES: dict[str, str] = {
+    "V100": "v100", "V100M16": "v100", "V100M32": "v100", "P100": "p100", "A100": "a100-40gb",
+    "H100": "h100",
+}
+
+
+def jobs_from_trace(
+    cfg: TraceConfig, catalog: Catalog, rng: np.random.Generator, first_id: int, cluster_reference: Accelerator,
+    df: pd.DataFrame | None = None,
+) -> list[Job]:
+    """Training jobs from a trace: one per row that survives the filter.
+
+    Each row's work is its duration x accelerators x achieved FLOP/s of its
+    reference hardware (the row's `gpu_type` when the catalog knows it, else
+    `reference_accelerator`, else the format's default, else the cluster's);
+    its model comes from `cfg.models` (default `DEFAULT_MODEL_RULES`).
+    """
+    if df is None:
+        df = load_trace(cfg)
+    default_name = cfg.reference_accelerator or TRACE_REFERENCE.get(cfg.format or "")
+    default_ref = catalog.accelerator(default_name) if default_name else cluster_reference
+    refs: dict[str, Accelerator] = {}
+    rules = cfg.models if cfg.models is not None else DEFAULT_MODEL_RULES
+    jobs: list[Job] = []
+    for row in df.itertuples(index=False):
+        if row.accelerators < 1:
+            continue
+        ref = default_ref
+        if row.gpu_type and cfg.reference_accelerator is None:
+            key = GPU_TYPE_ALIASES.get(row.gpu_type)
+            if key is not None:
+                ref = refs.setdefault(key, catalog.accelerator(key))
+        model = _pick_model(rules, row.accelerators, row.duration_s, rng)
+        jid = first_id + len(jobs)
+        prefix = f"{row.cluster}-" if row.cluster else ""
+        jobs.append(_job_for_duration(
+            jid, f"{prefix}{row.job_id}", row.submit_s, row.accelerators, row.duration_s, ref, model, catalog,
+            gpu_fraction=float(row.gpu_fraction) if row.gpu_fraction > 0 else 1.0, mode=cfg.mode,
+            checkpoint_interval_s=cfg.checkpoint_interval, user=row.user,
+        ))
+    return jobs
+
+
+def fit_loguniform_mixture(durations_s: np.ndarray, quantiles: tuple[float, ...] = (
+    0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 0.999, 1.0,
+)) -> tuple[tuple[float, float], ...]:
+    """Knots (quantile, duration) of a piecewise log-uniform fit to any trace's durations."""
+    d = np.asarray(durations_s, dtype=float)
+    d = d[d > 0]
+    return tuple((float(q), float(np.quantile(d, q))) for q in quantiles)
+
+
+def sample_loguniform_mixture(knots: tuple[tuple[float, float], ...], rng: np.random.Generator) -> float:
+    """Draw from the piecewise log-uniform mixture: a segment by its weight, then log-uniform in it."""
+    u = rng.uniform()
+    for (q0, d0), (q1, d1) in zip(knots, knots[1:]):
+        if u < q1 or q1 >= 1.0:
+            f = (u - q0) / (q1 - q0) if q1 > q0 else 0.0
+            return float(math.exp(math.log(d0) + f * (math.log(d1) - math.log(d0))))
+    return float(knots[-1][1])
 
 
 def _draw_duration(cfg: GeneratorConfig, rng: np.random.Generator) -> float:
@@ -225,6 +551,8 @@ def _draw_duration(cfg: GeneratorConfig, rng: np.random.Generator) -> float:
         # choose mu so that the mean is mean_duration: E = exp(mu + sigma^2 / 2)
         mu = np.log(cfg.mean_duration) - cfg.duration_sigma**2 / 2
         d = rng.lognormal(mu, cfg.duration_sigma)
+    elif cfg.duration_distribution == "philly":
+        d = sample_loguniform_mixture(PHILLY_DURATION_QUANTILES, rng)
     else:  # log-uniform between min and max (Gavel's synthetic traces use this shape)
         d = float(np.exp(rng.uniform(np.log(cfg.min_duration), np.log(cfg.max_duration))))
     return float(min(max(d, cfg.min_duration), cfg.max_duration))

@@ -23,7 +23,7 @@ from sim.scheduling import Scheduler, resolve_policy
 from sim.supply import build_supply
 from sim.training import Job, TrainingRuntime
 from sim.weather import Weather
-from sim.workload import generate_poisson, job_from_spec
+from sim.workload import generate, job_from_spec, jobs_from_trace
 
 
 class CountingEnvironment(simpy.Environment):
@@ -102,8 +102,11 @@ class World:
         s = self.scenario
         reference = self.nodes[0].accelerator
         jobs = [job_from_spec(i, spec, self.catalog, reference) for i, spec in enumerate(s.workload.jobs)]
-        if s.workload.generator is not None:
-            jobs += generate_poisson(s.workload.generator, s.horizon_s, self.rng, len(jobs), reference)
+        if s.workload.trace is not None:
+            jobs += jobs_from_trace(s.workload.trace, self.catalog, self.rng, len(jobs), reference)
+        start_hour = s.start_ts.hour + s.start_ts.minute / 60.0
+        for gen in s.workload.all_generators():
+            jobs += generate(gen, s.horizon_s, self.rng, len(jobs), reference, self.catalog, start_hour)
         jobs.sort(key=lambda j: (j.submit_s, j.id))
         return jobs
 
