@@ -17,6 +17,7 @@ install: $(STAMP)
 
 run: $(STAMP)
 	$(BIN)/wattsim run scenarios/baseline.yaml -o runs/baseline
+	$(BIN)/wattsim report runs/baseline -o runs/baseline/report.html
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

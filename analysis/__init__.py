@@ -39,7 +39,8 @@ __all__ = [
 #: run-folder files; the three tables are required, the rest optional
 RUN_FILES = ("summary.json", "timeseries.parquet", "jobs.parquet", "nodes.parquet")
 #: columns of a sweep table that are neither parameters nor metrics
-SWEEP_META = ("run_id", "status", "error", "message", "error_message", "wall_s", "name", "run_dir")
+SWEEP_META = ("run_id", "status", "error", "message", "error_message", "wall_s", "sim_wall_s", "name", "run_dir",
+              "finished_at")
 
 
 @dataclass
@@ -202,14 +203,20 @@ def from_tables(
 def load_sweep(path: str | Path) -> pd.DataFrame:
     """Read a sweep table: a row per run (run_id, dotted parameters, metrics, status).
 
-    `path` may be the table itself (.parquet, .csv or .json), a folder that
-    holds one Parquet table (what `wattsim sweep` writes), or a folder of run
+    `path` may be a sweep folder written by `wattsim sweep` (its
+    results/*.parquet parts, read with `sim.sweep.load_sweep`), the table
+    itself (.parquet, .csv or .json), a folder holding one Parquet table, or
+    a folder of run
     folders (then the table is built with `collect_runs`). A missing `status`
     column is filled with "ok".
     """
     p = Path(path)
     if p.is_file():
         df = _read_table(p)
+    elif p.is_dir() and any((p / "results").glob("*.parquet")):
+        from sim.sweep import load_sweep as _sim_load_sweep
+
+        df = _sim_load_sweep(p)
     elif p.is_dir():
         tables = sorted(p.glob("*.parquet"))
         runs = [d for d in sorted(p.iterdir()) if d.is_dir() and (d / "summary.json").is_file()]
