@@ -148,6 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
     from sim.sweep import add_sweep_command
 
     add_sweep_command(sub)
+    from sim.published import register as register_published  # `wattsim published`
+
+    register_published(sub)
     _register_plugins(sub)
     return p
 
