@@ -86,6 +86,9 @@ class Router:
     tables): flows of different jobs between the same pair collide.
     """
 
+    distance_cache_size = 4096
+    """Distance arrays kept (one per destination switch or multi-homed host)."""
+
     def __init__(self, graph: nx.Graph, ecmp: bool = True) -> None:
         self.graph = graph
         self.ecmp = ecmp
@@ -123,11 +126,28 @@ class Router:
         self._paths: dict[tuple[Hashable, ...], list[int]] = {}
 
     def _distances_to(self, t: int) -> np.ndarray:
+        """Hop counts from every node to node t (-1: unreachable), cached.
+
+        A host with a single link (the common case) shares the array of its
+        switch plus one hop, so the cache holds about one array per switch.
+        """
+        a, b = self._adj_ptr[t], self._adj_ptr[t + 1]
+        if b - a == 1:
+            base = self._distances_to_node(int(self._adj_node[a]))
+            dist = np.where(base >= 0, base + 1, -1)
+            dist[t] = 0
+            return dist
+        return self._distances_to_node(t)
+
+    def _distances_to_node(self, t: int) -> np.ndarray:
         dist = self._dist.get(t)
         if dist is None:
-            dist = scipy.sparse.csgraph.shortest_path(
+            d = scipy.sparse.csgraph.shortest_path(
                 self._csgraph, directed=True, unweighted=True, indices=t
-            ).astype(np.float32)
+            )  # from t; the graph is symmetric, so also to t
+            dist = np.where(np.isfinite(d), d, -1).astype(np.int32)
+            if len(self._dist) >= self.distance_cache_size:
+                self._dist.pop(next(iter(self._dist)))
             self._dist[t] = dist
         return dist
 
@@ -140,8 +160,8 @@ class Router:
         s, t = self.node_index[src], self.node_index[dst]
         path: list[int] = []
         if s != t:
-            dist = self._distances_to(t)  # symmetric graph: distance to t == from t
-            if not np.isfinite(dist[s]):
+            dist = self._distances_to(t)
+            if dist[s] < 0:
                 raise ValueError(f"no route from {src!r} to {dst!r}: the topology is disconnected")
             h = _stable_hash(*key)
             u = s
@@ -172,47 +192,68 @@ class Router:
 def _progressive_fill(
     flow_of_nnz: np.ndarray, link_of_nnz: np.ndarray, demand: np.ndarray, capacity: np.ndarray
 ) -> np.ndarray:
-    """Max-min fair rates by progressive filling, on (flow, link) incidence pairs.
+    """Max-min fair rates with demand caps, on (flow, link) incidence pairs.
 
     flow_of_nnz[i] crosses link link_of_nnz[i] (indices into demand and
-    capacity). A flow with no link gets its demand. Each round raises all
-    unfrozen flows by the largest common increment that saturates no link
-    beyond capacity and passes no demand, then freezes the flows on saturated
-    links and those at their demand: as many rounds as distinct rate levels,
-    each O(remaining incidences).
+    capacity); flow_of_nnz must be sorted (each flow's links contiguous) and a
+    flow must not list a link twice. A flow crossing no link gets its demand.
+
+    Gives the allocation of progressive filling (Bertsekas & Gallager 1992,
+    sec. 6.5.2) but freezes many bottlenecks per round instead of one level at
+    a time, as in the parallel bottleneck identification of Ros-Giralt et al.,
+    "On the bottleneck structure of congestion-controlled networks",
+    SIGMETRICS 2020. With s_l = (remaining capacity of l) / (unfrozen flows
+    on l), and m_f = min of s_l over the links of flow f, a round
+
+    * freezes every flow with demand <= m_f at its demand (no link it crosses
+      can saturate below m_f, since s_l only grows as other flows freeze);
+    * freezes, at s_l, every flow on a link l that is the tightest link of
+      each of its flows (s_l == m_f) and whose flows all demand >= s_l.
+
+    The globally tightest link, or a flow on it below its demand, always
+    qualifies, so each round freezes something; a round is O(unfrozen flows x
+    longest path) of numpy work, and rounds number the depth of the bottleneck
+    structure (a handful to tens), not the number of distinct rates.
     """
     n_flows = demand.size
     rate = np.zeros(n_flows)
-    on_path = np.bincount(flow_of_nnz, minlength=n_flows) > 0
+    lengths = np.bincount(flow_of_nnz, minlength=n_flows)
+    on_path = lengths > 0
     rate[~on_path] = demand[~on_path]
     if flow_of_nnz.size == 0:
         return rate
-    used_links, link_c = np.unique(link_of_nnz, return_inverse=True)
-    cap = capacity[used_links].astype(float)
-    remaining = cap.copy()
-    f, lk = flow_of_nnz, link_c.ravel()
-    active = np.flatnonzero(on_path)
-    frozen = ~on_path
-    level = 0.0
-    while active.size:
-        counts = np.bincount(lk, minlength=cap.size)
-        used = counts > 0
-        headroom = np.full(cap.size, np.inf)
-        headroom[used] = np.maximum(remaining[used], 0.0) / counts[used]
-        inc = min(float(headroom.min()), float((demand[active] - level).min()))
-        inc = max(inc, 0.0)
-        level += inc
-        remaining -= inc * counts
-        saturated = used & ((headroom <= inc * (1 + _REL_TOL)) | (remaining <= _REL_TOL * cap))
-        hit = np.zeros(n_flows, dtype=bool)
-        hit[f[saturated[lk]]] = True
-        freeze = hit[active] | (demand[active] <= level * (1 + _REL_TOL))
-        done = active[freeze]
-        rate[done] = np.minimum(level, demand[done])
-        frozen[done] = True
-        active = active[~freeze]
-        keep = ~frozen[f]
-        f, lk = f[keep], lk[keep]
+    # compact the links to those crossed (bincount + cumsum: O(links), no sort);
+    # index n_links is a sentinel "link" that pads short paths
+    crossed = np.bincount(link_of_nnz, minlength=capacity.size) > 0
+    compact = np.cumsum(crossed) - 1
+    n_links = int(crossed.sum())
+    remaining = np.append(capacity[crossed].astype(float), 0.0)
+    # paths as columns of a (max hops x flows) matrix: row reductions are fast
+    flows = np.flatnonzero(on_path)
+    width = int(lengths.max())
+    col = (np.cumsum(on_path) - 1)[flow_of_nnz]
+    row = np.arange(flow_of_nnz.size) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    paths = np.full((width, flows.size), n_links, dtype=np.int64)
+    paths[row, col] = compact[link_of_nnz]
+    wanted = demand[flows]
+    while flows.size:
+        counts = np.bincount(paths.ravel(), minlength=n_links + 1)
+        counts[n_links] = 0
+        busy = counts > 0
+        share = np.full(n_links + 1, np.inf)  # fair share left on each link
+        share[busy] = np.maximum(remaining[busy], 0.0) / counts[busy]
+        tightest = share[paths].min(axis=0)
+        offer = np.minimum(tightest, wanted)
+        # a link is a bottleneck if none of its flows is tighter elsewhere or wants less
+        least_offer = np.full(n_links + 1, np.inf)
+        np.minimum.at(least_offer, paths.ravel(), np.tile(offer, width))
+        bottleneck = busy & (least_offer >= share)
+        freeze = bottleneck[paths].any(axis=0) | (wanted <= tightest)
+        rate[flows[freeze]] = offer[freeze]
+        remaining -= np.bincount(paths[:, freeze].ravel(), weights=np.tile(offer[freeze], width),
+                                 minlength=n_links + 1)
+        keep = ~freeze
+        paths, flows, wanted = paths[:, keep], flows[keep], wanted[keep]
     return rate
 
 
@@ -251,7 +292,7 @@ class _OwnerFlows:
     path_len: np.ndarray
     demand_bytes_per_s: np.ndarray
     latency_s: float
-    rates_bytes_per_s: np.ndarray
+    first_flow: int = 0  # index of the owner's first flow in Network._rates
     bandwidth_bytes_per_s: float = math.inf
 
 
@@ -270,6 +311,7 @@ class Network:
         self._owners: dict[Hashable, _OwnerFlows] = {}
         n_links = len(self.router.links)
         self.link_load_bytes_per_s = np.zeros(n_links)
+        self._rates = np.zeros(0)
         self.recomputations = 0
         kinds = [d.get("kind", "switch") for _, d in graph.nodes(data=True)]
         self._is_switch = np.asarray([k == "switch" for k in kinds])
@@ -284,6 +326,8 @@ class Network:
         if old is not None and sorted(old.specs, key=repr) == sorted(specs, key=repr):
             return set()
         self._owners[owner] = self._route(owner, specs)
+        if not specs and (old is None or not old.specs):
+            return {owner} if old is None else set()
         changed = self._recompute()
         if old is None:
             changed.add(owner)
@@ -311,7 +355,7 @@ class Network:
         lengths = np.asarray([len(p) for p in paths], dtype=np.int64)
         link_ids = np.asarray([lk for p in paths for lk in p], dtype=np.int64)
         demand = np.asarray([c for _, _, c in specs], dtype=float)
-        return _OwnerFlows(specs, link_ids, lengths, demand, latency_s, np.zeros(len(specs)))
+        return _OwnerFlows(specs, link_ids, lengths, demand, latency_s)
 
     def _recompute(self) -> set[Hashable]:
         self.recomputations += 1
@@ -330,15 +374,20 @@ class Network:
         self.link_load_bytes_per_s = np.bincount(
             link_of_nnz, weights=rates[flow_of_nnz], minlength=len(self.router.links)
         )
-        changed: set[Hashable] = set()
-        starts = np.concatenate([[0], np.cumsum(n_flows)[:-1]]) if owners else n_flows
-        for key, o, start, n in zip(keys, owners, starts, n_flows):
-            o.rates_bytes_per_s = rates[start:start + n]
-            new_bw = float(o.rates_bytes_per_s.min()) if n else math.inf
-            old_bw = o.bandwidth_bytes_per_s
-            if not (new_bw == old_bw or abs(new_bw - old_bw) <= _REL_TOL * max(abs(new_bw), abs(old_bw))):
-                changed.add(key)
-            o.bandwidth_bytes_per_s = new_bw
+        starts = np.cumsum(n_flows) - n_flows
+        bandwidth = np.full(len(owners), np.inf)
+        has_flows = n_flows > 0
+        if has_flows.any():
+            bandwidth[has_flows] = np.minimum.reduceat(rates, starts[has_flows])
+        previous = np.asarray([o.bandwidth_bytes_per_s for o in owners], dtype=float)
+        same = (bandwidth == previous) | (
+            np.abs(bandwidth - previous) <= _REL_TOL * np.maximum(np.abs(bandwidth), np.abs(previous))
+        )
+        self._rates = rates
+        for o, start, bw in zip(owners, starts.tolist(), bandwidth.tolist()):
+            o.first_flow = start
+            o.bandwidth_bytes_per_s = bw
+        changed = {keys[i] for i in np.flatnonzero(~same)}
         return changed
 
     # -- queries --
@@ -356,7 +405,8 @@ class Network:
 
     def flow_rates(self, owner: Hashable) -> np.ndarray:
         """Bytes/s of each of the owner's flows, in the order they were given."""
-        return self._owners[owner].rates_bytes_per_s.copy()
+        o = self._owners[owner]
+        return self._rates[o.first_flow:o.first_flow + o.path_len.size].copy()
 
     def latency_s(self, owner: Hashable) -> float:
         """Largest one-way path latency among the owner's flows (0 without flows)."""
