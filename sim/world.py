@@ -19,7 +19,7 @@ from sim.hardware import Node
 from sim.meter import Meter
 from sim.plant import Plant
 from sim.scenario import Scenario
-from sim.scheduling import Scheduler, resolve_policy
+from sim.scheduling import Scheduler, make_policy
 from sim.supply import build_supply
 from sim.training import Job, TrainingRuntime
 from sim.weather import Weather
@@ -55,6 +55,7 @@ class World:
             for _ in range(pool.nodes):
                 self.nodes.append(Node(len(self.nodes), p, nt, acc, self.meter))
         self.thermal_fraction = 1.0
+        self.site_cap_fraction = 1.0  # common accelerator cap set by a power-envelope control
         self.runtime = TrainingRuntime(
             self.env,
             default_mfu=lambda node: node.accelerator.default_mfu,
@@ -64,9 +65,11 @@ class World:
             self.env,
             self.nodes,
             self.runtime,
-            resolve_policy("queue", s.scheduler.queue)(),
-            resolve_policy("placement", s.scheduler.placement)(),
+            make_policy("queue", s.scheduler.queue, s.scheduler.queue_options),
+            make_policy("placement", s.scheduler.placement, s.scheduler.placement_options),
             self.meter,
+            config=s.scheduler,
+            seed=s.seed,
         )
         self.jobs = self._make_jobs()
         self._outstanding = len(self.jobs)
@@ -81,6 +84,7 @@ class World:
         self.cooling = build_cooling(s.cooling, s.start_ts, horizon, step, it_capacity_w, self._weather_once)
         self.supply = build_supply(s.supply, s.start_ts, horizon, step, self._weather_once)
         self.plant = Plant(self.env, self.meter, self.cooling, self.supply, step, self._set_thermal_limit)
+        self.scheduler.bind(self)  # controls, failures, power-down need the supply and the topology
         self.end_s = 0.0
         self.wall_s = 0.0
 
@@ -116,6 +120,8 @@ class World:
         caps = [c for c in (self.scenario.cluster.power_cap_w, job.power_cap_w) if c is not None]
         if self.thermal_fraction < 1.0:
             caps.append(node.accelerator.tdp_w * self.thermal_fraction)
+        if self.site_cap_fraction < 1.0:
+            caps.append(node.accelerator.tdp_w * self.site_cap_fraction)
         return min(caps) if caps else None
 
     def _set_thermal_limit(self, fraction: float) -> None:
@@ -155,6 +161,7 @@ class World:
         for job in list(self.runtime.running.values()):
             self.runtime._book(job)
         self.plant.close_step(self.end_s)
+        self.plant.flush()
         self.meter.close_all(self.end_s)
         self.wall_s = time.perf_counter() - t_wall
         return self

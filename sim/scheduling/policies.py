@@ -1,57 +1,234 @@
-"""Policy protocols, the registry, the read-only cluster view, and the first policies."""
+"""Policy protocols, the registry, the read-only cluster view and its free-capacity index.
+
+Speed: a decision must not scan the cluster for every queued job. `FreeIndex`
+keeps the available nodes in buckets by their free accelerators (sorted lists
+of node indices, one per free count, overall and per pool), the nodes that are
+wholly free, the total free count and per-group (rack/leaf) counts, all
+updated in O(log n) when a node changes. A placement that cannot succeed is
+rejected in O(slots); one that succeeds touches only the nodes it considers.
+"""
 
 from __future__ import annotations
 
+import bisect
 import importlib
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
+    import networkx as nx
+    import numpy as np
+
     from sim.hardware import Node
     from sim.training import Job
 
 
-class ClusterView:
-    """What a policy may look at: free accelerators per node, sizes, time.
+class FreeIndex:
+    """Available nodes bucketed by free accelerators; group and pool counts."""
 
-    It wraps the engine's nodes without exposing them; policies never change
-    state, they return decisions.
+    def __init__(self, nodes: Sequence[Node], groups: Sequence[int]) -> None:
+        self.nodes = nodes
+        self.slots = [n.slots for n in nodes]
+        self.max_slots = max(self.slots, default=0)
+        self.pool_of = [n.pool for n in nodes]
+        self.pools = sorted(set(self.pool_of))
+        self.available = [True] * len(nodes)
+        self._free = [-1] * len(nodes)  # -1: not in any bucket
+        self.buckets: list[list[int]] = [[] for _ in range(self.max_slots + 1)]
+        self.whole: list[int] = []
+        self.pool_buckets = {p: [[] for _ in range(self.max_slots + 1)] for p in self.pools}
+        self.pool_whole: dict[int, list[int]] = {p: [] for p in self.pools}
+        self.total_free = 0
+        self.capacity = 0  # accelerators on available nodes
+        self.set_groups(groups)
+
+    def set_groups(self, groups: Sequence[int]) -> None:
+        self.group_of = list(groups)
+        n_groups = max(self.group_of, default=-1) + 1
+        self.group_members: list[list[int]] = [[] for _ in range(n_groups)]
+        for i, g in enumerate(self.group_of):
+            self.group_members[g].append(i)
+        self.group_free = [0] * n_groups
+        self.group_whole = [0] * n_groups
+        self.group_busy = [0] * n_groups
+        self._free = [-1] * len(self.nodes)
+        self.buckets = [[] for _ in range(self.max_slots + 1)]
+        self.whole = []
+        self.pool_buckets = {p: [[] for _ in range(self.max_slots + 1)] for p in self.pools}
+        self.pool_whole = {p: [] for p in self.pools}
+        self.total_free = self.capacity = 0
+        self._busy = [0] * len(self.nodes)
+        for i in range(len(self.nodes)):
+            self.update(i)
+
+    def _remove(self, i: int, f: int) -> None:
+        p = self.pool_of[i]
+        for lst in (self.buckets[f], self.pool_buckets[p][f]):
+            del lst[bisect.bisect_left(lst, i)]
+        if f == self.slots[i]:
+            for lst in (self.whole, self.pool_whole[p]):
+                del lst[bisect.bisect_left(lst, i)]
+            self.group_whole[self.group_of[i]] -= 1
+        self.total_free -= f
+        self.capacity -= self.slots[i]
+        self.group_free[self.group_of[i]] -= f
+
+    def _add(self, i: int, f: int) -> None:
+        p = self.pool_of[i]
+        bisect.insort(self.buckets[f], i)
+        bisect.insort(self.pool_buckets[p][f], i)
+        if f == self.slots[i]:
+            bisect.insort(self.whole, i)
+            bisect.insort(self.pool_whole[p], i)
+            self.group_whole[self.group_of[i]] += 1
+        self.total_free += f
+        self.capacity += self.slots[i]
+        self.group_free[self.group_of[i]] += f
+
+    def update(self, i: int) -> None:
+        """Re-read node i (call after its free count or availability changed)."""
+        node = self.nodes[i]
+        g = self.group_of[i]
+        self.group_busy[g] += node.busy - self._busy[i]
+        self._busy[i] = node.busy
+        new = node.free if (self.available[i] and node.on) else -1
+        old = self._free[i]
+        if new == old:
+            return
+        if old >= 0:
+            self._remove(i, old)
+        if new >= 0:
+            self._add(i, new)
+        self._free[i] = new
+
+    def set_available(self, i: int, available: bool) -> None:
+        self.available[i] = available
+        self.update(i)
+
+    def free(self, i: int) -> int:
+        return max(self._free[i], 0)
+
+    def max_free(self, pool: int | None = None) -> int:
+        b = self.buckets if pool is None else self.pool_buckets[pool]
+        for k in range(self.max_slots, 0, -1):
+            if b[k]:
+                return k
+        return 0
+
+
+class ClusterView:
+    """What a policy may look at; policies never change state, they return decisions.
+
+    Lists returned (buckets, whole nodes, running jobs) are the engine's own:
+    read them, never modify them.
     """
 
-    __slots__ = ("_nodes", "_now")
+    def __init__(self, sched: Any) -> None:
+        self._s = sched
 
-    def __init__(self, nodes: Sequence[Node], now: Callable[[], float]):
-        self._nodes = nodes
-        self._now = now
-
+    # -- time and cluster --------------------------------------------------
     @property
     def now(self) -> float:
-        return self._now()
+        return float(self._s.env.now)
+
+    @property
+    def seed(self) -> int:
+        return self._s.seed
 
     @property
     def node_count(self) -> int:
-        return len(self._nodes)
+        return len(self._s.nodes)
+
+    @property
+    def index(self) -> FreeIndex:
+        return self._s.index
 
     def slots(self, i: int) -> int:
-        return self._nodes[i].slots
+        return self._s.index.slots[i]
 
     def free(self, i: int) -> int:
-        n = self._nodes[i]
-        return n.free if n.on else 0
+        """Free accelerators on node i (0 if it is off, booting or failed)."""
+        return self._s.index.free(i)
 
     def free_total(self) -> int:
-        return sum(n.free for n in self._nodes if n.on)
+        return self._s.index.total_free
+
+    def capacity(self) -> int:
+        """Accelerators on available nodes."""
+        return self._s.index.capacity
 
     def accelerator(self, i: int) -> str:
-        return self._nodes[i].accelerator.key
+        return self._s.nodes[i].accelerator.key
 
     def pool(self, i: int) -> int:
-        return self._nodes[i].pool
+        return self._s.index.pool_of[i]
+
+    def group(self, i: int) -> int:
+        """Rack/leaf of node i (from the topology graph, else blocks of `rack_nodes`)."""
+        return self._s.index.group_of[i]
+
+    @property
+    def graph(self) -> nx.Graph | None:
+        return self._s.graph
+
+    def host(self, i: int) -> str:
+        """Name of node i in the topology graph."""
+        return f"h{i}"
+
+    def zone_temp_c(self, group: int) -> float | None:
+        """Inlet temperature of a rack's zone if the cooling model reports zones."""
+        fn = self._s.zone_temp_c
+        return fn(group) if fn is not None else None
+
+    def rng(self, stream: str) -> np.random.Generator:
+        """A generator seeded from the scenario seed and a stream name (reproducible)."""
+        import zlib
+
+        import numpy as np
+
+        return np.random.default_rng([self._s.seed, zlib.crc32(stream.encode())])
+
+    # -- jobs ----------------------------------------------------------------
+    def running(self) -> list[Job]:
+        return list(self._s.runtime.running.values())
+
+    def estimate(self, job: Job) -> float:
+        """Estimated runtime of the whole job (s), as the scheduler believes it."""
+        return self._s.estimator.total(job)
+
+    def remaining_estimate(self, job: Job) -> float:
+        """Estimated time left (s): exact progress, estimated speed."""
+        return self._s.estimator.remaining(job)
+
+    def attained_service(self, job: Job) -> float:
+        """Accelerator-seconds the job has received, up to now."""
+        extra = job.accelerators * (self.now - job._t_last) if job.placement else 0.0
+        return job.attained_service_s + max(extra, 0.0)
+
+    def waiting_since(self, job: Job) -> float:
+        """When the job last joined the queue (submit, preemption or failure)."""
+        return self._s.enqueued_s.get(job.id, job.submit_s)
+
+    def last_run_s(self, job: Job) -> float:
+        """Length of the job's last run before it was queued again (0 if none)."""
+        return self._s.last_run_s.get(job.id, 0.0)
+
+    def flops_per_accelerator(self, job: Job, i: int) -> float:
+        """FLOP/s one accelerator of node i would give this job, uncapped."""
+        return self._s.runtime.per_accelerator_flops(job, self._s.nodes[i])
 
 
 @runtime_checkable
 class QueuePolicy(Protocol):
-    #: a job that does not fit holds back every job behind it (strict order)
+    """Orders the waiting jobs.
+
+    blocking: a job that does not fit holds back every job behind it.
+    Optional: `preemptive = True` (the order is over queued and running jobs,
+    and running jobs below the line are preempted), `schedule(queue, view,
+    start)` to drive the pass itself (backfill), `next_change_s(queue, view)`
+    to ask for a decision pass at a future time.
+    """
+
     blocking: bool
 
     def order(self, queue: Sequence[Job], view: ClusterView) -> list[Job]: ...
@@ -59,6 +236,8 @@ class QueuePolicy(Protocol):
 
 @runtime_checkable
 class PlacementPolicy(Protocol):
+    """Picks accelerators: [(node index, count), ...] summing to job.accelerators, or None."""
+
     def place(self, job: Job, view: ClusterView) -> list[tuple[int, int]] | None: ...
 
 
@@ -67,7 +246,7 @@ PLACEMENT_POLICIES: dict[str, type] = {}
 _REGISTRIES = {"queue": QUEUE_POLICIES, "placement": PLACEMENT_POLICIES}
 
 
-def register_queue(name: str):
+def register_queue(name: str) -> Callable[[type], type]:
     """Class decorator: make a queue policy available under `name`."""
 
     def deco(cls: type) -> type:
@@ -77,7 +256,7 @@ def register_queue(name: str):
     return deco
 
 
-def register_placement(name: str):
+def register_placement(name: str) -> Callable[[type], type]:
     """Class decorator: make a placement policy available under `name`."""
 
     def deco(cls: type) -> type:
@@ -87,8 +266,14 @@ def register_placement(name: str):
     return deco
 
 
+def _load_builtins() -> None:
+    import sim.scheduling.placement  # noqa: F401 - registers on import
+    import sim.scheduling.queues  # noqa: F401
+
+
 def resolve_policy(kind: str, name: str) -> type:
     """The class registered as `name`, or imported from 'pkg.module:Class'."""
+    _load_builtins()
     registry = _REGISTRIES[kind]
     if name in registry:
         return registry[name]
@@ -96,6 +281,12 @@ def resolve_policy(kind: str, name: str) -> type:
         module, _, attr = name.partition(":")
         return getattr(importlib.import_module(module), attr)
     raise KeyError(name)
+
+
+def make_policy(kind: str, name: str, options: dict[str, Any] | None = None) -> Any:
+    """An instance of the named policy, built with `options` as keyword arguments."""
+    cls = resolve_policy(kind, name)
+    return cls(**(options or {}))
 
 
 def check_policy_name(kind: str, name: str) -> str | None:
@@ -126,31 +317,37 @@ class Fifo:
 class FirstFit:
     """The first nodes (in index order) with room.
 
-    A job that fits in one node goes to the first node with enough free
-    accelerators. A larger job takes whole free nodes first, then the rest on
-    the first node with room for it; None when the cluster cannot hold it now.
+    A job that fits in one node goes to the lowest-numbered node with enough
+    free accelerators. A larger job takes whole free nodes in index order, then
+    the rest on the first other node with room; None when it does not fit now.
     """
 
     def place(self, job: Job, view: ClusterView) -> list[tuple[int, int]] | None:
+        ix = view.index
         need = job.accelerators
-        if need > view.free_total():
+        if need > ix.total_free:
             return None
-        n = view.node_count
-        for i in range(n):
-            if view.free(i) >= need and need <= view.slots(i):
-                return [(i, need)]
+        best = None
+        for k in range(need, ix.max_slots + 1):
+            b = ix.buckets[k]
+            if b and (best is None or b[0] < best):
+                best = b[0]
+        if best is not None:
+            return [(best, need)]
         out: list[tuple[int, int]] = []
-        for i in range(n):
-            if need == 0:
-                break
-            if view.free(i) == view.slots(i) and view.slots(i) <= need:
-                out.append((i, view.slots(i)))
-                need -= view.slots(i)
-        if need:
-            taken = {i for i, _ in out}
-            for i in range(n):
-                if i not in taken and view.free(i) >= need:
-                    out.append((i, need))
-                    need = 0
-                    break
-        return out if need == 0 else None
+        for i in ix.whole:
+            s = ix.slots[i]
+            if s <= need:
+                out.append((i, s))
+                need -= s
+                if need == 0:
+                    return out
+        if need == 0:
+            return out
+        taken = {i for i, _ in out}
+        cands = [b[j] for k in range(need, ix.max_slots + 1) for b in (ix.buckets[k],)
+                 for j in range(min(len(b), len(taken) + 1)) if b[j] not in taken]
+        if not cands:
+            return None
+        out.append((min(cands), need))
+        return out

@@ -1,22 +1,73 @@
-"""The scheduler: woken by arrivals and completions, it starts what fits.
+"""The scheduler: a SimPy-driven decision loop over queue, placement and controls.
 
-Several wake-ups at the same instant are coalesced into one decision pass,
-run after the other events of that instant (a zero-delay timeout).
+It is woken by arrivals, completions, failures, repairs, node boots, the end
+of a checkpoint save, policy-requested times (LAS threshold crossings) and an
+optional periodic tick. Several wake-ups at one instant are coalesced into one
+decision pass, run after the other events of that instant (a zero-delay
+timeout).
+
+A pass: the queue policy orders the waiting jobs (a preemptive policy orders
+waiting and running jobs together); each job in turn is placed by the
+placement policy and admitted by the controls (power envelope), or skipped
+(non-blocking) or stops the pass (blocking). A policy with `schedule()`
+drives the pass itself (backfill).
+
+Preemption (Tiresias-style suspend/resume): the job keeps its accelerators at
+checkpoint power for `checkpoint_save` without progress, then releases them
+and queues again with its work saved; when it starts again it spends
+`checkpoint_restore` at checkpoint power before progressing. The energy of
+both is the job's `wasted_energy_j`.
+
+Failures: every job on a failed node stops, rolls back to its last
+checkpoint (`checkpoint_interval` of useful training since it last
+(re)started; a job without checkpoints loses everything since then) and
+queues again. The energy of the lost work (the run's attributed energy x the
+lost share of its work) is `wasted_energy_j`; the lost work `wasted_flops`.
+
+Node states: up (in the free-capacity index), off (powered down), booting,
+failed. Only up nodes take jobs.
 """
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
-from sim.scheduling.policies import ClusterView, PlacementPolicy, QueuePolicy
+from sim.scheduling.config import SchedulerConfig
+from sim.scheduling.estimates import Estimator
+from sim.scheduling.policies import ClusterView, FreeIndex, PlacementPolicy, QueuePolicy
 from sim.training import Job, JobState, TrainingRuntime
 
 if TYPE_CHECKING:
+    import networkx as nx
     import simpy
 
     from sim.hardware import Node
     from sim.meter import Meter
+
+UP, OFF, BOOTING, FAILED = "up", "off", "booting", "failed"
+
+
+def block_groups(n: int, size: int) -> list[int]:
+    """Racks as consecutive blocks of `size` nodes: n0..n{size-1} in rack 0, ..."""
+    return [i // size for i in range(n)]
+
+
+def graph_groups(graph: nx.Graph, n: int, size: int) -> list[int]:
+    """Racks from a topology graph: the switch each host hangs off (its leaf/ToR)."""
+    leaf_of: dict[str, int] = {}
+    out = []
+    for i in range(n):
+        h = f"h{i}"
+        if h not in graph:
+            return block_groups(n, size)
+        sw = sorted(v for v in graph.neighbors(h) if graph.nodes[v].get("kind") == "switch")
+        key = sw[0] if sw else h
+        out.append(leaf_of.setdefault(key, len(leaf_of)))
+    return out
 
 
 class Scheduler:
@@ -28,28 +79,84 @@ class Scheduler:
         queue_policy: QueuePolicy,
         placement_policy: PlacementPolicy,
         meter: Meter,
+        config: SchedulerConfig | None = None,
+        seed: int = 0,
+        graph: nx.Graph | None = None,
     ) -> None:
         self.env = env
         self.nodes = nodes
         self.runtime = runtime
         self.queue_policy = queue_policy
         self.placement_policy = placement_policy
-        self.view = ClusterView(nodes, lambda: env.now)
+        self.config = config or SchedulerConfig()
+        self.seed = seed
+        self.graph = graph
+        self.zone_temp_c: Callable[[int], float | None] | None = None
+        groups = graph_groups(graph, len(nodes), self.config.rack_nodes) if graph is not None else \
+            block_groups(len(nodes), self.config.rack_nodes)
+        self.index = FreeIndex(nodes, groups)
+        self.view = ClusterView(self)
+        self.estimator = Estimator(self.config.estimates, seed, runtime, nodes[0]) if nodes else None
         self.queue: list[Job] = []
         self.jobs: list[Job] = []
+        self.jobs_by_id: dict[int, Job] = {}
+        self.held: dict[int, Job] = {}
         self.capacity = sum(n.slots for n in nodes)
+        self.node_state = [UP] * len(nodes)
+        self.enqueued_s: dict[int, float] = {}
+        self.last_run_s: dict[int, float] = {}
+        self._placed: dict[int, list[int]] = {}
+        self._seg: dict[int, tuple[float, float, float]] = {}  # id -> (done flops, attributed J, t) at run start
+        self._epoch: dict[int, int] = {}
+        self._needs_restore: set[int] = set()
+        self._saving: set[int] = set()
         self._pass_pending = False
+        self._next_review: float | None = None
+        self._meter = meter
         self._queued_ch = meter.channel("jobs_queued", "jobs", quantity="level")
         self._running_ch = meter.channel("jobs_running", "jobs", quantity="level")
         self._busy_ch = meter.channel("busy_accelerators", "jobs", quantity="level")
-        self._meter = meter
+        self.controls: list[Any] = []
+        self.saver: Any = None
+        self.failures: Any = None
         self.decisions = 0
+        self.passes = 0
+        self.pass_wall_s = 0.0
         self.on_idle: Callable[[], None] = lambda: None
         runtime.on_complete = self._completed
+
+    # -- wiring ------------------------------------------------------------
+    def bind(self, world: Any) -> None:
+        """Late wiring once the world is built: topology, controls, failures, power-down."""
+        from sim.scheduling.controls import build_controls
+        from sim.scheduling.operations import EnergySaver, FailureProcess
+
+        graph = getattr(world, "topology", None) or getattr(world, "graph", None)
+        if graph is not None and hasattr(graph, "nodes"):
+            self.graph = graph
+            self.index.set_groups(graph_groups(graph, len(self.nodes), self.config.rack_nodes))
+        zone = getattr(getattr(world, "cooling", None), "zone_temp_c", None)
+        if callable(zone):
+            self.zone_temp_c = zone
+        self.controls = build_controls(self.config.controls, self, world)
+        if self.config.power_down is not None:
+            self.saver = EnergySaver(self, self.config.power_down)
+        if self.config.failures is not None:
+            self.failures = FailureProcess(self, self.config.failures, world.scenario.horizon_s)
+        if self.config.tick is not None:
+            env = self.env
+
+            def tick():
+                while True:
+                    yield env.timeout(self.config.tick)
+                    self.wake()
+
+            env.process(tick())
 
     # -- events ------------------------------------------------------------
     def submit(self, job: Job) -> None:
         self.jobs.append(job)
+        self.jobs_by_id[job.id] = job
         if job.accelerators > self.capacity:
             job.state = JobState.FAILED
             job.reason = f"needs {job.accelerators} accelerators; the cluster has {self.capacity}"
@@ -57,13 +164,28 @@ class Scheduler:
             self.on_idle()
             return
         job.state = JobState.QUEUED
-        self.queue.append(job)
         self._meter.add(self._queued_ch, 1)
+        self.enqueued_s[job.id] = self.env.now
+        for c in self.controls:
+            hold = getattr(c, "hold_until", None)
+            t = hold(job) if hold else None
+            if t is not None and t > self.env.now:
+                self.held[job.id] = job
+                self.env.timeout(t - self.env.now).callbacks.append(partial(self._release_held, job))
+                return
+        self.queue.append(job)
         self.wake()
 
+    def _release_held(self, job: Job, _event: object = None) -> None:
+        if self.held.pop(job.id, None) is not None:
+            self.queue.append(job)
+            self.wake()
+
     def _completed(self, job: Job) -> None:
+        self._epoch[job.id] = self._epoch.get(job.id, 0) + 1
         self._meter.add(self._running_ch, -1)
         self._meter.add(self._busy_ch, -job.accelerators)
+        self._release_nodes(job)
         self.wake()
         self.on_idle()
 
@@ -73,24 +195,227 @@ class Scheduler:
             self._pass_pending = True
             self.env.timeout(0).callbacks.append(self._pass)
 
+    def _wake_at(self, t: float) -> None:
+        if self._next_review is not None and self._next_review <= t and self._next_review > self.env.now:
+            return
+        self._next_review = t
+        self.env.timeout(t - self.env.now).callbacks.append(lambda _e: self.wake())
+
+    # -- nodes ---------------------------------------------------------------
+    def node_changed(self, i: int) -> None:
+        """Re-index node i and let the power-down manager see it."""
+        self.index.update(i)
+        if self.saver is not None:
+            self.saver.node_changed(i)
+
+    def _controls_changed(self) -> None:
+        for c in self.controls:
+            f = getattr(c, "after_change", None)
+            if f:
+                f()
+
+    def _release_nodes(self, job: Job) -> None:
+        nodes = self._placed.pop(job.id, [])
+        for i in nodes:
+            self.index.update(i)
+            if self.saver is not None:
+                self.saver.node_changed(i)
+        self._controls_changed()
+
+    def set_node_state(self, i: int, state: str) -> None:
+        self.node_state[i] = state
+        self.index.set_available(i, state == UP)
+        if self.saver is not None:
+            self.saver.node_changed(i)
+        self._controls_changed()
+        if state == UP:
+            self.wake()
+
     # -- decisions ---------------------------------------------------------
+    def _try_start(self, job: Job) -> bool:
+        self.decisions += 1
+        if job.state is not JobState.QUEUED or job.id in self._placed:
+            return False
+        placement = self.placement_policy.place(job, self.view)
+        if placement is None:
+            return False
+        for c in self.controls:
+            admits = getattr(c, "admits", None)
+            if admits is not None and not admits(job, placement):
+                return False
+        self._start(job, placement)
+        return True
+
+    def _start(self, job: Job, placement: list[tuple[int, int]]) -> None:
+        now = self.env.now
+        restore = job.id in self._needs_restore and self.config.preemption.checkpoint_restore > 0
+        self._needs_restore.discard(job.id)
+        job.paused = restore
+        self.runtime.start(job, [(self.nodes[i], c) for i, c in placement])
+        self._placed[job.id] = [i for i, _ in placement]
+        epoch = self._epoch.get(job.id, 0) + 1
+        self._epoch[job.id] = epoch
+        att = self._meter.attributed_j.get(job.id, 0.0)
+        self._seg[job.id] = (job.done_flops, att, now)
+        if restore:
+            self.env.timeout(self.config.preemption.checkpoint_restore).callbacks.append(
+                partial(self._restored, job, epoch))
+        self._meter.add(self._running_ch, 1)
+        self._meter.add(self._busy_ch, job.accelerators)
+        self._meter.add(self._queued_ch, -1)
+        for i, _ in placement:
+            self.node_changed(i)
+        self._controls_changed()
+
+    def _restored(self, job: Job, epoch: int, _event: object = None) -> None:
+        if self._epoch.get(job.id) != epoch or job.state is not JobState.RUNNING:
+            return
+        job.paused = False
+        self.runtime.update(job)
+        att = self._meter.attributed_j.get(job.id, 0.0)
+        _, att0, _ = self._seg[job.id]
+        job.wasted_energy_j += att - att0
+        self._seg[job.id] = (job.done_flops, att, self.env.now)
+
     def _pass(self, _event: object = None) -> None:
         self._pass_pending = False
         if not self.queue:
             return
-        started: list[Job] = []
-        for job in self.queue_policy.order(self.queue, self.view):
-            self.decisions += 1
-            placement = self.placement_policy.place(job, self.view)
-            if placement is None:
-                if self.queue_policy.blocking:
+        t0 = time.perf_counter()
+        self.passes += 1
+        q = self.queue_policy
+        if getattr(q, "preemptive", False):
+            self._preemptive_pass()
+        elif hasattr(q, "schedule"):
+            q.schedule(list(self.queue), self.view, self._try_start)
+        else:
+            for job in q.order(self.queue, self.view):
+                if not self._try_start(job) and q.blocking:
                     break
-                continue
-            self.runtime.start(job, [(self.nodes[i], c) for i, c in placement])
-            started.append(job)
-            self._meter.add(self._running_ch, 1)
-            self._meter.add(self._busy_ch, job.accelerators)
-        if started:
-            ids = {j.id for j in started}
-            self.queue = [j for j in self.queue if j.id not in ids]
-            self._meter.add(self._queued_ch, -len(started))
+        self.queue = [j for j in self.queue if j.id not in self._placed]
+        if self.saver is not None:
+            self.saver.after_pass()
+        nxt = getattr(q, "next_change_s", None)
+        if nxt is not None and self.queue:
+            t = nxt(self.queue, self.view)
+            if t is not None:
+                self._wake_at(t)
+        self.pass_wall_s += time.perf_counter() - t0
+
+    def _preemptive_pass(self) -> None:
+        """Order queued and running jobs together; preempt running jobs below the line."""
+        now = self.env.now
+        min_run = self.config.preemption.min_run
+        running = [j for j in self.runtime.running.values() if j.id not in self._saving]
+        order = self.queue_policy.order(self.queue + running, self.view)
+        cap = self.index.capacity
+        used = 0
+        keep: set[int] = set()
+        for j in order:
+            if used + j.accelerators <= cap:
+                keep.add(j.id)
+                used += j.accelerators
+        waiting = [j for j in order if j.id in keep and j.id not in self._placed]
+        need = sum(j.accelerators for j in waiting) - self.index.total_free
+        if need > 0:
+            for j in reversed(order):
+                if need <= 0:
+                    break
+                if j.id in self._placed and j.id not in keep and j.id not in self._saving:
+                    if now - self._seg.get(j.id, (0, 0, -math.inf))[2] < min_run:
+                        continue
+                    self.preempt(j)
+                    need -= j.accelerators
+        for j in waiting:
+            self._try_start(j)
+        if not self._saving:
+            for j in order:
+                if j.id not in keep and j.id not in self._placed:
+                    self._try_start(j)
+
+    # -- preemption and failures ------------------------------------------
+    def preempt(self, job: Job) -> None:
+        """Suspend a running job: save its state, then give its accelerators back."""
+        job.preemptions += 1
+        save = self.config.preemption.checkpoint_save
+        epoch = self._epoch.get(job.id, 0)
+        self._saving.add(job.id)
+        if save > 0:
+            if not job.paused:
+                job.paused = True
+                self.runtime.update(job)
+            att0 = self._meter.attributed_j.get(job.id, 0.0)
+            self.env.timeout(save).callbacks.append(partial(self._saved, job, epoch, att0))
+        else:
+            self._saved(job, epoch, self._meter.attributed_j.get(job.id, 0.0))
+
+    def _saved(self, job: Job, epoch: int, att0: float, _event: object = None) -> None:
+        if self._epoch.get(job.id) != epoch or job.state is not JobState.RUNNING:
+            self._saving.discard(job.id)
+            return
+        self._saving.discard(job.id)
+        self._requeue(job)
+        job.wasted_energy_j += self._meter.attributed_j.get(job.id, 0.0) - att0
+
+    def _requeue(self, job: Job) -> None:
+        """Take a running job off its nodes and put it back in the queue."""
+        self.runtime.stop(job)
+        job.paused = False
+        self._epoch[job.id] = self._epoch.get(job.id, 0) + 1
+        seg = self._seg.pop(job.id, None)
+        self.last_run_s[job.id] = self.env.now - seg[2] if seg else 0.0
+        job.state = JobState.QUEUED
+        self._needs_restore.add(job.id)
+        self.enqueued_s[job.id] = self.env.now
+        self.queue.append(job)
+        self._meter.add(self._running_ch, -1)
+        self._meter.add(self._busy_ch, -job.accelerators)
+        self._meter.add(self._queued_ch, 1)
+        self._release_nodes(job)
+        self.wake()
+
+    def checkpoint_flops(self, job: Job, rate_flops_per_s: float, flops0: float) -> float:
+        """Work saved by the last periodic checkpoint since the run began at `flops0`."""
+        w = job.work
+        if not w.checkpoint_interval_s or rate_flops_per_s <= 0:
+            return flops0
+        duty = self.runtime._checkpoint_duty(job)
+        per = rate_flops_per_s / duty * w.checkpoint_interval_s
+        return flops0 + math.floor((job.done_flops - flops0) / per + 1e-9) * per
+
+    def fail_job(self, job: Job) -> None:
+        """A node under the job failed: roll back to the last checkpoint and queue again."""
+        rate = job.rate_flops_per_s
+        flops0, att0, _ = self._seg.get(job.id, (job.done_flops, 0.0, self.env.now))
+        saving = job.id in self._saving
+        self._saving.discard(job.id)
+        job.restarts += 1
+        if saving:  # the save did not finish: the preemption is void, the work stays (flops0)
+            pass
+        self.runtime._book(job)
+        done = job.done_flops
+        ckpt = min(self.checkpoint_flops(job, rate, flops0), done)
+        self._requeue(job)
+        att = self._meter.attributed_j.get(job.id, 0.0)
+        seg_j = att - att0
+        seg_flops = done - flops0
+        lost = done - ckpt
+        job.done_flops = ckpt
+        job.wasted_flops += lost
+        if seg_flops > 0:
+            job.wasted_energy_j += seg_j * lost / seg_flops
+        elif seg_j > 0:  # failed while restoring: the restore energy is lost
+            job.wasted_energy_j += seg_j
+
+    def fail_node(self, i: int) -> None:
+        node = self.nodes[i]
+        for jid in list(node.jobs):
+            job = self.jobs_by_id.get(jid)  # type: ignore[arg-type]
+            if job is not None and job.state is JobState.RUNNING:
+                self.fail_job(job)
+        self.set_node_state(i, FAILED)
+        node.power_off()
+
+    def repair_node(self, i: int) -> None:
+        self.nodes[i].power_on()
+        self.set_node_state(i, UP)

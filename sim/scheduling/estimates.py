@@ -1,0 +1,68 @@
+"""Runtime estimates for SJF, SRTF, backfill and carbon-aware deferral.
+
+The true runtime of a queued job is its work over the speed it would get on
+the reference node (the first node) at full clock, with its checkpoint duty
+cycle: `T = W / (n x F_acc x I / (I + C))`. A job that gives
+`runtime_estimate` is believed instead. A running job's remaining time uses
+its current rate (the scheduler knows how fast it goes now). With
+`kind: noisy` every figure is multiplied by a per-job lognormal error
+exp(N(0, sigma)) drawn from the scenario seed and the job id, so the same
+scenario and seed give the same estimates.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.scheduling.config import EstimateConfig
+
+if TYPE_CHECKING:
+    from sim.hardware import Node
+    from sim.training import Job, TrainingRuntime
+
+
+class Estimator:
+    def __init__(self, config: EstimateConfig, seed: int, runtime: TrainingRuntime, reference: Node) -> None:
+        self.config = config
+        self.seed = seed
+        self.runtime = runtime
+        self.reference = reference
+        self._true: dict[int, float] = {}
+        self._factor: dict[int, float] = {}
+
+    def factor(self, job: Job) -> float:
+        f = self._factor.get(job.id)
+        if f is None:
+            if self.config.kind == "noisy" and self.config.sigma > 0:
+                rng = np.random.default_rng([self.seed, job.id, 0x5EED])
+                f = float(np.exp(rng.normal(0.0, self.config.sigma)))
+            else:
+                f = 1.0
+            self._factor[job.id] = f
+        return f
+
+    def true_total(self, job: Job) -> float:
+        """Runtime at full speed on the reference node (s)."""
+        t = self._true.get(job.id)
+        if t is None:
+            per = self.runtime.per_accelerator_flops(job, self.reference)
+            w = job.work
+            duty = 1.0
+            if w.checkpoint_interval_s and w.checkpoint_time_s > 0:
+                duty = w.checkpoint_interval_s / (w.checkpoint_interval_s + w.checkpoint_time_s)
+            t = w.work_flops / max(job.accelerators * per * duty, 1e-300)
+            self._true[job.id] = t
+        return t
+
+    def total(self, job: Job) -> float:
+        base = job.runtime_estimate_s if job.runtime_estimate_s is not None else self.true_total(job)
+        return base * self.factor(job)
+
+    def remaining(self, job: Job) -> float:
+        if job.runtime_estimate_s is None and job.placement and job.rate_flops_per_s > 0:
+            left = job.remaining_flops - job.rate_flops_per_s * (self.runtime.env.now - job._t_last)
+            return max(left, 0.0) / job.rate_flops_per_s * self.factor(job)
+        w = job.work.work_flops
+        return self.total(job) * (job.remaining_flops / w if w > 0 else 0.0)
