@@ -690,17 +690,27 @@ def run_sweep(
 
 
 def _write_definition(out: Path, sw: Sweep, specs: Sequence[RunSpec]) -> None:
-    """OUT/sweep.yaml: the definition as run (base inlined) and the planned ids; warn when it changed."""
+    """OUT/sweep.yaml (the definition as run, base inlined) and OUT/plan.parquet (every id and its values).
+
+    Warns when the folder held a different plan: finished ids are still skipped.
+    """
     out.mkdir(parents=True, exist_ok=True)
     doc = {"name": sw.name, "source": str(sw.source) if sw.source else None, "runs": len(specs),
-           "base": sw.base, "set": sw.fixed,
-           "plan": [{"run_id": s.run_id, **s.params} for s in specs]}
-    text = yaml.safe_dump(json.loads(json.dumps(doc, default=str)), sort_keys=False)
-    path = out / "sweep.yaml"
-    if path.is_file() and path.read_text() != text:
-        warnings.warn(f"{path}: a different sweep was run into this folder before; finished run ids are "
-                      "still skipped and load_sweep() returns the rows of both", stacklevel=3)
-    path.write_text(text)
+           "base": sw.base, "set": sw.fixed}
+    (out / "sweep.yaml").write_text(yaml.safe_dump(json.loads(json.dumps(doc, default=str)), sort_keys=False))
+    plan = pd.DataFrame([{"run_id": s.run_id, **s.params, "invalid": s.error} for s in specs])
+    path = out / "plan.parquet"
+    if path.is_file():
+        try:
+            old = pd.read_parquet(path, columns=["run_id"])["run_id"].tolist()
+        except (OSError, ValueError, KeyError):
+            old = None
+        if old != plan["run_id"].tolist():
+            warnings.warn(f"{out}: a different sweep was run into this folder before; finished run ids are "
+                          "still skipped and load_sweep() returns the rows of both", stacklevel=3)
+    tmp = path.with_suffix(".tmp")
+    plan.to_parquet(tmp, index=False)
+    os.replace(tmp, path)
 
 
 def _progress(total: int, initial: int, enabled: bool, name: str) -> Any:
