@@ -49,13 +49,13 @@ import contextvars
 import json
 import math
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BeforeValidator, Field, field_validator, model_validator
+from pydantic import BeforeValidator, Field, PrivateAttr, field_validator, model_validator
 
 from sim.schema import Duration, Positive, StrictModel
 from sim.units import parse_duration
@@ -143,6 +143,8 @@ def _time_or_offset(value: object) -> object:
     """A window bound: a timestamp ("2017-10-16") or an offset ("10d", 3600)."""
     if value is None or isinstance(value, datetime):
         return value
+    if isinstance(value, date):  # YAML reads 2017-10-16 as a date
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
     if isinstance(value, (int, float)):
         return float(value)
     if isinstance(value, str):
@@ -175,6 +177,13 @@ class TraceFilter(StrictModel):
     max_duration: Duration | None = None
     max_gpu_time: Duration | None = Field(default=None, description="accelerator-seconds, e.g. 1000 GPU-h = 3.6e6")
     max_jobs: int | None = Field(default=None, ge=1, description="keep the first N after the other filters")
+
+    @field_validator("cluster", "user", mode="before")
+    @classmethod
+    def _quoted(cls, value: Any) -> Any:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            raise ValueError(f"{value!r} was read as a number: quote it, e.g. cluster: \"6214e9\"")
+        return value
 
 
 class ModelRule(StrictModel):
@@ -232,8 +241,11 @@ class TraceConfig(StrictModel):
         resolve_trace_path(value, _SCENARIO_DIR.get())
         return value
 
+    _resolved: Path | None = PrivateAttr(default=None)
+
     @model_validator(mode="after")
     def _format_known(self) -> TraceConfig:
+        self._resolved = resolve_trace_path(self.path, _SCENARIO_DIR.get())
         if self.format is None:
             self.__dict__["format"] = infer_format(self.path)
         if self.format == "csv":
@@ -248,7 +260,8 @@ class TraceConfig(StrictModel):
         return self
 
     def resolved_path(self) -> Path:
-        return resolve_trace_path(self.path, _SCENARIO_DIR.get())
+        """The file, found when the scenario was validated (relative to its folder)."""
+        return self._resolved or resolve_trace_path(self.path, _SCENARIO_DIR.get())
 
 
 # -- reading -------------------------------------------------------------------
