@@ -50,8 +50,10 @@ SUMMARY_KEYS: dict[str, tuple[str, str]] = {
     "cooling_energy_kwh": ("kWh", "cooling plant (or the PUE overhead of constant-pue)"),
     "losses_energy_kwh": ("kWh", "power distribution losses (UPS, PDU)"),
     "pue": ("1", "facility / IT energy"),
-    "renewable_share": ("1", "renewable energy used on site / facility demand (matched per plant step)"),
+    "renewable_share": ("1", "renewable energy that met the load in the same hour (hourly matching, incl. PPA) / demand"),
+    "annual_matched_share": ("1", "on-site and contracted renewables over the period / demand (annual matching)"),
     "grid_import_kwh": ("kWh", "energy drawn from the grid"),
+    "grid_peak_kw": ("kW", "highest grid import averaged over a plant step"),
     "carbon_kg": ("kg CO2e", "location-based emissions of the grid import"),
     "cost": ("currency", "energy cost in the currency of supply prices"),
     "peak_power_kw": ("kW", "highest facility power averaged over a plant step"),
@@ -187,7 +189,10 @@ def build_result(world: World) -> Result:
     it_total = sum(cat.get(c, 0.0) for c in IT_CATEGORIES)
     fac_total = sum(cat.get(c, 0.0) for c in POWER_CATEGORIES)
     flows = {c.name: meter.integral(c.index, end) for c in meter.channels if c.quantity == "flow_w"}
-    renewable = flows.get("renewable_used", 0.0)
+    # renewable energy that met the load in the same plant step (what went into
+    # the battery is counted when it comes out, through the battery's flows)
+    r2l = [c.index for c in meter.channels if c.name == "renewable_to_load_w"]
+    renewable = meter.integral(r2l[0], end) if r2l else 0.0
 
     # facility power per plant step, for the peak
     step_edges = np.append(np.arange(0.0, end, s.plant.step), end)
@@ -214,6 +219,7 @@ def build_result(world: World) -> Result:
         **{f"{c}_energy_kwh": cat.get(c, 0.0) / J_PER_KWH for c in POWER_CATEGORIES},
         "pue": fac_total / it_total if it_total > 0 else float("nan"),
         "renewable_share": renewable / fac_total if fac_total > 0 else 0.0,
+        "annual_matched_share": 0.0,
         "grid_import_kwh": flows.get("grid_import", 0.0) / J_PER_KWH,
         "carbon_kg": (meter.integral(carbon_idx[0], end) / 1000.0) if carbon_idx else 0.0,
         "cost": meter.category_integral("cost", end),
@@ -231,6 +237,13 @@ def build_result(world: World) -> Result:
         "wall_s": world.wall_s,
         "events": world.env.events_processed,
     }
+    supply_summary = getattr(world.supply, "summary", None)
+    if supply_summary is not None:
+        extra = supply_summary()
+        for key in ("renewable_share", "annual_matched_share"):
+            if key in extra:
+                summary[key] = extra[key]
+        summary["grid_peak_kw"] = extra.get("grid_peak_kw", summary["peak_power_kw"])
     manifest = {
         "scenario": s.resolved(),
         "seed": s.seed,

@@ -161,6 +161,7 @@ class World:
         for job in list(self.runtime.running.values()):
             self.runtime._book(job)
         self.plant.close_step(self.end_s)
+        self.plant.flush()
         self.meter.close_all(self.end_s)
         self.wall_s = time.perf_counter() - t_wall
         return self

@@ -1,0 +1,70 @@
+"""Engine speed and scale: 30 simulated days of 128 nodes x 8 GPUs, ~5,000 Poisson jobs.
+
+Prints wall time, events, events/s, peak memory (the process's max RSS), and the same number of timeout
+events through a bare SimPy loop, with the ratio of our events/s to bare
+SimPy's. Run with `make bench` (or `python benchmarks/bench_engine.py`).
+"""
+
+from __future__ import annotations
+
+import resource
+import time
+
+import simpy
+
+from sim import load_scenario
+from sim.world import World
+
+SCENARIO = {
+    "name": "bench-engine",
+    "start": "2020-06-01T00:00:00Z",
+    "duration": "30d",
+    "seed": 7,
+    "cluster": {"nodes": 128, "node_type": "dgx-h100"},
+    "workload": {"generator": {"kind": "poisson", "rate_per_hour": 6.95, "mean_duration": "20h",
+                               "duration_distribution": "lognormal", "duration_sigma": 1.5}},
+    "cooling": {"model": "constant-pue", "pue": 1.1},
+    "plant": {"step": "60s"},
+    "output": {"interval": "15min"},
+}
+
+
+def bare_simpy(n_events: int) -> float:
+    """Wall seconds for n timeouts through a bare SimPy environment."""
+    env = simpy.Environment()
+
+    def proc():
+        for _ in range(n_events):
+            yield env.timeout(1.0)
+
+    env.process(proc())
+    t = time.perf_counter()
+    env.run()
+    return time.perf_counter() - t
+
+
+def main() -> None:
+    scenario = load_scenario(SCENARIO)
+    rss0_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    t0 = time.perf_counter()
+    world = World(scenario).run()
+    t_run = time.perf_counter() - t0
+    result = world.result()
+    t_all = time.perf_counter() - t0
+    events = world.env.events_processed
+    s = result.summary
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    bare = bare_simpy(events)
+    ours = events / t_run
+    print("engine: 30 d, 128 nodes x 8 H100, Poisson jobs")
+    print(f"  jobs submitted {s['jobs_submitted']}, completed {s['jobs_completed']}, "
+          f"utilization {s['gpu_utilization']:.1%}")
+    print(f"  wall (simulate) {t_run:.2f} s, with result tables {t_all:.2f} s")
+    print(f"  events {events:,}, events/s {ours:,.0f}, ledger changes {world.meter.changes:,}")
+    print(f"  max RSS {rss_mb:.0f} MiB (before the run {rss0_mb:.0f} MiB)")
+    print(f"  bare SimPy: {events:,} timeouts in {bare:.2f} s = {events / bare:,.0f} events/s; "
+          f"ratio ours/bare = {ours / (events / bare):.2f}")
+
+
+if __name__ == "__main__":
+    main()
