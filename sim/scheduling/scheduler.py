@@ -341,13 +341,13 @@ class Scheduler:
         epoch = self._epoch.get(job.id, 0)
         self._saving.add(job.id)
         if save > 0:
-            if not job.paused:
-                job.paused = True
-                self.runtime.update(job)
+            job.paused = True
+            self.runtime.update(job)  # books progress and closes the job's energy segments
             att0 = self._meter.attributed_j.get(job.id, 0.0)
             self.env.timeout(save).callbacks.append(partial(self._saved, job, epoch, att0))
         else:
-            self._saved(job, epoch, self._meter.attributed_j.get(job.id, 0.0))
+            self._saving.discard(job.id)
+            self._requeue(job)
 
     def _saved(self, job: Job, epoch: int, att0: float, _event: object = None) -> None:
         if self._epoch.get(job.id) != epoch or job.state is not JobState.RUNNING:
