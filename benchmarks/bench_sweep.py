@@ -8,9 +8,10 @@ processes import the engine, ~2 s; a LocalCluster ~3-5 s) is reported apart.
 
     .venv/bin/python benchmarks/bench_sweep.py [--runs 200]
 
-Prints, per engine and worker count: start-up, steady seconds per run
-(total minus start-up, over runs), and runs per second; then the speed-up from
-1 to 2 workers. Figures are machine-dependent; benchmarks/README.md keeps them.
+Prints the in-process cost of a run (validate + simulate in a loop), then per
+engine and worker count: start-up, steady milliseconds per run (total minus
+start-up, over runs), runs per second, and the overhead per run (worker-time
+per run minus the in-process cost); then the speed-up from 1 to 2 workers. Figures are machine-dependent; benchmarks/README.md keeps them.
 """
 
 from __future__ import annotations
@@ -70,7 +71,18 @@ def main() -> None:
     expand_s = time.perf_counter() - t0
     print(f"{n} tiny runs; expansion + validation in the parent: {expand_s / n * 1e3:.2f} ms/run; "
           f"{os.cpu_count()} cores")
-    print(f"{'engine':<6} {'workers':>7} {'start-up s':>10} {'total s':>8} {'ms/run':>7} {'runs/s':>7}")
+    from sim.scenario import validate_document
+    from sim.world import simulate
+
+    specs = expand_sweep(sweep)
+    simulate(validate_document(specs[0].doc))  # warm the caches (catalog, imports)
+    t0 = time.perf_counter()
+    for spec in specs:
+        simulate(validate_document(spec.doc))
+    serial = (time.perf_counter() - t0) / n
+    print(f"in-process loop (validate + simulate, no sweep machinery): {serial * 1e3:.1f} ms/run")
+    print(f"{'engine':<6} {'workers':>7} {'start-up s':>10} {'total s':>8} {'ms/run':>7} {'runs/s':>7}"
+          f" {'overhead ms/run':>16}")
     per_run: dict[tuple[str, int], float] = {}
     for engine in args.engines.split(","):
         for workers in (1, 2):
@@ -78,8 +90,9 @@ def main() -> None:
             # the timed sweep starts its own pool/cluster too: take its start-up off
             steady = max(total - startup, 1e-9)
             per_run[(engine, workers)] = steady / n
+            overhead = (steady / n * workers - serial) * 1e3  # worker-time per run beyond the engine's
             print(f"{engine:<6} {workers:>7} {startup:>10.2f} {total:>8.2f} {steady / n * 1e3:>7.1f} "
-                  f"{n / steady:>7.1f}")
+                  f"{n / steady:>7.1f} {overhead:>16.1f}")
     for engine in args.engines.split(","):
         one, two = per_run.get((engine, 1)), per_run.get((engine, 2))
         if one and two:
