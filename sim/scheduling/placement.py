@@ -90,6 +90,12 @@ def packed_placement(view: ClusterView, job: Job, pool: int | None = None,
         k * len(b) for k, b in enumerate(ix.pool_buckets[pool]))
     if need > free_total:
         return None
+    if group_key is not None and pool is None and need <= ix.max_free():
+        # one node, in the best-ranked rack that has one with room (best fit inside it)
+        for g in sorted((g for g, f in enumerate(ix.group_free) if f >= need), key=group_key):
+            cands = [i for i in ix.group_members[g] if ix._free[i] >= need]
+            if cands:
+                return [(min(cands, key=lambda i: (ix._free[i], i)), need)]
     i = _best_fit_node(view, need, pool)
     if i is not None and need <= ix.slots[i]:
         return [(i, need)]
