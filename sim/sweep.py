@@ -51,6 +51,7 @@ import itertools
 import json
 import math
 import os
+import sys
 import time
 import traceback
 import warnings
@@ -754,10 +755,13 @@ def cmd_sweep(args: Any) -> int:
     if args.dry_run:
         specs = expand_sweep(sw)
         bad = [s for s in specs if s.error]
-        print(f"{sw.name}: {len(specs)} runs, {len(bad)} invalid")
-        print(pd.DataFrame([{"run_id": s.run_id, **s.params} for s in specs]).to_string(index=False))
-        for s in bad:
-            print(f"{s.run_id}: {s.error}".replace("\n", "; "))
+        try:
+            print(f"{sw.name}: {len(specs)} runs, {len(bad)} invalid")
+            print(pd.DataFrame([{"run_id": s.run_id, **s.params} for s in specs]).to_string(index=False))
+            for s in bad:
+                print(f"{s.run_id}: {s.error}".replace("\n", "; "))
+        except BrokenPipeError:  # `| head`
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     out = Path(args.output or Path("sweeps") / sw.name)
     table = run_sweep(
