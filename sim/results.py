@@ -69,6 +69,15 @@ SUMMARY_KEYS: dict[str, tuple[str, str]] = {
     "simulated_s": ("s", "simulated time"),
     "wall_s": ("s", "wall-clock time of the run"),
     "events": ("count", "SimPy events processed"),
+    "median_jct_s": ("s", "median completion time of completed jobs"),
+    "p95_wait_s": ("s", "95th percentile queueing delay of started jobs"),
+    "mean_slowdown": ("1", "mean of JCT / runtime alone at full speed, completed jobs"),
+    "jain_fairness_slowdown": ("1", "Jain's index of slowdowns (sum x)^2 / (n sum x^2); 1 = all equal"),
+    "energy_per_job_kwh": ("kWh", "mean facility energy of completed jobs"),
+    "carbon_per_job_kg": ("kg CO2e", "mean carbon of completed jobs"),
+    "wasted_energy_kwh": ("kWh", "IT energy of work lost to failures and of checkpoint save/restore"),
+    "preemptions": ("count", "job preemptions"),
+    "restarts": ("count", "job restarts after node failures"),
 }
 
 #: time-series columns, unit and meaning (per-bin means unless said otherwise)
@@ -236,6 +245,7 @@ def build_result(world: World) -> Result:
         "simulated_s": end,
         "wall_s": world.wall_s,
         "events": world.env.events_processed,
+        **_scheduling_summary(jobs),
     }
     supply_summary = getattr(world.supply, "summary", None)
     if supply_summary is not None:
@@ -302,6 +312,10 @@ def _jobs_table(world: World, edges, cum_fac, cum_it, cum_carbon) -> pd.DataFram
                 "it_energy_kwh": it_j / J_PER_KWH,
                 "energy_kwh": energy_j / J_PER_KWH,
                 "carbon_kg": carbon_g / 1000.0,
+                "wasted_energy_kwh": getattr(j, "wasted_energy_j", 0.0) / J_PER_KWH,
+                "preemptions": getattr(j, "preemptions", 0),
+                "restarts": getattr(j, "restarts", 0),
+                "slowdown": _slowdown(world, j),
             }
         )
     df = pd.DataFrame(rows)
@@ -311,6 +325,34 @@ def _jobs_table(world: World, edges, cum_fac, cum_it, cum_carbon) -> pd.DataFram
     for col in ("start_s", "end_s", "wait_s", "jct_s"):
         df[col] = df[col].astype(float)
     return df
+
+
+def _slowdown(world: World, j) -> float:
+    """JCT over the job's runtime alone at full speed (the scheduler's exact estimate)."""
+    est = getattr(getattr(world, "scheduler", None), "estimator", None)
+    if j.state is not JobState.COMPLETED or est is None:
+        return np.nan
+    alone = est.true_total(j)
+    return (j.end_s - j.submit_s) / alone if alone > 0 else np.nan
+
+
+def _scheduling_summary(jobs: pd.DataFrame) -> dict[str, float]:
+    """Scheduling metrics of the jobs table (sim/scheduling)."""
+    done = jobs[jobs.state == JobState.COMPLETED.value]
+    started = jobs[jobs.start_s.notna()]
+    sd = done["slowdown"].dropna().to_numpy(float) if "slowdown" in done else np.zeros(0)
+    nan = float("nan")
+    return {
+        "median_jct_s": float(done.jct_s.median()) if len(done) else nan,
+        "p95_wait_s": float(np.percentile(started.wait_s, 95)) if len(started) else nan,
+        "mean_slowdown": float(sd.mean()) if len(sd) else nan,
+        "jain_fairness_slowdown": float(sd.sum() ** 2 / (len(sd) * (sd**2).sum())) if len(sd) else nan,
+        "energy_per_job_kwh": float(done.energy_kwh.mean()) if len(done) else nan,
+        "carbon_per_job_kg": float(done.carbon_kg.mean()) if len(done) else nan,
+        "wasted_energy_kwh": float(jobs["wasted_energy_kwh"].sum()) if "wasted_energy_kwh" in jobs else 0.0,
+        "preemptions": int(jobs["preemptions"].sum()) if "preemptions" in jobs else 0,
+        "restarts": int(jobs["restarts"].sum()) if "restarts" in jobs else 0,
+    }
 
 
 def _nodes_table(world: World) -> pd.DataFrame:

@@ -149,3 +149,14 @@ class Lifo:
 
     def order(self, queue, view):
         return sorted(queue, key=lambda j: -j.submit_s)
+
+
+def test_summary_reports_slowdown_fairness_and_wasted_energy():
+    # two 1-h jobs on one node: slowdowns 1 and 2 -> Jain (1+2)^2 / (2 (1+4)) = 0.9
+    w, _ = run([job("a", 0, 1), job("b", 0, 1)])
+    s = w.result().summary
+    assert s["mean_slowdown"] == pytest.approx(1.5)
+    assert s["jain_fairness_slowdown"] == pytest.approx(0.9)
+    assert s["median_jct_s"] == pytest.approx(1.5 * H)
+    assert s["wasted_energy_kwh"] == 0.0 and s["preemptions"] == 0
+    assert {"wasted_energy_kwh", "preemptions", "restarts"} <= set(w.result().jobs.columns)
