@@ -300,6 +300,7 @@ def _jobs_table(world: World, edges, cum_fac, cum_it, cum_carbon) -> pd.DataFram
                 "user": j.user,
                 "mode": j.mode,
                 "accelerators": j.accelerators,
+                "nodes": list(j.node_names),
                 "submit_s": j.submit_s,
                 "start_s": j.start_s,
                 "end_s": j.end_s,

@@ -104,6 +104,7 @@ class Job:
     placement: list[tuple[Node, int]] = field(default_factory=list)
     compute_share: float = 1.0
     attained_service_s: float = 0.0  # accelerator-seconds received (for LAS-like policies)
+    node_names: list[str] = field(default_factory=list)  # every node the job has run on, in order
     # scheduling (sim/scheduling): hints from the scenario and what preemption/failures cost
     runtime_estimate_s: float | None = None  # user's estimate of the runtime (SJF, backfill)
     deadline_s: float | None = None  # latest completion wanted (carbon-aware deferral)
@@ -204,6 +205,7 @@ class TrainingRuntime:
         now = self.env.now
         job.placement = placement
         job.state = JobState.RUNNING
+        job.node_names.extend(n.name for n, _ in placement if n.name not in job.node_names)
         if job.start_s is None:
             job.start_s = now
         job._t_last = now
