@@ -43,6 +43,28 @@ def bare_simpy(n_events: int) -> float:
     return time.perf_counter() - t
 
 
+def plant_share(overrides: dict) -> tuple[float, float, int]:
+    """(wall s of the run, share of it inside the plant loop's steps, plant steps)."""
+    from sim.plant import Plant
+
+    spent = [0.0]
+    original = Plant.close_step
+
+    def timed(self, t1):
+        t = time.perf_counter()
+        original(self, t1)
+        spent[0] += time.perf_counter() - t
+
+    Plant.close_step = timed
+    try:
+        t0 = time.perf_counter()
+        world = World(load_scenario(SCENARIO, overrides=overrides)).run()
+        wall = time.perf_counter() - t0
+    finally:
+        Plant.close_step = original
+    return wall, spent[0] / wall, world.plant.steps
+
+
 def main() -> None:
     scenario = load_scenario(SCENARIO)
     rss0_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -64,6 +86,15 @@ def main() -> None:
     print(f"  max RSS {rss_mb:.0f} MiB (before the run {rss0_mb:.0f} MiB)")
     print(f"  bare SimPy: {events:,} timeouts in {bare:.2f} s = {events / bare:,.0f} events/s; "
           f"ratio ours/bare = {ours / (events / bare):.2f}")
+    for label, overrides in (
+        ("constant PUE, grid only", {}),
+        ("cooling plant (Greensboro TMY) + 2 MW PV + 4 MWh battery", {
+            "cooling": {"model": "plant", "weather": "tmy3-greensboro-nc"},
+            "supply": {"pv": {"capacity_kw": 2000}, "battery": {"capacity_kwh": 4000, "power_kw": 1000}}}),
+    ):
+        wall, share, steps = plant_share(overrides)
+        print(f"  plant loop, {label}: {steps:,} steps at 60 s, {share:.0%} of {wall:.2f} s wall "
+              f"({share * wall / steps * 1e6:.0f} us per step)")
 
 
 if __name__ == "__main__":
