@@ -23,10 +23,12 @@ import pandas as pd
 import yaml
 from pydantic import Field, ValidationError, field_validator
 
+from sim.comm import NetworkConfig
 from sim.cooling import ConstantPueConfig, CoolingConfig
 from sim.scheduling.config import SchedulerConfig
 from sim.schema import Duration, Positive, PositiveDuration, StrictModel
 from sim.supply import SupplyConfig
+from sim.topology import TopologyConfig
 from sim.units import parse_duration
 from sim.workload import WorkloadConfig
 
@@ -66,6 +68,9 @@ class ClusterConfig(StrictModel):
     power_cap_w: Positive | None = Field(
         default=None, description="power limit of every accelerator (W); None = its TDP"
     )
+    topology: TopologyConfig | None = Field(
+        default=None, description="the network (sim/topology.py); None = no network model"
+    )
 
     def node_pools(self) -> list[NodePool]:
         return list(self.pools) if self.pools else [NodePool(node_type=self.node_type, nodes=self.nodes)]
@@ -95,6 +100,7 @@ class Scenario(StrictModel):
     seed: int = 1
     catalog: CatalogAdditions = Field(default_factory=CatalogAdditions)
     cluster: ClusterConfig = Field(default_factory=ClusterConfig)
+    network: NetworkConfig = Field(default_factory=NetworkConfig)
     workload: WorkloadConfig = Field(default_factory=WorkloadConfig)
     scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
     cooling: CoolingConfig = Field(default_factory=ConstantPueConfig)

@@ -77,9 +77,23 @@ class JobWork:
 
 
 class CommModel(Protocol):
-    """Exposed-communication time of one step of a placed job (seconds)."""
+    """Communication of placed jobs (sim/comm.py): step times and the job's flows.
+
+    comm_time_s: communication time of one synchronous step (s);
+    worker_comm_time_s: push + pull time of one asynchronous worker on a node (s);
+    staleness_factor: work multiplier of an asynchronous job (>= 1);
+    place / release: the job took / left its accelerators.
+    """
 
     def comm_time_s(self, job: Job) -> float: ...
+
+    def worker_comm_time_s(self, job: Job, node: Node) -> float: ...
+
+    def staleness_factor(self, job: Job) -> float: ...
+
+    def place(self, job: Job) -> None: ...
+
+    def release(self, job: Job) -> None: ...
 
 
 @dataclass
@@ -104,6 +118,7 @@ class Job:
     placement: list[tuple[Node, int]] = field(default_factory=list)
     compute_share: float = 1.0
     attained_service_s: float = 0.0  # accelerator-seconds received (for LAS-like policies)
+    comm_wait_s: float = 0.0  # running time weighted by (1 - compute share): waiting on communication
     node_names: list[str] = field(default_factory=list)  # every node the job has run on, in order
     # scheduling (sim/scheduling): hints from the scenario and what preemption/failures cost
     runtime_estimate_s: float | None = None  # user's estimate of the runtime (SJF, backfill)
@@ -176,9 +191,17 @@ class TrainingRuntime:
             else:
                 share = 1.0
             rate = slowest * job.accelerators * share
-        else:  # async: workers advance independently
-            rate = sum(p * c for p, (_, c) in zip(per, job.placement))
-            share = 1.0
+        else:  # async parameter server: workers advance independently (sim/comm.py)
+            rate = busy = 0.0
+            for p, (node, c) in zip(per, job.placement):
+                t_c = (w.batch_per_accelerator or 0) * (w.flops_per_sample or 0.0) / p
+                t_w = self.comm.worker_comm_time_s(job, node) if (self.comm and t_c > 0) else 0.0
+                s = t_c / (t_c + max(0.0, t_w - self.overlap * t_c)) if t_w > 0 else 1.0
+                rate += p * c * s
+                busy += c * s
+            share = busy / max(sum(c for _, c in job.placement), 1)
+            if self.comm is not None:
+                rate /= self.comm.staleness_factor(job)
         ckpt = self._checkpoint_duty(job)
         return rate * ckpt, share
 
@@ -212,6 +235,8 @@ class TrainingRuntime:
         for node, count in placement:
             node.free -= count
         self.running[job.id] = job
+        if self.comm is not None:
+            self.comm.place(job)
         self.update(job)
 
     def stop(self, job: Job) -> None:
@@ -224,6 +249,8 @@ class TrainingRuntime:
         job.placement = []
         job.rate_flops_per_s = 0.0
         self.running.pop(job.id, None)
+        if self.comm is not None:
+            self.comm.release(job)
 
     def update(self, job: Job) -> None:
         """Book progress at the old rate, recompute rate and power, reschedule."""
@@ -247,6 +274,8 @@ class TrainingRuntime:
         if dt > 0:
             job.done_flops += job.rate_flops_per_s * dt
             job.attained_service_s += job.accelerators * dt
+            if job.rate_flops_per_s > 0:
+                job.comm_wait_s += (1.0 - job.compute_share) * dt
         job._t_last = now
 
     def _maybe_done(self, job: Job, version: int, _event: object) -> None:

@@ -84,6 +84,9 @@ class JobSpec(StrictModel):
     achieved_flops_per_accelerator: Positive | None = None
     mfu: Fraction | None = Field(default=None, description="model-FLOPs utilisation; default per accelerator")
     batch_per_accelerator: int | None = Field(default=None, ge=1)
+    batch_scaling: bool = Field(
+        default=False, description="preset jobs: MFU rises with the batch, samples/tokens given are S_min "
+        "and the work grows as (1 + global batch / critical batch) (sim/batching.py)")
     checkpoint_interval: PositiveDuration | None = None
     checkpoint_time: Duration = 0.0
     power_cap_w: Positive | None = None
@@ -108,6 +111,8 @@ class JobSpec(StrictModel):
             raise ValueError(
                 "give the job's work in exactly one way: flops, duration, or model with samples/tokens"
             )
+        if self.batch_scaling and not (isinstance(self.model, str) and kinds[2]):
+            raise ValueError("batch_scaling needs a catalog model preset with samples or tokens")
         return self
 
 
@@ -287,6 +292,12 @@ def job_from_spec(job_id: int, spec: JobSpec, catalog: Catalog, reference: Accel
         if count is None and isinstance(spec.model, ModelSpec):
             count = spec.model.tokens
         work = float(count) * float(flops_per_sample)
+    mfu = spec.mfu
+    if spec.batch_scaling and isinstance(spec.model, str):  # sim/batching.py
+        from sim.batching import mfu_at_batch, samples_to_converge
+
+        mfu = mfu_at_batch(spec.mfu or preset.typical_mfu, batch, preset.reference_batch_per_accelerator)
+        work = samples_to_converge(work, spec.accelerators * batch, preset.critical_batch)
     return Job(
         id=job_id,
         name=spec.name or f"job-{job_id}",
@@ -297,7 +308,7 @@ def job_from_spec(job_id: int, spec: JobSpec, catalog: Catalog, reference: Accel
             flops_per_sample=flops_per_sample,
             batch_per_accelerator=batch,
             gradient_bytes=gradient_bytes,
-            mfu=spec.mfu,
+            mfu=mfu,
             achieved_flops_per_accelerator=spec.achieved_flops_per_accelerator,
             checkpoint_interval_s=spec.checkpoint_interval,
             checkpoint_time_s=spec.checkpoint_time,

@@ -61,6 +61,10 @@ class World:
             default_mfu=lambda node: node.accelerator.default_mfu,
             cap_w=self._cap_w,
         )
+        from sim.comm import build_network  # the fabric and the jobs' collectives on it
+
+        self.topology, self.comm = build_network(
+            s.cluster.topology, s.network, self.env, self.meter, self.nodes, self.runtime)
         self.scheduler = Scheduler(
             self.env,
             self.nodes,

@@ -1,0 +1,364 @@
+"""The engine side of the network: jobs' collectives on the routed fabric.
+
+What is modelled
+----------------
+`NetworkComm` implements the training runtime's `CommModel`. When a job starts
+it puts the flows of its collective on the shared `sim.network.Network`; when
+it stops it takes them off. Max-min fair shares (progressive filling, see
+`sim/network.py`) are recomputed once per simulated instant in which the set
+of flows changed, and every running job whose bandwidth changed gets its new
+rate at once through `TrainingRuntime.update` (fluid progress: one
+completion event per rate change, no per-iteration events).
+
+Communication time of one training step, alpha-beta model (Thakur,
+Rabenseifner & Gropp, IJHPCA 2005; Patarasuk & Yuan, JPDC 2009), with S the
+gradient bytes, p the job's accelerators on n nodes, g the most on one node,
+B_in the intra-node fabric (NVLink, per accelerator and direction), B_out the
+bandwidth of the job's slowest network flow (its max-min share) and a the
+per-step latencies:
+
+* one node: ring over the p ranks on the intra-node fabric,
+  ``2(p-1) a_in + 2(p-1)/p S/B_in``; no network flows.
+* ``ring`` (flat): one ring over all p ranks, paced by its slowest hop,
+  ``2(p-1) a_out + 2(p-1)/p S/min(B_in, B_out)``.
+* ``hierarchical`` (NCCL across multi-GPU nodes): reduce-scatter inside each
+  node, g parallel rings across the n nodes each on an S/g shard sharing the
+  node's network bandwidth, all-gather inside:
+  ``2[(g-1) a_in + (g-1)/g S/B_in] + 2(n-1) a_out + 2(n-1)/n S/B_out``.
+* ``tree``: the intra-node phases of ``hierarchical`` plus a binomial tree
+  over the nodes, ``2 ceil(log2 n) (a_out + S/B_out)``.
+
+On the network a ring (flat or hierarchical) is one flow per consecutive
+pair of the job's hosts; a tree one flow each way per tree edge. Flows are
+long-lived at the job's share for the whole run (the usual flow-level
+approximation: a job that overlaps communication with compute keeps its links
+busy; one that does not competes for less time than modelled, so contention is
+an upper bound).
+
+Asynchronous parameter server (``mode: async``): the job's first host is the
+server; every other host pushes gradients to it and pulls parameters from it
+(flows ``ps``). Each worker advances on its own: a worker on a host whose
+push/pull flows get r bytes/s and hosts c workers spends
+``2 (a_out + c S / r)`` per step communicating (all workers on the server
+host: ``2 (a_in + S/B_in)``). With W remote workers of equal speed the server
+link splits W ways, giving ``2(a + W S/B_server)``, the parameter-server
+bottleneck of Li et al. (OSDI 2014) and BytePS (Jiang et al., OSDI 2020).
+Staleness: a gradient computed on parameters that are tau updates old is
+worth less; with W workers of similar speed the mean delay is tau = W - 1.
+We charge the work needed to converge a factor ``1 + kappa tau``
+(``network.staleness_penalty`` = kappa, default 0.02). The linear form
+follows the bounded-delay convergence analyses of asynchronous SGD (Lian et
+al., NeurIPS 2015; Dutta et al., "Slow and stale gradients can win the race",
+AISTATS 2018, sec. 5, where the error/iterations trade-off grows with the
+expected staleness); kappa = 0.02 is a modelling choice (M) of the order of
+the slowdowns Dai et al. (ICLR 2019, "Toward understanding the impact of
+staleness in distributed machine learning") measured for SGD at staleness
+4-16 (1.1-1.4x more batches).
+
+Power: every switch is a ledger channel in category ``network`` (tag
+``switch``), and the host NICs one more (``network:nics``); values come from
+`sim.network.NetworkPowerModel` (chassis + per port-end + energy per bit) and
+are re-booked only when they change. Network energy is not attributed to jobs
+(it stays facility overhead in the per-job books).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+import networkx as nx
+import numpy as np
+from pydantic import Field
+
+from sim.network import (
+    Flow,
+    Network,
+    NetworkPowerModel,
+    Router,
+    collective_flows,
+    hierarchical_allreduce_time,
+    ring_allreduce_time,
+    tree_allreduce_time,
+)
+from sim.schema import Fraction, NonNegative, StrictModel
+from sim.topology import TopologyConfig, build_topology, host_name
+
+if TYPE_CHECKING:
+    import simpy
+
+    from sim.hardware import Node
+    from sim.meter import Meter
+    from sim.training import Job, TrainingRuntime
+
+#: per-step latency of a collective on the intra-node fabric (M: NCCL over
+#: NVLink runs a ring step in a few microseconds; 2 us is a round figure)
+INTRA_NODE_LATENCY_S = 2e-6
+
+
+class NetworkConfig(StrictModel):
+    """The scenario's ``network:`` section (the fabric itself is ``cluster.topology``).
+
+    model: "flow" puts jobs' collectives on the routed topology with max-min
+        fair sharing; "off" makes communication free (compute only) and books no
+        network power. Without ``cluster.topology`` there is no network model.
+    ecmp: spread flows over equal-cost paths (per-flow hash) or route each
+        host pair on one path.
+    overlap: share of a step's compute time that hides communication,
+        exposed = max(0, t_comm - overlap * t_compute). 0 = none (conservative);
+        PyTorch DDP overlaps the all-reduce with the backward pass (about 2/3 of
+        compute), so up to ~0.6 (Li et al., "PyTorch Distributed", VLDB 2020).
+    collective: all-reduce algorithm of synchronous multi-node jobs.
+    staleness_penalty: kappa of the asynchronous work factor 1 + kappa (W - 1).
+    power: switch and NIC power (see `sim.network.NetworkPowerModel`).
+    """
+
+    model: Literal["flow", "off"] = "flow"
+    ecmp: bool = True
+    overlap: Fraction = 0.0
+    collective: Literal["ring", "hierarchical", "tree"] = "hierarchical"
+    staleness_penalty: NonNegative = Field(default=0.02, description="kappa in 1 + kappa (W - 1), async jobs")
+    power: NetworkPowerModel = Field(default_factory=NetworkPowerModel)
+
+
+class BatchedNetwork(Network):
+    """A `Network` that stages many flow changes and recomputes the shares once.
+
+    `Network.set_flows` recomputes the max-min allocation at every call; when a
+    scheduler pass starts a hundred jobs at one instant that is a hundred full
+    recomputations of which only the last matters. Here changes are staged and
+    `commit` recomputes once.
+    """
+
+    def stage(self, owner: Hashable, flows: Iterable[Flow]) -> None:
+        specs = tuple((s, d, float(c)) for s, d, c in flows)
+        self._owners[owner] = self._route(owner, specs)
+
+    def unstage(self, owner: Hashable) -> None:
+        self._owners.pop(owner, None)
+
+    def commit(self) -> set[Hashable]:
+        """Recompute the shares; the owners whose bandwidth changed (new ones included)."""
+        return self._recompute()
+
+
+@dataclass
+class _Placed:
+    """A job's footprint on the fabric, fixed while it holds its placement."""
+
+    hosts: list[str]  # distinct hosts, in placement order (the ring order)
+    counts: list[int]  # the job's accelerators on each host
+    intra_bytes_per_s: float  # slowest intra-node fabric among its nodes
+    on_network: bool  # has flows (more than one host)
+
+
+def _host_link_default(config: TopologyConfig, nodes: list[Node]) -> TopologyConfig:
+    """Host links and intra-node fabric from the node type unless the scenario set them."""
+    update: dict[str, float] = {}
+    if "host_link_bandwidth" not in config.model_fields_set and config.kind != "torus":
+        update["host_link_bandwidth"] = min(n.node_type.nic_bandwidth_bytes_per_s for n in nodes)
+    if "intra_node_bandwidth" not in config.model_fields_set:
+        update["intra_node_bandwidth"] = min(n.node_type.intra_node_bandwidth_bytes_per_s for n in nodes)
+    return config.model_copy(update=update) if update else config
+
+
+class NetworkComm:
+    """The `CommModel` of the runtime backed by a flow-level network.
+
+    `place(job)` and `release(job)` are called by the runtime when a job takes
+    and leaves its accelerators; `comm_time_s(job)` (synchronous step) and
+    `worker_comm_time_s(job, node)` (asynchronous worker) read the job's current
+    max-min share.
+    """
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        meter: Meter,
+        graph: nx.Graph,
+        config: NetworkConfig,
+        runtime: TrainingRuntime,
+        intra_override_bytes_per_s: float | None = None,
+    ) -> None:
+        self.env = env
+        self.meter = meter
+        self.graph = graph
+        self.config = config
+        self.runtime = runtime
+        self.net = BatchedNetwork(graph, Router(graph, ecmp=config.ecmp))
+        self._intra_override = intra_override_bytes_per_s
+        self._placed: dict[int, _Placed] = {}
+        self._dirty = False
+        self._pending: set[int] = set()  # staged this instant, shares not yet computed
+        self.flow_set_changes = 0  # recomputations of the shares
+        self.flush_wall_s = 0.0
+        nodes = self.net.router.nodes
+        self._switch_idx = np.flatnonzero(self.net._is_switch)
+        self._switch_ch = [
+            meter.channel(f"net:{nodes[i]}", "network", switch=str(nodes[i])) for i in self._switch_idx
+        ]
+        self._nic_ch = meter.channel("net:nics", "network", switch="nics")
+        self._switch_w = np.full(self._switch_idx.size, -1.0)
+        self._nic_w = -1.0
+        self._book_power()
+
+    # -- lifecycle (called by the runtime) ---------------------------------------
+    def place(self, job: Job) -> None:
+        """Put the job's collective on the network (shares recomputed at the end of the instant)."""
+        hosts: list[str] = []
+        counts: list[int] = []
+        for node, c in job.placement:
+            h = host_name(node.index)
+            if hosts and hosts[-1] == h:
+                counts[-1] += c
+            elif h in hosts:
+                counts[hosts.index(h)] += c
+            else:
+                hosts.append(h)
+                counts.append(c)
+        intra = min(n.node_type.intra_node_bandwidth_bytes_per_s for n, _ in job.placement)
+        if self._intra_override is not None:
+            intra = self._intra_override
+        needs_net = len(hosts) > 1 and bool(job.work.gradient_bytes) and bool(job.work.flops_per_sample)
+        self._placed[job.id] = _Placed(hosts, counts, intra, needs_net)
+        if needs_net:
+            self.net.stage(job.id, collective_flows(hosts, self._flow_kind(job)))
+            self._pending.add(job.id)
+            self._mark_dirty()
+
+    def release(self, job: Job) -> None:
+        """Take the job's flows off the network."""
+        placed = self._placed.pop(job.id, None)
+        if placed is not None and placed.on_network:
+            self.net.unstage(job.id)
+            self._mark_dirty()
+
+    def _flow_kind(self, job: Job) -> Literal["ring", "ps", "tree"]:
+        if job.mode == "async":
+            return "ps"
+        return "tree" if self.config.collective == "tree" else "ring"
+
+    def _mark_dirty(self) -> None:
+        if not self._dirty:
+            self._dirty = True
+            self.env.timeout(0).callbacks.append(self._flush)
+
+    def _flush(self, _event: object = None) -> None:
+        """Recompute the shares once for all changes of this instant; re-rate changed jobs."""
+        import time
+
+        t0 = time.perf_counter()
+        self._dirty = False
+        self._pending.clear()
+        changed = self.net.commit()
+        self.flow_set_changes += 1
+        running = self.runtime.running
+        for owner in sorted(changed, key=repr):
+            job = running.get(owner)  # type: ignore[call-overload]
+            if job is not None:
+                self.runtime.update(job)
+        self._book_power()
+        self.flush_wall_s += time.perf_counter() - t0
+
+    def _book_power(self) -> None:
+        """Book switch and NIC power where it changed (`NetworkPowerModel`)."""
+        pm = self.config.power
+        net = self.net
+        active = net._active_ports_per_node()
+        idle = net._degree - active
+        port_w = pm.port_active_w * active + pm.port_idle_w * idle
+        ingress = net.switch_throughput_bytes_per_s()
+        sw = (pm.switch_idle_w + port_w + pm.energy_per_bit_j * 8.0 * ingress)[self._switch_idx]
+        for k in np.flatnonzero(sw != self._switch_w):
+            self.meter.set(self._switch_ch[k], float(sw[k]))
+        self._switch_w = sw
+        is_host = ~net._is_switch
+        nic = float(pm.nic_w * (is_host & (net._degree > 0)).sum() + port_w[is_host].sum())
+        if nic != self._nic_w:
+            self.meter.set(self._nic_ch, nic)
+            self._nic_w = nic
+
+    # -- the step model -------------------------------------------------------------
+    def _network_share(self, job: Job) -> tuple[float, float]:
+        """(bandwidth B/s of the job's slowest flow, its path latency s)."""
+        if job.id in self._pending:  # shares not yet computed: no time passes before they are
+            return math.inf, 0.0
+        return self.net.bandwidth(job.id), self.net.latency_s(job.id)
+
+    def comm_time_s(self, job: Job) -> float:
+        """Communication time of one synchronous step (s), as the module docstring gives."""
+        placed = self._placed.get(job.id)
+        size = job.work.gradient_bytes or 0.0
+        if placed is None or size <= 0 or job.accelerators <= 1:
+            return 0.0
+        p = job.accelerators
+        b_in, a_in = placed.intra_bytes_per_s, INTRA_NODE_LATENCY_S
+        if not placed.on_network:
+            return ring_allreduce_time(p, size, b_in, a_in)
+        b_out, a_out = self._network_share(job)
+        if not math.isfinite(b_out):
+            return 0.0
+        n, g = len(placed.hosts), max(placed.counts)
+        kind = self.config.collective
+        if kind == "ring":
+            return ring_allreduce_time(p, size, min(b_in, b_out), max(a_in, a_out))
+        if kind == "hierarchical":
+            return hierarchical_allreduce_time(n, g, size, b_in, b_out, a_in, a_out)
+        intra = hierarchical_allreduce_time(1, g, size, b_in, b_out, a_in, a_out)
+        return intra + tree_allreduce_time(n, size, b_out, a_out)
+
+    def worker_comm_time_s(self, job: Job, node: Node) -> float:
+        """Push + pull time of one asynchronous worker on `node` (s)."""
+        placed = self._placed.get(job.id)
+        size = job.work.gradient_bytes or 0.0
+        if placed is None or size <= 0:
+            return 0.0
+        h = host_name(node.index)
+        if not placed.on_network or h == placed.hosts[0]:
+            return 2.0 * (INTRA_NODE_LATENCY_S + size / placed.intra_bytes_per_s)
+        if job.id in self._pending:
+            return 0.0
+        rates = self.net.flow_rates(job.id)
+        i = placed.hosts.index(h) - 1  # flows: pushes of hosts[1:], then pulls
+        w = len(placed.hosts) - 1
+        r = min(rates[i], rates[w + i])
+        c = placed.counts[i + 1]
+        return 2.0 * (self.net.latency_s(job.id) + c * size / r)
+
+    def staleness_factor(self, job: Job) -> float:
+        """Work multiplier 1 + kappa (W - 1) of an asynchronous job of W workers."""
+        return 1.0 + self.config.staleness_penalty * max(job.accelerators - 1, 0)
+
+
+def build_network(
+    topology: TopologyConfig | None,
+    config: NetworkConfig,
+    env: simpy.Environment,
+    meter: Meter,
+    nodes: list[Node],
+    runtime: TrainingRuntime,
+) -> tuple[nx.Graph | None, NetworkComm | None]:
+    """The topology graph (None without ``cluster.topology``) and the comm model.
+
+    Host links default to the node type's scale-out bandwidth
+    (``nic_bandwidth_bytes_per_s``, the whole node) and the intra-node fabric
+    to its ``intra_node_bandwidth_bytes_per_s``, unless the topology sets them.
+    With ``network.model: off`` the graph is still built (placement and racks
+    use it) but communication is free and no network power is booked.
+    """
+    if topology is None:
+        return None, None
+    cfg = _host_link_default(topology, nodes)
+    graph = build_topology(cfg, len(nodes))
+    runtime.overlap = config.overlap
+    if config.model == "off":
+        return graph, None
+    override = cfg.intra_node_bandwidth if "intra_node_bandwidth" in topology.model_fields_set else None
+    comm = NetworkComm(env, meter, graph, config, runtime, override)
+    runtime.comm = comm
+    return graph, comm
+
+
+__all__ = ["BatchedNetwork", "NetworkComm", "NetworkConfig", "build_network"]
