@@ -251,8 +251,8 @@ class NetworkComm:
 
         t0 = time.perf_counter()
         self._dirty = False
+        changed = self.net.commit() | self._pending  # new jobs were rated without their share
         self._pending.clear()
-        changed = self.net.commit()
         self.flow_set_changes += 1
         running = self.runtime.running
         for owner in sorted(changed, key=repr):

@@ -317,6 +317,7 @@ def _jobs_table(world: World, edges, cum_fac, cum_it, cum_carbon) -> pd.DataFram
                 "preemptions": getattr(j, "preemptions", 0),
                 "restarts": getattr(j, "restarts", 0),
                 "slowdown": _slowdown(world, j),
+                **_efficiency(j, it_j),
             }
         )
     df = pd.DataFrame(rows)
@@ -326,6 +327,27 @@ def _jobs_table(world: World, edges, cum_fac, cum_it, cum_carbon) -> pd.DataFram
     for col in ("start_s", "end_s", "wait_s", "jct_s"):
         df[col] = df[col].astype(float)
     return df
+
+
+def _efficiency(j, it_j: float) -> dict[str, float]:
+    """Energy efficiency of a job (docs/training.md): IT energy per unit of useful work.
+
+    kwh_per_pflop: IT kWh per 1e15 useful FLOPs done; samples_per_kwh: samples
+    (tokens for language models) per IT kWh, where FLOPs per sample are known;
+    power_per_accelerator_w: IT power (accelerator + host share) per accelerator
+    held; comm_wait_share: share of running time spent waiting on communication.
+    """
+    kwh = it_j / J_PER_KWH
+    pflop = j.done_flops / 1e15
+    fps = j.work.flops_per_sample
+    held_s = j.attained_service_s
+    run_s = held_s / j.accelerators if j.accelerators else 0.0
+    return {
+        "kwh_per_pflop": kwh / pflop if pflop > 0 else np.nan,
+        "samples_per_kwh": (j.done_flops / fps) / kwh if (fps and kwh > 0) else np.nan,
+        "power_per_accelerator_w": it_j / held_s if held_s > 0 else np.nan,
+        "comm_wait_share": getattr(j, "comm_wait_s", 0.0) / run_s if run_s > 0 else np.nan,
+    }
 
 
 def _slowdown(world: World, j) -> float:
