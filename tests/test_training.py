@@ -1,0 +1,113 @@
+"""Distributed training through the engine: stragglers, async, batch size, power caps.
+
+Each figure follows from the step model of docs/training.md; the sweeps check
+that optima emerge inside the range (none is configured).
+"""
+
+from __future__ import annotations
+
+import pytest
+from wattsim_testing import tiny_scenario
+
+from sim import load_scenario, simulate
+from sim.batching import mfu_at_batch, samples_to_converge
+
+SINGLE_SWITCH = {"kind": "single-switch"}
+MODEL = {"parameters": 1e9, "flops_per_sample": 1e12, "gradient_bytes": 4e9}
+
+
+def _run_job(cluster: dict, job: dict, **sections):
+    doc = tiny_scenario(cluster=cluster, workload={"jobs": [job]}, duration="until-done", **sections)
+    return simulate(load_scenario(doc)).jobs.iloc[0]
+
+
+def _straggler_job(mode: str, pools: list[dict]):
+    return _run_job({"pools": pools, "topology": SINGLE_SWITCH},
+                    {"accelerators": 16, "model": "resnet50", "samples": 5e7, "mode": mode})
+
+
+def test_sync_waits_for_the_straggler_and_async_finishes_sooner():
+    # one DGX H100 and one DGX A100: the A100s are stragglers (0.48 x 312 vs 0.40 x 989 TFLOP/s)
+    mixed = [{"node_type": "dgx-h100", "nodes": 1}, {"node_type": "dgx-a100", "nodes": 1}]
+    slow = [{"node_type": "dgx-a100", "nodes": 2}]
+    sync, async_ = _straggler_job("sync", mixed), _straggler_job("async", mixed)
+    assert len(sync.nodes) == 2 and len(async_.nodes) == 2
+    # sync paces every worker at the A100: exactly the time of the job on two A100 nodes
+    # (host links default to the slower node's NICs, so communication is the same too)
+    assert sync.end_s == pytest.approx(_straggler_job("sync", slow).end_s, rel=1e-9)
+    # async: the H100 workers run ahead; even with the staleness penalty (1 + 0.02 x 15) it wins
+    assert async_.end_s < 0.8 * sync.end_s
+
+
+def test_async_parameter_server_rate_by_hand():
+    # 2 DGX H100 on one switch, 50e9 B/s host links; server = h0. Workers on h0 talk over NVLink;
+    # the 8 workers on h1 push and pull through one flow each way at the full host link.
+    link, intra, b, mfu = 50e9, 450e9, 4, 0.5
+    cluster = {"nodes": 2, "node_type": "dgx-h100",
+               "topology": {"kind": "single-switch", "host_link_bandwidth": link, "intra_node_bandwidth": intra}}
+    samples = 1e5
+    job = _run_job(cluster, {"accelerators": 16, "model": MODEL, "samples": samples, "mode": "async",
+                             "batch_per_accelerator": b, "mfu": mfu})
+    per = 989e12 * mfu
+    t_c = b * 1e12 / per
+    t_local = 2 * (2e-6 + 4e9 / intra)
+    t_remote = 2 * (2 * 50e-9 + 1e-6 + 8 * 4e9 / link)
+    rate = 8 * per * t_c / (t_c + t_local) + 8 * per * t_c / (t_c + t_remote)
+    rate /= 1 + 0.02 * 15  # staleness: W = 16 workers
+    assert job.end_s == pytest.approx(samples * 1e12 / rate, rel=1e-9)
+
+
+def test_batch_size_sweep_has_an_energy_minimum_inside_the_range():
+    """ResNet-50 on one DGX H100 with batch_scaling: MFU saturates with b, samples grow with 8b.
+
+    By hand (docs/training.md): energy ~ (1 + 8b/16384)(1 + 28.4/b), minimal
+    near b* = sqrt(28.4 x 16384 / 8) = 241; the sweep finds 256.
+    """
+    batches = [16, 64, 256, 1024, 4096]
+    energy, time = [], []
+    for b in batches:
+        j = _run_job({"nodes": 1, "node_type": "dgx-h100", "topology": SINGLE_SWITCH},
+                     {"accelerators": 8, "model": "resnet50", "samples": 1e8,
+                      "batch_per_accelerator": b, "batch_scaling": True}, plant={"step": "3600s"})
+        energy.append(j.it_energy_kwh)
+        time.append(j.end_s)
+    best = energy.index(min(energy))
+    assert batches[best] == 256
+    assert energy[0] > 2 * energy[best] and energy[-1] > 2 * energy[best]
+    assert time.index(min(time)) == best  # one node, fixed power: time and energy agree
+
+
+def test_batch_model_formulas():
+    assert mfu_at_batch(0.25, 256, 256) == pytest.approx(0.25)
+    assert mfu_at_batch(0.25, 1e9, 256) == pytest.approx(0.25 / 0.9, rel=1e-6)
+    assert mfu_at_batch(0.25, 256 / 9, 256) == pytest.approx(0.25 / 0.9 / 2)  # b = b_half
+    assert samples_to_converge(1e6, 16384, 16384) == pytest.approx(2e6)
+
+
+def test_power_cap_sweep_energy_per_sample_falls_then_rises_while_time_only_grows():
+    """LLaMA-7B tokens on one DGX H100 under a common cap, host power included.
+
+    By hand (cube law, docs/engine.md): per GPU (cap + 300 W host share) /
+    ((cap - 70) / 550)^(1/3) is minimal at 3 (cap - 70) = cap + 300, i.e.
+    cap = 255 W; the sweep finds 250 W.
+    """
+    caps = [200, 250, 300, 400, 500, 700]
+    per_sample, time = [], []
+    for cap in caps:
+        j = _run_job({"nodes": 1, "node_type": "dgx-h100", "topology": SINGLE_SWITCH, "power_cap_w": cap},
+                     {"accelerators": 8, "model": "llama-7b", "tokens": 1e9})
+        per_sample.append(1 / j.samples_per_kwh)
+        time.append(j.end_s)
+    best = per_sample.index(min(per_sample))
+    assert caps[best] == 250
+    assert 0 < best < len(caps) - 1
+    assert all(a > b for a, b in zip(time, time[1:]))  # a lower cap is always slower
+    assert per_sample[-1] / per_sample[best] > 1.1  # TDP costs >10 % more energy per token
+
+
+def test_batch_scaling_needs_a_preset():
+    from sim.scenario import ScenarioError
+
+    doc = tiny_scenario(workload={"jobs": [{"accelerators": 8, "flops": 1e18, "batch_scaling": True}]})
+    with pytest.raises(ScenarioError, match="batch_scaling"):
+        load_scenario(doc)
