@@ -166,6 +166,7 @@ def apply_overrides(doc: dict[str, Any], overrides: Mapping[str, Any]) -> dict[s
     """Set each dotted path in a deep copy of `doc`; list items by index."""
     out = json.loads(json.dumps(doc, default=str))
     for path, value in overrides.items():
+        value = json.loads(json.dumps(value, default=str))  # never share (and mutate) the caller's objects
         keys = path.split(".")
         node: Any = out
         for i, key in enumerate(keys):

@@ -101,3 +101,12 @@ def test_user_accelerator_and_node_type_run():
 def test_missing_file_is_a_clear_error(tmp_path):
     with pytest.raises(ScenarioError, match="does not exist"):
         load_scenario(tmp_path / "nope.yaml")
+
+
+def test_overrides_never_mutate_the_values_passed_in():
+    # a sweep passes the same dict to many points; a later, deeper override must not leak into it
+    cooling = {"model": "constant-pue", "pue": 1.2}
+    s1 = load_scenario(tiny_scenario(), overrides={"cooling": cooling, "cooling.pue": 1.5})
+    s2 = load_scenario(tiny_scenario(), overrides={"cooling": cooling})
+    assert cooling == {"model": "constant-pue", "pue": 1.2}
+    assert (s1.cooling.pue, s2.cooling.pue) == (1.5, 1.2)
