@@ -71,7 +71,7 @@ from typing import TYPE_CHECKING, Literal
 
 import networkx as nx
 import numpy as np
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from sim.network import (
     Flow,
@@ -121,6 +121,12 @@ class NetworkConfig(StrictModel):
     collective: Literal["ring", "hierarchical", "tree"] = "hierarchical"
     staleness_penalty: NonNegative = Field(default=0.02, description="kappa in 1 + kappa (W - 1), async jobs")
     power: NetworkPowerModel = Field(default_factory=NetworkPowerModel)
+
+    @field_validator("model", mode="before")
+    @classmethod
+    def _yaml_off(cls, value: object) -> object:
+        # YAML 1.1 reads a bare `off` as False (and `on` as True)
+        return {False: "off", True: "flow"}.get(value, value) if isinstance(value, bool) else value
 
 
 class BatchedNetwork(Network):

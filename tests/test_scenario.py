@@ -110,3 +110,12 @@ def test_overrides_never_mutate_the_values_passed_in():
     s2 = load_scenario(tiny_scenario(), overrides={"cooling": cooling})
     assert cooling == {"model": "constant-pue", "pue": 1.2}
     assert (s1.cooling.pue, s2.cooling.pue) == (1.5, 1.2)
+
+
+def test_yaml_off_means_off_for_the_network_model():
+    # YAML 1.1 reads a bare `off` as False: `--set network.model=off` must still mean "off"
+    from sim.scenario import parse_override
+
+    key, value = parse_override("network.model=off")
+    assert value is False
+    assert load_scenario(tiny_scenario(), overrides={key: value}).network.model == "off"
