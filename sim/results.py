@@ -80,6 +80,14 @@ SUMMARY_KEYS: dict[str, tuple[str, str]] = {
     "restarts": ("count", "job restarts after node failures"),
 }
 
+#: the columns of the jobs table, in order (an empty table has them too)
+JOB_COLUMNS = [
+    "job_id", "name", "user", "mode", "accelerators", "nodes", "submit_s", "start_s", "end_s", "state",
+    "reason", "wait_s", "jct_s", "work_flops", "done_flops", "it_energy_kwh", "energy_kwh", "carbon_kg",
+    "wasted_energy_kwh", "preemptions", "restarts", "slowdown", "kwh_per_pflop", "samples_per_kwh",
+    "power_per_accelerator_w", "comm_wait_share",
+]
+
 #: time-series columns, unit and meaning (per-bin means unless said otherwise)
 COLUMNS: dict[str, tuple[str, str]] = {
     "time": ("UTC", "start of the bin"),
@@ -321,9 +329,8 @@ def _jobs_table(world: World, edges, cum_fac, cum_it, cum_carbon) -> pd.DataFram
             }
         )
     df = pd.DataFrame(rows)
-    if df.empty:
-        df = pd.DataFrame(columns=["job_id", "name", "state", "submit_s", "start_s", "end_s",
-                                   "wait_s", "jct_s", "it_energy_kwh", "energy_kwh", "carbon_kg"])
+    if df.empty:  # the same columns as a table with jobs (a sweep concatenates them)
+        df = pd.DataFrame(columns=list(JOB_COLUMNS))
     for col in ("start_s", "end_s", "wait_s", "jct_s"):
         df[col] = df[col].astype(float)
     return df
