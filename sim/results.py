@@ -69,6 +69,8 @@ SUMMARY_KEYS: dict[str, tuple[str, str]] = {
     "simulated_s": ("s", "simulated time"),
     "wall_s": ("s", "wall-clock time of the run"),
     "events": ("count", "SimPy events processed"),
+    "name": ("-", "scenario name"),
+    "seed": ("-", "random seed of the run"),
     "median_jct_s": ("s", "median completion time of completed jobs"),
     "p95_wait_s": ("s", "95th percentile queueing delay of started jobs"),
     "mean_slowdown": ("1", "mean of JCT / runtime alone at full speed, completed jobs"),
@@ -79,14 +81,6 @@ SUMMARY_KEYS: dict[str, tuple[str, str]] = {
     "preemptions": ("count", "job preemptions"),
     "restarts": ("count", "job restarts after node failures"),
 }
-
-#: the columns of the jobs table, in order (an empty table has them too)
-JOB_COLUMNS = [
-    "job_id", "name", "user", "mode", "accelerators", "nodes", "submit_s", "start_s", "end_s", "state",
-    "reason", "wait_s", "jct_s", "work_flops", "done_flops", "it_energy_kwh", "energy_kwh", "carbon_kg",
-    "wasted_energy_kwh", "preemptions", "restarts", "slowdown", "kwh_per_pflop", "samples_per_kwh",
-    "power_per_accelerator_w", "comm_wait_share",
-]
 
 #: time-series columns, unit and meaning (per-bin means unless said otherwise)
 COLUMNS: dict[str, tuple[str, str]] = {
@@ -104,8 +98,67 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "jobs_queued": ("count", "mean jobs waiting"),
     "<flow>_w": ("W", "mean supply flow: grid_import, grid_export, pv, wind, renewable_used, "
                       "curtailed, battery_charge, battery_discharge, ppa"),
-    "<reading>": ("in its name", "mean of a plant reading, e.g. hall_temp_c, battery_soc_kwh, "
-                  "carbon_intensity_g_per_kwh, free_cooling_fraction, accelerator_cap_fraction"),
+    # plant readings (per-bin means of the plant-step values)
+    "accelerator_cap_fraction": ("1", "thermal limit on accelerator power as a fraction of TDP (1 = none)"),
+    "free_cooling_fraction": ("1", "share of the heat removed without mechanical cooling"),
+    "outdoor_temp_c": ("degC", "outdoor dry-bulb temperature (cooling: plant)"),
+    "wet_bulb_c": ("degC", "outdoor wet-bulb temperature (cooling: plant)"),
+    "supply_temp_c": ("degC", "supply-air temperature of the hall (cooling: plant)"),
+    "hall_temp_c": ("degC", "hall (return-air) temperature (cooling: plant)"),
+    "inlet_temp_c": ("degC", "server inlet temperature: supply air + recirculation offset (cooling: plant)"),
+    "cop": ("1", "coefficient of performance of the chillers: heat moved / chiller power (cooling: plant)"),
+    "heat_load_w": ("W", "heat released into the hall and the liquid loop: IT + losses (cooling: plant)"),
+    "heat_removed_w": ("W", "heat carried out by the plant (cooling: plant)"),
+    "battery_soc_kwh": ("kWh", "energy stored in the battery"),
+    "carbon_intensity_g_per_kwh": ("g CO2e/kWh", "grid carbon intensity"),
+    "price_per_kwh": ("currency/kWh", "grid energy price"),
+    "demand_w": ("W", "facility demand served by the supply"),
+    "renewable_to_load_w": ("W", "on-site and PPA renewables that met the load directly"),
+    "battery_loss_w": ("W", "battery conversion losses (round-trip efficiency)"),
+    "import_limit_excess_w": ("W", "grid import above supply.grid.import_limit_kw"),
+}
+
+#: jobs.parquet: one row per job
+JOB_COLUMNS: dict[str, tuple[str, str]] = {
+    "job_id": ("-", "job id"),
+    "name": ("-", "job name"),
+    "user": ("-", "user (traces, fair share)"),
+    "mode": ("-", "sync or async"),
+    "accelerators": ("count", "accelerators requested"),
+    "nodes": ("-", "names of the nodes the job ran on"),
+    "submit_s": ("s", "submit time since the scenario start"),
+    "start_s": ("s", "first start time (NaN if never started)"),
+    "end_s": ("s", "end time (NaN if unfinished)"),
+    "state": ("-", "completed, failed, queued, running or pending"),
+    "reason": ("-", "why a job failed"),
+    "wait_s": ("s", "start - submit"),
+    "jct_s": ("s", "end - submit of a completed job"),
+    "work_flops": ("FLOP", "work the job needs"),
+    "done_flops": ("FLOP", "useful work done"),
+    "it_energy_kwh": ("kWh", "IT energy attributed to the job by the ledger"),
+    "energy_kwh": ("kWh", "it_energy_kwh x the facility / IT ratio of its run window"),
+    "carbon_kg": ("kg CO2e", "energy_kwh x the carbon per facility kWh of its run window"),
+    "wasted_energy_kwh": ("kWh", "IT energy of work lost to failures and of checkpoint save/restore"),
+    "preemptions": ("count", "times the job was preempted"),
+    "restarts": ("count", "restarts after node failures"),
+    "slowdown": ("1", "JCT / runtime alone at full speed (completed jobs)"),
+    "kwh_per_pflop": ("kWh/PFLOP", "IT kWh per 1e15 useful FLOPs"),
+    "samples_per_kwh": ("1/kWh", "samples (tokens for language models) per IT kWh"),
+    "power_per_accelerator_w": ("W", "IT power (accelerator + host share) per accelerator held"),
+    "comm_wait_share": ("1", "share of running time spent waiting on communication"),
+}
+
+#: nodes.parquet: one row per node
+NODE_COLUMNS: dict[str, tuple[str, str]] = {
+    "node": ("-", "node name"),
+    "node_type": ("-", "catalog node type"),
+    "accelerator": ("-", "catalog accelerator"),
+    "pool": ("-", "index of the node pool"),
+    "accelerators": ("count", "accelerators in the node"),
+    "accelerator_energy_kwh": ("kWh", "energy of the node's accelerators"),
+    "host_energy_kwh": ("kWh", "energy of the node's host"),
+    "busy_accelerator_h": ("h", "accelerator-hours spent running jobs"),
+    "utilization": ("1", "busy accelerator-seconds / (accelerators x simulated time)"),
 }
 
 
@@ -438,6 +491,9 @@ def columns_markdown() -> str:
     lines += [f"| `{k}` | {u} | {m} |" for k, (u, m) in SUMMARY_KEYS.items()]
     lines += ["", "## timeseries.parquet", "", "| column | unit | meaning |", "|---|---|---|"]
     lines += [f"| `{k}` | {u} | {m} |" for k, (u, m) in COLUMNS.items()]
+    for title, table in (("jobs.parquet", JOB_COLUMNS), ("nodes.parquet", NODE_COLUMNS)):
+        lines += ["", f"## {title}", "", "| column | unit | meaning |", "|---|---|---|"]
+        lines += [f"| `{k}` | {u} | {m} |" for k, (u, m) in table.items()]
     return "\n".join(lines) + "\n"
 
 
