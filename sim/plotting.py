@@ -42,6 +42,9 @@ def plot_power(result: Result, path: str | Path) -> Path:
         ax2 = ax.twinx()
         ax2.plot(ts["time"], ts["pue"], color="black", lw=0.8, label="PUE")
         ax2.set_ylabel("PUE (1)")
+        top = float(ts["pue"].max()) if ts["pue"].notna().any() else 1.2
+        ax2.set_ylim(1.0, max(top * 1.05, 1.2))  # PUE >= 1; a flat PUE should look flat
+        ax2.ticklabel_format(axis="y", useOffset=False)
         ax2.legend(loc="upper right", fontsize=8)
     fig.autofmt_xdate()
     fig.tight_layout()
