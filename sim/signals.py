@@ -62,7 +62,7 @@ import pandas as pd
 from pydantic import Field, model_validator
 
 from sim.schema import Duration, NonNegative, StrictModel
-from sim.units import DAY, HOUR
+from sim.units import DAY, HOUR, as_utc
 
 # ---------------------------------------------------------------- data files
 
@@ -352,10 +352,6 @@ class SignalConfig(StrictModel):
         return self
 
 
-def _as_utc(start: pd.Timestamp | str) -> pd.Timestamp:
-    ts = pd.Timestamp(start)
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-
 
 FORECAST_MARGIN_S = 2 * DAY
 """Materialised beyond the run so that forecasts near its end see data."""
@@ -371,7 +367,7 @@ def build_signal(
     """Materialise a signal for the run [start, start + duration_s), in the base
     unit of ``dimension`` (g/kWh, per_kwh, W or 1)."""
     cfg = config if isinstance(config, SignalConfig) else SignalConfig.model_validate(config)
-    start_utc = _as_utc(start)
+    start_utc = as_utc(start)
     where = f"{name}: "
     fc = cfg.forecast
     factor = cfg.scale

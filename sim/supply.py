@@ -106,7 +106,7 @@ from sim.signals import (
     trace_max,
     unit_factor,
 )
-from sim.units import DAY, HOUR, J_PER_KWH, W_PER_KW
+from sim.units import DAY, HOUR, J_PER_KWH, W_PER_KW, as_utc
 from sim.weather import Weather, load_weather
 
 US_AVERAGE_CARBON_G_PER_KWH = 429.0
@@ -645,10 +645,6 @@ def summarize(steps: Sequence[SupplyStep], t_edges_s: Sequence[float] | np.ndarr
     return _shares_and_totals(totals, matched, peak, soc)
 
 
-def _as_utc(start: pd.Timestamp | str) -> pd.Timestamp:
-    ts = pd.Timestamp(start)
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-
 
 def build_supply(
     config: SupplyConfig,
@@ -665,7 +661,7 @@ def build_supply(
     """
     if step_s <= 0:
         raise ValueError(f"plant step must be positive, got {step_s}")
-    start = _as_utc(start)
+    start = as_utc(start)
     n = max(math.ceil(duration_s / step_s - 1e-9), 0)
     edges = np.minimum(np.arange(n + 1) * step_s, duration_s) if n else np.zeros(1)
     cache: list[Weather] = []

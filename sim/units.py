@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+import pandas as pd
+
 SECOND = 1.0
 MINUTE = 60.0
 HOUR = 3600.0
@@ -94,3 +96,9 @@ def g_per_kwh_to_g_per_j(intensity_g_per_kwh: float) -> float:
 
 def per_kwh_to_per_j(price_per_kwh: float) -> float:
     return price_per_kwh / J_PER_KWH
+
+
+def as_utc(when: pd.Timestamp | str) -> pd.Timestamp:
+    """A timestamp in UTC; a naive one is read as UTC (as scenario start times are)."""
+    ts = pd.Timestamp(when)
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")

@@ -77,6 +77,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.units import as_utc
+
 BUNDLED_TMY: dict[str, str] = {
     "tmy3-greensboro-nc": "723170TYA.CSV",
     "tmy3-sand-point-ak": "703165TY.csv",
@@ -279,10 +281,6 @@ def _tz_name(tz_hours: float) -> str:
     return f"UTC{sign}{minutes // 60:02d}:{minutes % 60:02d}"
 
 
-def _as_utc(start: pd.Timestamp | str) -> pd.Timestamp:
-    ts = pd.Timestamp(start)
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-
 
 def load_weather(
     source: str,
@@ -300,7 +298,7 @@ def load_weather(
     docstring). A naive ``start`` is taken as UTC. The keyword arguments set
     the site of a CSV (they override a TMY's site only if given).
     """
-    start_utc = _as_utc(start)
+    start_utc = as_utc(start)
     mid_s = step_midpoints_s(duration_s, step_s)
     times = pd.DatetimeIndex(start_utc + pd.to_timedelta(mid_s, unit="s"))
     if source in BUNDLED_TMY:
