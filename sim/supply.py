@@ -150,7 +150,16 @@ class GridConfig(StrictModel):
     export: bool = False
 
 
-class PVConfig(StrictModel):
+class _GenerationTrace(StrictModel):
+    """How a generation trace (instead of weather) is read and scaled: shared by PV, wind and PPA."""
+
+    trace_column: str | list[str] | None = None
+    trace_unit: str = "MW"
+    trace_capacity_mw: Positive | None = None
+    wrap: bool = False
+
+
+class PVConfig(_GenerationTrace):
     """On-site photovoltaics: from the weather through pvlib, or a scaled trace."""
 
     capacity_kw: NonNegative = 0.0
@@ -165,13 +174,9 @@ class PVConfig(StrictModel):
     albedo: Fraction = 0.2
     trace: str | None = None
     """Generation trace instead of weather: gb-solar-2020 or a CSV path."""
-    trace_column: str | list[str] | None = None
-    trace_unit: str = "MW"
-    trace_capacity_mw: Positive | None = None
-    wrap: bool = False
 
 
-class WindConfig(StrictModel):
+class WindConfig(_GenerationTrace):
     """On-site wind turbines: windpowerlib power curves, or a scaled trace."""
 
     turbines: int = Field(default=0, ge=0)
@@ -183,10 +188,6 @@ class WindConfig(StrictModel):
     """Only for a trace: the capacity the trace is scaled to."""
     trace: str | None = None
     """Generation trace instead of weather: gb-wind-2020 or a CSV path."""
-    trace_column: str | list[str] | None = None
-    trace_unit: str = "MW"
-    trace_capacity_mw: Positive | None = None
-    wrap: bool = False
 
 
 class BatteryConfig(StrictModel):
@@ -217,16 +218,12 @@ class BatteryConfig(StrictModel):
         return self
 
 
-class PPAConfig(StrictModel):
+class PPAConfig(_GenerationTrace):
     """Contracted off-site renewables (virtual: booked, not a physical flow)."""
 
     capacity_kw: NonNegative = 0.0
     profile: str = "wind"
     """pv or wind (the on-site models per kW, from the weather) or a trace name / CSV path."""
-    trace_column: str | list[str] | None = None
-    trace_unit: str = "MW"
-    trace_capacity_mw: Positive | None = None
-    wrap: bool = False
 
 
 class SupplyConfig(StrictModel):
