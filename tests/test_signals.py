@@ -122,6 +122,8 @@ def test_noisy_forecast_is_seeded_and_has_the_given_error() -> None:
     a = s.forecast(3600.0, 1000 * 3600, 3600.0).values
     b = s.forecast(3600.0, 1000 * 3600, 3600.0).values
     np.testing.assert_array_equal(a, b)
+    # 1,000 draws: the sample std of N(0, 0.1) has a relative standard error 1/sqrt(2 x 1000) = 2.2%,
+    # so 10% is ~4.5 standard errors
     assert np.std(a / 100.0 - 1.0) == pytest.approx(0.1, rel=0.1)
     other = ConstantSignal(100.0).with_forecast("noisy", relative_error=0.1, seed=8)
     assert not np.array_equal(a, other.forecast(3600.0, 1000 * 3600, 3600.0).values)

@@ -174,6 +174,12 @@ def test_ppa_hourly_matching_never_exceeds_annual_matching() -> None:
 def test_generation_trace_is_scaled_to_the_capacity() -> None:
     model, steps, _ = _run({"pv": {"trace": "gb-solar-2020", "capacity_kw": 1000}}, 0.0, 7 * DAY_S, 1800.0)
     pv = _flows(steps, "pv_w")
+    # sim/supply.py: trace / its maximum over the whole file x capacity_kw; half-hourly steps on a
+    # half-hourly trace take the samples as they are (data/grid/gb_production.csv, column Solar)
+    solar = pd.read_csv(data_path("grid", "gb_production.csv"), index_col=0, parse_dates=True)["Solar"]
+    solar.index = solar.index.tz_localize("UTC")
+    week = solar[(solar.index >= START) & (solar.index < START + pd.Timedelta(days=7))]
+    np.testing.assert_allclose(pv, week.to_numpy() / solar.max() * 1e6, rtol=1e-9)
     assert 0 < pv.max() <= 1e6 + 1e-6
 
 
