@@ -29,7 +29,6 @@ over whole cycles. Work since the last checkpoint is what a failure loses.
 from __future__ import annotations
 
 import enum
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -290,11 +289,3 @@ class TrainingRuntime:
             self.on_complete(job)
         else:  # rounding left a sliver: finish it
             self.update(job)
-
-    def checkpoint_position_flops(self, job: Job) -> float:
-        """Work saved by the last checkpoint (what survives a failure)."""
-        w = job.work
-        if not w.checkpoint_interval_s or job.rate_flops_per_s <= 0:
-            return 0.0 if w.checkpoint_interval_s else job.done_flops
-        per_interval = job.rate_flops_per_s / self._checkpoint_duty(job) * w.checkpoint_interval_s
-        return math.floor(job.done_flops / per_interval) * per_interval
