@@ -131,6 +131,8 @@ class World:
     def _set_thermal_limit(self, fraction: float) -> None:
         self.thermal_fraction = fraction
         self.runtime.update_all()
+        # a lifted thermal limit raises accelerator power: the site envelope must re-cap
+        self.scheduler._controls_changed()
 
     # -- running -----------------------------------------------------------------
     def _arrivals(self):
