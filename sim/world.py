@@ -81,30 +81,36 @@ class World:
         self.scheduler.on_idle = self._job_ended
         horizon = s.horizon_s
         step = s.plant.step
-        self._weather: Weather | None = None
+        self._weather: dict[str, Weather] = {}  # by source, read only if a model asks
         it_capacity_w = sum(
             n.slots * n.accelerator.tdp_w + n.node_type.host_busy_w for n in self.nodes
         )
-        self.cooling = build_cooling(s.cooling, s.start_ts, horizon, step, it_capacity_w, self._weather_once)
-        self.supply = build_supply(s.supply, s.start_ts, horizon, step, self._weather_once)
+        self.cooling = build_cooling(s.cooling, s.start_ts, horizon, step, it_capacity_w, self._cooling_weather)
+        self.supply = build_supply(s.supply, s.start_ts, horizon, step, self._supply_weather)
         self.plant = Plant(self.env, self.meter, self.cooling, self.supply, step, self._set_thermal_limit)
         self.scheduler.bind(self)  # controls, failures, power-down need the supply and the topology
         self.end_s = 0.0
         self.wall_s = 0.0
 
     # -- construction helpers -------------------------------------------------
-    def _weather_once(self) -> Weather:
-        """Weather is read at most once per run and only if a model asks for it."""
-        if self._weather is None:
-            from sim.weather import load_weather
+    def _weather_of(self, *sources: str | None) -> Weather:
+        """The first named weather source (default Greensboro NC TMY3), read once per run."""
+        from sim.weather import load_weather
 
-            source = getattr(self.scenario.cooling, "weather", None) or getattr(
-                self.scenario.supply, "weather", None
-            ) or "tmy3-greensboro-nc"
-            self._weather = load_weather(
-                source, self.scenario.start_ts, self.scenario.horizon_s, self.scenario.plant.step
-            )
-        return self._weather
+        source = next((x for x in sources if x), "tmy3-greensboro-nc")
+        if source not in self._weather:
+            s = self.scenario
+            self._weather[source] = load_weather(source, s.start_ts, s.horizon_s, s.plant.step)
+        return self._weather[source]
+
+    def _cooling_weather(self) -> Weather:
+        """Cooling uses `cooling.weather`, else the supply's, so one `weather` serves both."""
+        s = self.scenario
+        return self._weather_of(getattr(s.cooling, "weather", None), getattr(s.supply, "weather", None))
+
+    def _supply_weather(self) -> Weather:
+        s = self.scenario
+        return self._weather_of(getattr(s.supply, "weather", None), getattr(s.cooling, "weather", None))
 
     def _make_jobs(self) -> list[Job]:
         s = self.scenario
