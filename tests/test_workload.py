@@ -100,11 +100,17 @@ def test_fractional_pods_last_their_duration_on_the_reference():
     jobs = jobs_from_trace(cfg, CAT, np.random.default_rng(1), 0, V100)
     frac = [j for j in jobs if j.work.mfu is not None]
     assert frac
-    j = frac[0]
-    share = j.work.mfu / V100.default_mfu
-    assert 0 < share < 1
-    duration = j.work.work_flops / (j.accelerators * V100.peak_flops * j.work.mfu)
-    assert duration > 0
+    from sim.traces import load_trace
+
+    rows = load_trace(cfg).set_index("submit_s")
+    for j in frac[:20]:
+        row = rows.loc[j.submit_s]
+        # a pod holding gpu_milli / 1000 of a GPU runs at that share of the GPU's default MFU ...
+        assert 0 < row.gpu_fraction < 1
+        assert j.work.mfu / V100.default_mfu == pytest.approx(row.gpu_fraction, rel=1e-12)
+        # ... and lasts exactly its trace duration on the reference accelerator
+        duration = j.work.work_flops / (j.accelerators * V100.peak_flops * j.work.mfu)
+        assert duration == pytest.approx(row.duration_s, rel=1e-9)
 
 
 def test_workload_config_defaults_generator_kind_to_poisson():
