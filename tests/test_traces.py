@@ -1,6 +1,6 @@
 """Trace readers (sim.traces): bundled real files, every layout, malformed input.
 
-Facts about the bundled Philly file come from shared/data/README.md (counted
+Facts about the bundled Philly file come from data/README.md (counted
 on the Pollux/AdaptDL copy of the Jeon et al. ATC'19 trace): 82,247 jobs, 93%
 single-GPU, median duration 1,144 s, largest job 128 GPUs, 15 virtual clusters.
 """

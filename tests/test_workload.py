@@ -1,6 +1,6 @@
 """Workloads (sim.workload): generators, trace rows -> jobs, a Philly replay.
 
-Philly facts (shared/data/README.md, counted on data/traces/philly.csv): 93% of
+Philly facts (data/README.md, counted on data/traces/philly.csv): 93% of
 jobs use 1 GPU, median duration 1,144 s. Peak and MFU figures are the
 catalog's (P100 19 TFLOP/s x 0.30, V100 125 TFLOP/s x 0.197).
 """

@@ -9,7 +9,7 @@ per sample, gradient size, typical utilisation and critical batch size.
 The figures live in three YAML files next to this module (package data, read
 with ``importlib.resources``); every number there carries its source and a
 verification level (P primary, S secondary, M memory, D derived with the
-arithmetic shown), as in ``/work/shared/data/README.md``.
+arithmetic shown), as in ``data/README.md`` and ``data/reference/accelerators.csv``.
 
 A scenario can add or override entries (``catalog: {accelerators: {...}}``)
 through :meth:`Catalog.with_extra`; user entries are validated field by field
