@@ -123,6 +123,9 @@ class Meter:
     def index(self, name: str) -> int:
         return self._by_name[name]
 
+    def has(self, name: str) -> bool:
+        return name in self._by_name
+
     # -- booking ----------------------------------------------------------
     def set(self, ch: int, value: float, t: float | None = None) -> None:
         """From time `t` (default: now) on, channel `ch` holds `value`."""

@@ -69,6 +69,9 @@ class Plant:
         self._t_last = 0.0
         self._it_cum_j = 0.0
         self._cap_fraction = 1.0
+        # accelerators busy while a thermal limit holds (throttled accelerator-hours)
+        self._busy_ch = meter.index("busy_accelerators") if meter.has("busy_accelerators") else None
+        self._busy_cum = 0.0
         self.energy_j: dict[str, float] = {}
 
     def run(self):
@@ -96,7 +99,13 @@ class Plant:
             self._layout = layout
             self._segments.append((layout, array("d")))
         buf = self._segments[-1][1]
-        buf.extend((t0, bg_j / dt, self._cap_fraction, cs.losses_w, cs.free_cooling_fraction,
+        throttled = 0.0  # mean accelerators that ran under the thermal limit in this step
+        if self._busy_ch is not None:
+            busy_cum = m.integral(self._busy_ch, t1)
+            if self._cap_fraction < 1.0:
+                throttled = (busy_cum - self._busy_cum) / dt
+            self._busy_cum = busy_cum
+        buf.extend((t0, bg_j / dt, self._cap_fraction, throttled, cs.losses_w, cs.free_cooling_fraction,
                     ss.carbon_g_per_s, ss.cost_per_s))
         buf.extend(cs.power_w.values())
         buf.extend(cs.state.values())
@@ -119,6 +128,7 @@ class Plant:
         fixed = [
             ("background", "background", "power_w"),
             ("accelerator_cap_fraction", "state", "level"),
+            ("throttled_accelerators", "state", "level"),
             ("losses", "losses", "power_w"),
             ("free_cooling_fraction", "state", "level"),
             ("carbon_g", "carbon", "rate"),

@@ -66,6 +66,8 @@ SUMMARY_KEYS: dict[str, tuple[str, str]] = {
     "mean_wait_s": ("s", "mean queueing delay (start - submit) of started jobs"),
     "makespan_s": ("s", "first submit to last completion"),
     "gpu_utilization": ("1", "busy accelerator-seconds / (accelerators x simulated time)"),
+    "free_cooling_hours": ("h", "hours of full free cooling (time integral of the free-cooling fraction)"),
+    "throttled_accelerator_hours": ("h", "accelerator-hours run under a thermal power limit"),
     "simulated_s": ("s", "simulated time"),
     "wall_s": ("s", "wall-clock time of the run"),
     "events": ("count", "SimPy events processed"),
@@ -100,6 +102,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
                       "curtailed, battery_charge, battery_discharge, ppa"),
     # plant readings (per-bin means of the plant-step values)
     "accelerator_cap_fraction": ("1", "thermal limit on accelerator power as a fraction of TDP (1 = none)"),
+    "throttled_accelerators": ("count", "mean accelerators running under a thermal power limit"),
     "free_cooling_fraction": ("1", "share of the heat removed without mechanical cooling"),
     "outdoor_temp_c": ("degC", "outdoor dry-bulb temperature (cooling: plant)"),
     "wet_bulb_c": ("degC", "outdoor wet-bulb temperature (cooling: plant)"),
@@ -303,6 +306,8 @@ def build_result(world: World) -> Result:
         "mean_wait_s": float(started.wait_s.mean()) if len(started) else float("nan"),
         "makespan_s": float(completed.end_s.max() - submitted.submit_s.min()) if len(completed) else float("nan"),
         "gpu_utilization": busy_s / (capacity * end) if end > 0 and capacity else 0.0,
+        "free_cooling_hours": _level_integral(meter, "free_cooling_fraction", end) / 3600.0,
+        "throttled_accelerator_hours": _level_integral(meter, "throttled_accelerators", end) / 3600.0,
         "simulated_s": end,
         "wall_s": world.wall_s,
         "events": world.env.events_processed,
@@ -328,6 +333,11 @@ def build_result(world: World) -> Result:
         "python": platform.python_version(),
     }
     return Result(summary=summary, timeseries=ts, jobs=jobs, nodes=nodes, manifest=manifest)
+
+
+def _level_integral(meter, name: str, end: float) -> float:
+    """Time integral of a level channel (0 when the run has no such channel)."""
+    return meter.integral(meter.index(name), end) if meter.has(name) else 0.0
 
 
 def _cum(meter, channels: list[int], edges: np.ndarray) -> np.ndarray:
