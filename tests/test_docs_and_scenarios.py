@@ -239,8 +239,8 @@ def test_every_produced_column_is_documented_and_vice_versa(full_run):
         assert not stale, f"{name}: documented but not produced: {stale}"
 
 
-UNIT_SUFFIX = {"W": "_w", "kW": "_kw", "kWh": "_kwh", "s": "_s", "h": "_h", "degC": "_c",
-               "kg CO2e": "_kg", "FLOP": "_flops"}
+UNIT_SUFFIX = {"W": ("_w",), "kW": ("_kw",), "kWh": ("_kwh",), "s": ("_s",), "h": ("_h", "_hours"),
+               "degC": ("_c",), "kg CO2e": ("_kg",), "FLOP": ("_flops",)}
 
 
 @pytest.mark.parametrize("table", [SUMMARY_KEYS, COLUMNS, JOB_COLUMNS, NODE_COLUMNS],
@@ -248,4 +248,4 @@ UNIT_SUFFIX = {"W": "_w", "kW": "_kw", "kWh": "_kwh", "s": "_s", "h": "_h", "deg
 def test_column_names_carry_their_unit(table):
     """DESIGN invariant 6: a column in W ends in _w, in kWh in _kwh, in degC in _c, ..."""
     wrong = [(k, u) for k, (u, _) in table.items() if u in UNIT_SUFFIX and not k.endswith(UNIT_SUFFIX[u])]
-    assert not wrong
+    assert not wrong, f"name these with their unit's suffix ({UNIT_SUFFIX}): {wrong}"
