@@ -67,6 +67,7 @@ import yaml
 
 from sim.scenario import ScenarioError, apply_overrides, read_document, validate_document
 from sim.units import parse_duration
+from sim.world import RunTimeout as EngineTimeout
 
 __all__ = [
     "RunSpec",
@@ -83,7 +84,6 @@ SWEEP_KEYS = ("name", "description", "base", "set", "grid", "zip", "random", "lh
 STATUS_OK = "ok"
 STATUS_FAILED = "failed"
 RESULTS_DIR = "results"
-CHECK_EVERY_EVENTS = 256
 """How often (in SimPy events) a worker looks at the wall clock for the time limit."""
 
 
@@ -358,9 +358,12 @@ def run_task(task: Mapping[str, Any]) -> dict[str, Any]:
                 "output": scenario.output.model_copy(update={"interval": float(task["runs_interval_s"])})})
         world = World(scenario)
         timeout = task.get("timeout_s")
-        if timeout:
-            _arm_deadline(world, t0 + float(timeout), float(timeout))
-        result = world.run().result()
+        limit = None if not timeout else max(float(timeout) - (time.perf_counter() - t0), 0.0)
+        try:
+            world.run(wall_limit_s=limit)
+        except EngineTimeout as exc:
+            raise RunTimeout(f"run passed its {float(timeout):g} s limit: {exc}") from None
+        result = world.result()
         out["summary"] = dict(result.summary)
         if task.get("run_dir"):
             result.to_dir(task["run_dir"])
@@ -377,22 +380,6 @@ def run_task(task: Mapping[str, Any]) -> dict[str, Any]:
 def warm_worker() -> None:
     """Import the engine once per worker, so the first run's wall_s is not the import."""
     import sim.world  # noqa: F401
-
-
-def _arm_deadline(world: Any, deadline: float, limit_s: float) -> None:
-    """Make the world's SimPy environment raise `RunTimeout` once the wall clock passes `deadline`."""
-    env = world.env
-    step = env.step
-    count = 0
-
-    def checked_step() -> None:
-        nonlocal count
-        count += 1
-        if count % CHECK_EVERY_EVENTS == 0 and time.perf_counter() > deadline:
-            raise RunTimeout(f"run passed its {limit_s:g} s limit at simulated t = {env.now:.0f} s")
-        step()
-
-    env.step = checked_step
 
 
 def _describe(exc: BaseException) -> str:

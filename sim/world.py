@@ -8,6 +8,7 @@ the training runtime.
 
 from __future__ import annotations
 
+import math
 import time
 
 import numpy as np
@@ -26,15 +27,26 @@ from sim.weather import Weather
 from sim.workload import generate, job_from_spec, jobs_from_trace
 
 
+class RunTimeout(RuntimeError):
+    """A run passed its wall-clock limit (`World.run(wall_limit_s=...)`)."""
+
+
 class CountingEnvironment(simpy.Environment):
-    """A SimPy environment that counts the events it processes."""
+    """A SimPy environment that counts the events it processes.
+
+    With a wall-clock deadline it raises `RunTimeout` once the deadline has
+    passed; the clock is read every 256 events, so the check costs nothing.
+    """
 
     def __init__(self) -> None:
         super().__init__()
         self.events_processed = 0
+        self.deadline = math.inf  # time.perf_counter() value
 
     def step(self) -> None:
         self.events_processed += 1
+        if not self.events_processed & 255 and time.perf_counter() > self.deadline:
+            raise RunTimeout(f"the run passed its wall-clock limit at simulated t = {self.now:.0f} s")
         super().step()
 
 
@@ -155,10 +167,16 @@ class World:
         if self._outstanding <= 0 and self.scenario.duration == "until-done" and not self.all_done.triggered:
             self.all_done.succeed()
 
-    def run(self) -> World:
-        """Run to the horizon (or until every job has ended) and close the books."""
+    def run(self, wall_limit_s: float | None = None) -> World:
+        """Run to the horizon (or until every job has ended) and close the books.
+
+        `wall_limit_s`: raise `RunTimeout` if the run takes longer than this
+        (sweeps use it to record a run that hangs as failed and go on).
+        """
         t_wall = time.perf_counter()
         env = self.env
+        if wall_limit_s is not None:
+            env.deadline = t_wall + wall_limit_s
         env.process(self._arrivals())
         env.process(self.plant.run())
         horizon = self.scenario.horizon_s
@@ -189,4 +207,4 @@ def simulate(scenario: Scenario):
     return World(scenario).run().result()
 
 
-__all__ = ["CountingEnvironment", "World", "simulate"]
+__all__ = ["CountingEnvironment", "RunTimeout", "World", "simulate"]

@@ -138,3 +138,14 @@ def test_a_job_fits_the_cluster_or_waits_fifo():
     r = simulate(load_scenario(doc)).jobs.set_index("name")
     assert r.loc["big", "start_s"] == 0
     assert r.loc["small", "start_s"] == pytest.approx(3600.0, rel=1e-9)  # waits for the whole cluster
+
+
+def test_a_wall_clock_limit_stops_a_run_with_a_clear_error():
+    from sim.world import RunTimeout, World
+
+    # a month at a 1 s plant step is millions of events: a 0.2 s limit must stop it early
+    doc = tiny_scenario(duration="30d", plant={"step": "1s"})
+    world = World(load_scenario(doc))
+    with pytest.raises(RunTimeout, match="wall-clock limit at simulated t = "):
+        world.run(wall_limit_s=0.2)
+    assert world.env.now < 30 * 86400
