@@ -146,7 +146,15 @@ class PowerEnvelope:
             acc = 0.0
             for jid, (count, _w) in node.jobs.items():
                 job = self.s.jobs_by_id.get(jid)  # type: ignore[arg-type]
-                w = rt._power_each_w(job, node) if job is not None else _w
+                if job is None:
+                    w = _w
+                else:  # a lower cap lengthens compute, so the compute share (and power) at f differs
+                    share = job.compute_share
+                    job.compute_share = rt._rates(job)[1]
+                    try:
+                        w = rt._power_each_w(job, node)
+                    finally:
+                        job.compute_share = share
                 used += count
                 acc += count * w
             if extra is not None:
