@@ -276,6 +276,7 @@ class Scheduler:
         _, att0, _ = self._seg[job.id]
         job.wasted_energy_j += att - att0
         self._seg[job.id] = (job.done_flops, att, self.env.now)
+        self._controls_changed()  # the job now draws compute power: a power envelope re-caps
 
     def _pass(self, _event: object = None) -> None:
         self._pass_pending = False
