@@ -106,6 +106,7 @@ class Job:
     work: JobWork
     mode: str = "sync"
     user: str | None = None
+    vc: str | None = None  # virtual cluster / group (a trace's cluster column), for fair share
     priority: int = 0
     power_cap_w: float | None = None
     state: JobState = JobState.PENDING

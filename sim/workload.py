@@ -91,6 +91,7 @@ class JobSpec(StrictModel):
     checkpoint_time: Duration = 0.0
     power_cap_w: Positive | None = None
     user: str | None = None
+    vc: str | None = Field(default=None, description="virtual cluster or group, for fair share by vc")
     priority: int = 0
     runtime_estimate: PositiveDuration | None = Field(
         default=None, description="the user's runtime estimate (SJF, SRTF, backfill); default: exact")
@@ -315,6 +316,7 @@ def job_from_spec(job_id: int, spec: JobSpec, catalog: Catalog, reference: Accel
         ),
         mode=spec.mode,
         user=spec.user,
+        vc=spec.vc,
         priority=spec.priority,
         power_cap_w=spec.power_cap_w,
         runtime_estimate_s=spec.runtime_estimate,
@@ -343,7 +345,7 @@ def _pick_model(rules: list[ModelRule] | tuple[ModelRule, ...], accelerators: in
 def _job_for_duration(
     jid: int, name: str, submit_s: float, accelerators: int, duration_s: float, ref: Accelerator,
     model: str | None, catalog: Catalog | None, *, gpu_fraction: float = 1.0, mode: str = "sync",
-    checkpoint_interval_s: float | None = None, user: str | None = None,
+    checkpoint_interval_s: float | None = None, user: str | None = None, vc: str | None = None,
 ) -> Job:
     """A job whose work is what `accelerators` x `ref` do in `duration_s`.
 
@@ -373,6 +375,7 @@ def _job_for_duration(
         ),
         mode=mode,
         user=user or None,
+        vc=vc or None,
     )
 
 
@@ -531,7 +534,7 @@ def jobs_from_trace(
         jobs.append(_job_for_duration(
             jid, f"{prefix}{row.job_id}", row.submit_s, row.accelerators, row.duration_s, ref, model, catalog,
             gpu_fraction=float(row.gpu_fraction) if row.gpu_fraction > 0 else 1.0, mode=cfg.mode,
-            checkpoint_interval_s=cfg.checkpoint_interval, user=row.user,
+            checkpoint_interval_s=cfg.checkpoint_interval, user=row.user, vc=row.cluster,
         ))
     return jobs
 

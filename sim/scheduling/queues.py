@@ -165,33 +165,53 @@ class Las:
 
 @register_queue("fair")
 class FairShare:
-    """Fair share across users: the user with the least weighted usage goes next.
+    """Fair share across users or virtual clusters: the least weighted usage goes next.
 
-    weights: {user: weight}, default 1 each; jobs without a user count as
-    user "default". Usage is accelerators held by running jobs; each job
-    handed out in a pass adds to its user's usage (progressive filling).
+    by: "user" (default) or "vc" (virtual cluster, e.g. a Philly trace's
+    cluster column). weights: {user or vc: weight}, default 1 each; jobs
+    without one count as "default". Usage is accelerators held by running
+    jobs; each job handed out in a pass adds to its group's usage
+    (progressive filling). Equal usage is broken by history: the group that
+    has received fewer accelerator-seconds so far goes first (a simple,
+    undecayed form of the historical usage that Slurm's fair-share factor
+    weighs).
     """
 
     blocking = False
 
-    def __init__(self, weights: dict[str, float] | None = None) -> None:
+    def __init__(self, weights: dict[str, float] | None = None, by: str = "user") -> None:
+        if by not in ("user", "vc"):
+            raise ValueError(f"fair share by {by!r}: allowed are 'user' and 'vc'")
         self.weights = dict(weights or {})
+        self.by = by
+        self._served: dict[int, tuple[str, float]] = {}  # job id -> (group, accelerator-seconds)
+
+    def _group(self, job: Job) -> str:
+        return (job.vc if self.by == "vc" else job.user) or "default"
 
     def order(self, queue: Sequence[Job], view: ClusterView) -> list[Job]:
         usage: dict[str, float] = {}
         for r in view.running():
-            u = r.user or "default"
+            u = self._group(r)
             usage[u] = usage.get(u, 0.0) + r.accelerators
         per_user: dict[str, list[Job]] = {}
         for j in sorted(queue, key=_fifo_key):
-            per_user.setdefault(j.user or "default", []).append(j)
-        heap = [(usage.get(u, 0.0) / self.weights.get(u, 1.0), u, 0) for u in per_user]
+            per_user.setdefault(self._group(j), []).append(j)
+        # history breaks ties: accelerator-seconds each group has received so far,
+        # finished jobs included (the last value seen while they ran)
+        for r in view.running():
+            self._served[r.id] = (self._group(r), view.attained_service(r))
+        history: dict[str, float] = {}
+        for g, served in self._served.values():
+            history[g] = history.get(g, 0.0) + served
+        heap = [(usage.get(u, 0.0) / self.weights.get(u, 1.0), history.get(u, 0.0) / self.weights.get(u, 1.0),
+                 u, 0) for u in per_user]
         heapq.heapify(heap)
         out: list[Job] = []
         while heap:
-            share, u, k = heapq.heappop(heap)
+            share, hist, u, k = heapq.heappop(heap)
             job = per_user[u][k]
             out.append(job)
             if k + 1 < len(per_user[u]):
-                heapq.heappush(heap, (share + job.accelerators / self.weights.get(u, 1.0), u, k + 1))
+                heapq.heappush(heap, (share + job.accelerators / self.weights.get(u, 1.0), hist, u, k + 1))
         return out
