@@ -160,6 +160,9 @@ class World:
             delay = job.submit_s - self.env.now
             if delay > 0:
                 yield self.env.timeout(delay)
+            # now + (submit - now) can miss submit by an ulp: the job arrives now, so a
+            # start at this instant never reads as a negative wait
+            job.submit_s = float(self.env.now)
             self.scheduler.submit(job)
 
     def _job_ended(self) -> None:
