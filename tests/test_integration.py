@@ -1,0 +1,506 @@
+"""Adversarial integration tests: features that the unit tests exercise alone, together.
+
+Every scenario is small (a few nodes, hours to a day, plant step 300 s) and
+every run is checked against the invariants of DESIGN.md:
+
+1. energy balance per bin (facility = IT + cooling + losses; categories sum;
+   supply: grid_import + renewable_used + battery_discharge = demand + battery_charge),
+2. attributed + unattributed = metered (jobs' IT energy <= IT energy; nodes
+   sum to the accelerator + host totals),
+3. no job lost (exactly one state each; completed jobs did all their work),
+4. determinism (same seed -> identical summary, jobs and time series),
+plus non-negative job energies and no NaN in the power columns.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from wattsim_testing import tiny_scenario
+
+from sim import load_scenario, simulate
+from sim.results import POWER_CATEGORIES
+from sim.units import J_PER_KWH
+from sim.world import World
+
+STEP = "300s"
+LEAF_SPINE = {"kind": "leaf-spine", "hosts_per_leaf": 2, "spines": 2, "oversubscription": 2}
+STATES = {"pending", "queued", "running", "completed", "failed"}
+
+
+def scenario(**sections):
+    doc = tiny_scenario(**sections)
+    doc.setdefault("plant", {"step": STEP})
+    return doc
+
+
+def run_world(doc):
+    world = World(load_scenario(doc)).run()
+    return world, world.result()
+
+
+def check_invariants(world, r, rtol=1e-6, supply_per_bin=True):
+    """DESIGN.md invariants 1-3 and the sanity checks, on one finished run."""
+    ts, jobs, nodes, s = r.timeseries, r.jobs, r.nodes, r.summary
+    # no NaN / negative power in the time series
+    power_cols = [c for c in ts.columns if c.endswith("_power_w")]
+    assert power_cols
+    assert not ts[power_cols].isna().any().any(), ts[power_cols].isna().sum()
+    assert (ts[power_cols] >= -1e-6).all().all()
+    # 1. energy balance per bin: facility = IT + cooling + losses, IT = its categories
+    it = ts.accelerator_power_w + ts.host_power_w + ts.network_power_w + ts.background_power_w
+    np.testing.assert_allclose(ts.it_power_w, it, rtol=rtol, atol=1e-6)
+    fac = ts.it_power_w + ts.cooling_power_w + ts.losses_power_w
+    np.testing.assert_allclose(ts.facility_power_w, fac, rtol=rtol, atol=1e-6)
+    # summary totals = sums of bins = sums of categories
+    widths = np.diff(np.append((ts.time - ts.time.iloc[0]).dt.total_seconds().to_numpy(), s["simulated_s"]))
+    assert ts.facility_energy_kwh.sum() == pytest.approx(s["facility_energy_kwh"], rel=rtol, abs=1e-9)
+    assert ts.it_energy_kwh.sum() == pytest.approx(s["it_energy_kwh"], rel=rtol, abs=1e-9)
+    assert float((ts.facility_power_w * widths).sum()) / J_PER_KWH == pytest.approx(
+        s["facility_energy_kwh"], rel=1e-6, abs=1e-9)
+    cats = sum(s[f"{c}_energy_kwh"] for c in POWER_CATEGORIES)
+    assert cats == pytest.approx(s["facility_energy_kwh"], rel=rtol, abs=1e-9)
+    it_cats = sum(s[f"{c}_energy_kwh"] for c in ("accelerator", "host", "network", "background"))
+    assert it_cats == pytest.approx(s["it_energy_kwh"], rel=rtol, abs=1e-9)
+    # supply side, per bin: grid_import + renewable_used + battery_discharge = demand + battery_charge
+    if "grid_import_w" in ts and supply_per_bin:
+        supplied = ts.grid_import_w + ts.get("renewable_used_w", 0.0) + ts.get("battery_discharge_w", 0.0)
+        needed = ts.facility_power_w + ts.get("battery_charge_w", 0.0)
+        np.testing.assert_allclose(supplied, needed, rtol=1e-6, atol=1e-3)
+    # 2. attribution
+    assert (jobs.it_energy_kwh >= -1e-12).all() if len(jobs) else True
+    assert (jobs.energy_kwh >= -1e-12).all() if len(jobs) else True
+    assert (jobs.carbon_kg >= -1e-12).all() if len(jobs) else True
+    if len(jobs):
+        assert jobs.it_energy_kwh.sum() <= s["it_energy_kwh"] * (1 + 1e-9) + 1e-12
+    assert nodes.accelerator_energy_kwh.sum() == pytest.approx(s["accelerator_energy_kwh"], rel=1e-9, abs=1e-12)
+    assert nodes.host_energy_kwh.sum() == pytest.approx(s["host_energy_kwh"], rel=1e-9, abs=1e-12)
+    # 3. no job lost
+    assert len(jobs) == len(world.jobs)
+    assert jobs.job_id.is_unique
+    assert set(jobs.state) <= STATES
+    assert s["jobs_completed"] + s["jobs_failed"] + s["jobs_unfinished"] == s["jobs_submitted"]
+    done = jobs[jobs.state == "completed"]
+    np.testing.assert_array_equal(done.done_flops.to_numpy(), done.work_flops.to_numpy())
+    assert (jobs.done_flops <= jobs.work_flops * (1 + 1e-9)).all() if len(jobs) else True
+    assert (jobs.done_flops >= 0).all() if len(jobs) else True
+    assert done.end_s.notna().all() and (done.end_s <= s["simulated_s"] + 1e-9).all()
+    assert (done.end_s >= done.start_s).all() and (done.start_s >= done.submit_s).all()
+    failed = jobs[jobs.state == "failed"]
+    assert (failed.reason.str.len() > 0).all()
+    running = jobs[jobs.state == "running"]
+    assert running.start_s.notna().all()
+    # the runtime agrees with the jobs table
+    for job in world.jobs:
+        if job.state.value == "running":
+            assert job.id in world.runtime.running
+        else:
+            assert job.id not in world.runtime.running
+    # every node is back to its slots or holds exactly the running jobs' accelerators
+    held = {n.index: 0 for n in world.nodes}
+    for job in world.runtime.running.values():
+        for n, c in job.placement:
+            held[n.index] += c
+    for n in world.nodes:
+        assert n.free == n.slots - held[n.index], (n.name, n.free, held[n.index])
+    for key in ("facility_energy_kwh", "it_energy_kwh", "pue", "carbon_kg", "cost"):
+        v = s[key]
+        assert v is None or not (isinstance(v, float) and math.isnan(v) and s["it_energy_kwh"] > 0), key
+
+
+def check_deterministic(doc):
+    a, b = simulate(load_scenario(doc)), simulate(load_scenario(doc))
+    sa = {k: v for k, v in a.summary.items() if k != "wall_s"}
+    sb = {k: v for k, v in b.summary.items() if k != "wall_s"}
+    assert sa.keys() == sb.keys()
+    for k in sa:
+        if isinstance(sa[k], float) and math.isnan(sa[k]):
+            assert math.isnan(sb[k]), k
+        else:
+            assert sa[k] == sb[k], k
+    pd.testing.assert_frame_equal(a.jobs, b.jobs)
+    pd.testing.assert_frame_equal(a.timeseries, b.timeseries)
+    pd.testing.assert_frame_equal(a.nodes, b.nodes)
+
+
+# -- (1) failures + preemption + multi-node sync jobs on a leaf-spine flow network ---
+
+def _failures_doc(queue="srtf", duration="1d"):
+    jobs = [
+        {"name": f"big{i}", "submit": f"{i * 20}min", "accelerators": 16, "mode": "sync",
+         "model": "bert-large", "samples": 4.0e8 * (i + 1), "checkpoint_interval": "30min",
+         "checkpoint_time": "60s"}
+        for i in range(3)
+    ] + [
+        {"name": f"small{i}", "submit": f"{30 + i * 45}min", "accelerators": 8, "mode": "sync",
+         "model": "resnet50", "samples": 2.0e8, "checkpoint_interval": "20min"}
+        for i in range(4)
+    ]
+    return scenario(
+        duration=duration,
+        cluster={"nodes": 4, "node_type": "dgx-h100", "topology": LEAF_SPINE},
+        network={"model": "flow"},
+        workload={"jobs": jobs},
+        scheduler={"queue": queue,
+                   "failures": {"distribution": "weibull", "mtbf": "8h", "shape": 0.7, "repair": "30min"},
+                   "preemption": {"checkpoint_save": "60s", "checkpoint_restore": "60s"}},
+    )
+
+
+@pytest.mark.parametrize("queue", ["srtf", "las"])
+def test_failures_preemption_multinode_flow_network(queue):
+    world, r = run_world(_failures_doc(queue))
+    check_invariants(world, r)
+    s = r.summary
+    assert s["restarts"] > 0 and s["preemptions"] + s["restarts"] > 0
+    assert s["network_energy_kwh"] > 0
+    assert (r.jobs.wasted_energy_kwh >= 0).all()
+
+
+def test_failures_preemption_until_done_and_deterministic():
+    doc = _failures_doc("las", duration="until-done")
+    world, r = run_world(doc)
+    check_invariants(world, r)
+    assert r.summary["jobs_unfinished"] == 0
+    assert r.summary["jobs_completed"] == len(r.jobs)
+    check_deterministic(doc)
+
+
+# -- (2) power-down + carbon-defer on gb-2020 + carbon-aware battery ---------------------
+
+def _green_doc(duration="1d"):
+    jobs = [
+        {"name": f"flex{i}", "submit": f"{i}h", "accelerators": 8, "model": "resnet50",
+         "samples": 1.0e8, "slack": "8h"}
+        for i in range(5)
+    ] + [{"name": "urgent", "submit": "3h", "accelerators": 16, "model": "resnet50", "samples": 2.0e8}]
+    return scenario(
+        duration=duration,
+        cluster={"nodes": 4, "node_type": "dgx-h100"},
+        workload={"jobs": jobs},
+        scheduler={"power_down": {"idle_timeout": "10min", "boot_time": "5min", "spare_nodes": 1},
+                   "controls": [{"kind": "carbon-defer"}]},
+        supply={"grid": {"carbon_intensity": {"trace": "gb-2020"}},
+                "pv": {"capacity_kw": 50},
+                "battery": {"capacity_kwh": 100, "power_kw": 30, "dispatch": "carbon-aware"}},
+    )
+
+
+def test_power_down_carbon_defer_carbon_aware_battery():
+    world, r = run_world(_green_doc())
+    check_invariants(world, r)
+    assert world.scheduler.saver.power_offs > 0
+    ts = r.timeseries
+    assert (ts.battery_charge_w > 0).any() or (ts.battery_discharge_w > 0).any()
+
+
+def test_power_down_carbon_defer_until_done_deterministic():
+    doc = _green_doc("until-done")
+    doc["max_duration"] = "7d"  # the gb-2020 trace ends in January 2021
+    world, r = run_world(doc)
+    check_invariants(world, r)
+    assert r.summary["jobs_unfinished"] == 0
+    check_deterministic(doc)
+
+
+# -- (3) undersized cooling plant + power envelope + job caps + two pools ----------------
+
+def _hot_doc(duration="12h"):
+    jobs = [
+        {"name": f"h{i}", "submit": f"{i * 10}min", "accelerators": 8, "model": "bert-large",
+         "samples": 3.0e8, "power_cap_w": 500 if i % 2 else None}
+        for i in range(6)
+    ]
+    return scenario(
+        duration=duration,
+        start="2020-07-15T00:00:00Z",
+        cluster={"pools": [{"node_type": "dgx-h100", "nodes": 2}, {"node_type": "dgx-a100", "nodes": 2}]},
+        workload={"jobs": jobs},
+        scheduler={"controls": [{"kind": "power-envelope", "limit_kw": 30}]},
+        cooling={"model": "plant", "chiller": "air-cooled", "economizer": "none",
+                 "capacity_w": 8000.0, "hall_heat_capacity_j_per_k_per_w": 1.0},
+    )
+
+
+def test_throttling_plant_power_envelope_caps_two_pools():
+    world, r = run_world(_hot_doc())
+    check_invariants(world, r)
+    ts = r.timeseries
+    assert ts.accelerator_cap_fraction.min() < 1.0  # the plant throttled
+    assert r.summary["cooling_energy_kwh"] > 0
+
+
+def test_throttling_until_done_deterministic():
+    doc = _hot_doc("until-done")
+    world, r = run_world(doc)
+    check_invariants(world, r)
+    assert r.summary["jobs_unfinished"] == 0
+    check_deterministic(doc)
+
+
+# -- (4) explicit jobs + Poisson generator + Philly trace slice together ----------------
+
+def _mixed_doc(duration="1d"):
+    return scenario(
+        duration=duration,
+        cluster={"nodes": 4, "node_type": "dgx-h100"},
+        workload={
+            "jobs": [{"name": "explicit", "submit": "1h", "accelerators": 8, "model": "resnet50",
+                      "samples": 1.0e8}],
+            "generator": {"kind": "poisson", "rate_per_hour": 1.0, "mean_duration": "1h", "count": 6,
+                          "sizes": [{"accelerators": 1, "weight": 1}, {"accelerators": 8, "weight": 1}]},
+            "trace": {"path": "philly", "filter": {"max_jobs": 8, "max_accelerators": 8,
+                                                   "max_duration": "3h", "min_duration": "60s"}},
+        },
+        scheduler={"queue": "easy-backfill"},
+    )
+
+
+def test_jobs_generator_and_trace_together():
+    world, r = run_world(_mixed_doc())
+    check_invariants(world, r)
+    assert len(r.jobs) == 1 + 6 + 8
+    assert r.jobs.job_id.tolist() == sorted(r.jobs.job_id) or r.jobs.job_id.is_unique
+    assert r.summary["jobs_completed"] > 0
+
+
+def test_jobs_generator_and_trace_until_done_deterministic():
+    doc = _mixed_doc("until-done")
+    world, r = run_world(doc)
+    check_invariants(world, r)
+    assert r.summary["jobs_unfinished"] == 0
+    check_deterministic(doc)
+
+
+# -- (6) async parameter-server jobs with a straggler pool + preemption -----------------
+
+def _async_doc(duration="1d"):
+    jobs = [
+        {"name": f"ps{i}", "submit": f"{i * 15}min", "accelerators": 16, "mode": "async",
+         "model": "resnet50", "samples": 3.0e8 * (3 - i), "batch_per_accelerator": 64}
+        for i in range(3)
+    ]
+    return scenario(
+        duration=duration,
+        cluster={"pools": [{"node_type": "dgx-h100", "nodes": 1}, {"node_type": "dgx-a100", "nodes": 2}],
+                 "topology": {"kind": "single-switch"}},
+        network={"model": "flow"},
+        workload={"jobs": jobs},
+        scheduler={"queue": "srtf", "preemption": {"checkpoint_save": "30s", "checkpoint_restore": "30s"}},
+    )
+
+
+def test_async_straggler_pool_preemption():
+    world, r = run_world(_async_doc())
+    check_invariants(world, r)
+    assert r.summary["preemptions"] > 0
+
+
+def test_async_straggler_pool_until_done_deterministic():
+    doc = _async_doc("until-done")
+    world, r = run_world(doc)
+    check_invariants(world, r)
+    assert r.summary["jobs_unfinished"] == 0
+    check_deterministic(doc)
+
+
+# -- edge cases ---------------------------------------------------------------------------
+
+def _job(name, submit, acc=8, samples=1.0e8, **kw):
+    return {"name": name, "submit": submit, "accelerators": acc, "model": "resnet50", "samples": samples, **kw}
+
+
+def test_job_submitted_exactly_at_the_horizon():
+    doc = scenario(duration="6h", workload={"jobs": [_job("a", 0), _job("edge", "6h")]})
+    world, r = run_world(doc)
+    check_invariants(world, r)
+    edge = r.jobs.set_index("name").loc["edge"]
+    assert edge.state == "pending"
+
+
+def test_zero_jobs():
+    one = simulate(load_scenario(scenario(duration="1h", workload={"jobs": [_job("a", 0)]})))
+    for duration in ("6h", "until-done"):
+        world, r = run_world(scenario(duration=duration, workload={"jobs": []}))
+        check_invariants(world, r)
+        assert r.summary["jobs_submitted"] == 0
+        assert list(r.jobs.columns) == list(one.jobs.columns)
+        assert r.summary["it_energy_kwh"] >= 0
+
+
+def test_one_node_cluster():
+    doc = scenario(duration="until-done", cluster={"nodes": 1, "node_type": "dgx-h100"},
+                   workload={"jobs": [_job("a", 0, 4), _job("b", 0, 8), _job("c", "10min", 2)]},
+                   scheduler={"queue": "las"})
+    world, r = run_world(doc)
+    check_invariants(world, r)
+    assert r.summary["jobs_completed"] == 3
+
+
+def _misaligned_docs():
+    return {
+        "step-longer-than-run": scenario(duration="2h", plant={"step": "6h"}, output={"interval": "30min"},
+                                         workload={"jobs": [_job("a", 0)]}),
+        "interval-not-multiple": scenario(
+            duration="5h", output={"interval": "7min"}, plant={"step": "300s"},
+            workload={"jobs": [_job("a", 0), _job("b", "1h")]},
+            supply={"pv": {"capacity_kw": 20}, "battery": {"capacity_kwh": 20, "power_kw": 10}}),
+    }
+
+
+@pytest.mark.parametrize("case", ["step-longer-than-run", "interval-not-multiple"])
+def test_output_bins_not_aligned_with_plant_steps(case):
+    world, r = run_world(_misaligned_docs()[case])
+    check_invariants(world, r, supply_per_bin=False)
+    assert r.summary["cooling_energy_kwh"] > 0
+    # over the whole run the supply side balances
+    ts = r.timeseries
+    widths = np.diff(np.append((ts.time - ts.time.iloc[0]).dt.total_seconds().to_numpy(),
+                               r.summary["simulated_s"]))
+    supplied = (ts.grid_import_w + ts.get("renewable_used_w", 0.0) + ts.get("battery_discharge_w", 0.0))
+    needed = ts.facility_power_w + ts.get("battery_charge_w", 0.0)
+    assert float((supplied * widths).sum()) == pytest.approx(float((needed * widths).sum()), rel=1e-9)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "supply flows (grid_import, renewable_used, battery) are booked as constants per plant step "
+    "while IT power is exact inside the step, so in an output bin that does not start and end on "
+    "plant-step edges (interval not a multiple of plant.step, or plant.step > the run) "
+    "grid_import + renewable_used + battery_discharge != facility + battery_charge; "
+    "DESIGN invariant 1 per bin holds only on plant-step-aligned bins. Fix needs a design decision "
+    "(refuse such intervals, or book grid import as the exact residual)."))
+@pytest.mark.parametrize("case", ["step-longer-than-run", "interval-not-multiple"])
+def test_supply_balance_per_bin_when_bins_are_not_aligned_with_plant_steps(case):
+    world, r = run_world(_misaligned_docs()[case])
+    check_invariants(world, r, supply_per_bin=True)
+
+
+def test_submit_equals_another_jobs_completion():
+    # find when job a ends alone, then submit b exactly then on a full cluster
+    base = scenario(duration="until-done", cluster={"nodes": 1}, workload={"jobs": [_job("a", 0)]})
+    end = simulate(load_scenario(base)).jobs.end_s.iloc[0]
+    doc = scenario(duration="until-done", cluster={"nodes": 1},
+                   workload={"jobs": [_job("a", 0), _job("b", float(end))]})
+    world, r = run_world(doc)
+    check_invariants(world, r)
+    b = r.jobs.set_index("name").loc["b"]
+    assert b.start_s == pytest.approx(end)
+    assert b.wait_s == pytest.approx(0.0, abs=1e-9)
+
+
+def test_power_cap_below_the_minimum_cap():
+    doc = scenario(duration="until-done", workload={"jobs": [_job("low", 0, power_cap_w=50.0)]})
+    world, r = run_world(doc)
+    check_invariants(world, r)
+    acc = world.nodes[0].accelerator
+    p = r.jobs.iloc[0]
+    assert p.state == "completed"
+    # the cap is clipped at the settable minimum: the job's accelerators draw at least min_cap
+    assert p.power_per_accelerator_w >= acc.min_cap_w * 0.5
+
+
+def _max_it_power_w(world):
+    """Highest instantaneous IT power (accelerators + hosts + network) from the ledger's change log."""
+    m = world.meter
+    t, ch, d = m.log()
+    it = np.array([c.category in ("accelerator", "host", "network") and c.quantity == "power_w"
+                   for c in m.channels], bool)
+    mask = it[ch]
+    tt, dd = t[mask], d[mask]
+    order = np.argsort(tt, kind="stable")
+    tt, value = tt[order], np.cumsum(dd[order])
+    settled = np.r_[tt[1:] != tt[:-1], True]  # the value once every change of an instant is in
+    return float(value[settled].max())
+
+
+def test_power_envelope_holds_when_the_thermal_limit_lifts():
+    # the plant throttles, the envelope sees capped jobs (IT under the limit at full cap),
+    # then the hall cools and the thermal limit lifts: the envelope must re-cap at once
+    jobs = [{"name": f"h{i}", "submit": f"{i * 30}min", "accelerators": 8, "model": "bert-large",
+             "samples": 2.0e8, "power_cap_w": 500 if i % 2 else None} for i in range(6)]
+    doc = scenario(
+        duration="12h", start="2020-07-15T00:00:00Z",
+        cluster={"pools": [{"node_type": "dgx-h100", "nodes": 2}, {"node_type": "dgx-a100", "nodes": 2}]},
+        workload={"jobs": jobs},
+        scheduler={"controls": [{"kind": "power-envelope", "limit_kw": 20}]},
+        cooling={"model": "plant", "chiller": "air-cooled", "economizer": "none", "capacity_w": 15000.0,
+                 "hall_heat_capacity_j_per_k_per_w": 2.0})
+    world, r = run_world(doc)
+    check_invariants(world, r)
+    assert r.timeseries.accelerator_cap_fraction.min() < 1.0
+    assert _max_it_power_w(world) <= 20000.0 * (1 + 1e-9)
+
+
+def test_power_envelope_holds_with_network_bound_sync_jobs():
+    # a lower cap lengthens compute, which hides more of the all-reduce: the compute share and
+    # so the power at a cap are not those of the current cap; the envelope must use the former
+    jobs = [{"name": "ddp", "submit": 0, "accelerators": 16, "mode": "sync", "model": "bert-large",
+             "samples": 3.0e8, "batch_per_accelerator": 8},
+            {"name": "one", "submit": 0, "accelerators": 8, "model": "resnet50", "samples": 1.0e8}]
+    doc = scenario(duration="6h", cluster={"nodes": 3, "node_type": "dgx-h100", "topology": LEAF_SPINE},
+                   network={"model": "flow"}, workload={"jobs": jobs},
+                   scheduler={"controls": [{"kind": "power-envelope", "limit_kw": 20}]})
+    world, r = run_world(doc)
+    check_invariants(world, r)
+    assert world.scheduler.controls[0].fraction < 1.0 or r.summary["jobs_completed"] > 0
+    assert _max_it_power_w(world) <= 20000.0 * (1 + 1e-9)
+
+
+def test_power_envelope_holds_after_a_preempted_job_restores():
+    # LAS preempts; a resumed job restores at checkpoint power, then computes: the envelope
+    # must re-cap when the restore ends, not only at the next start or stop
+    jobs = [{"name": f"j{i}", "submit": f"{i * 7}min", "accelerators": 8, "model": "resnet50",
+             "samples": 1.5e8 * (4 - i)} for i in range(4)]
+    doc = scenario(duration="8h", cluster={"nodes": 2, "node_type": "dgx-h100"}, workload={"jobs": jobs},
+                   scheduler={"queue": "las", "queue_options": {"thresholds": [1800]},
+                              "preemption": {"checkpoint_save": 0, "checkpoint_restore": "60s"},
+                              "controls": [{"kind": "power-envelope", "limit_kw": 13}]})
+    world, r = run_world(doc)
+    check_invariants(world, r)
+    assert r.summary["preemptions"] > 0
+    assert _max_it_power_w(world) <= 13000.0 * (1 + 1e-9)
+
+
+def test_power_envelope_holds_with_async_and_sync_jobs_on_a_flow_network():
+    # a lower cap lengthens compute, which hides more communication: the compute share (and
+    # the power) of a job at a cap is not its share at the current cap; the envelope's
+    # prediction of IT(f) must recompute it or the limit is overrun (by ~0.2 % here)
+    jobs = [
+        {"name": "a2", "submit": 0, "accelerators": 2, "mode": "async", "model": "bert-base",
+         "samples": 1.1e8, "checkpoint_interval": "20min", "checkpoint_time": 30},
+        {"name": "a16", "submit": 0, "accelerators": 16, "mode": "async", "model": "bert-large",
+         "samples": 1.3e8, "power_cap_w": 100.0, "batch_per_accelerator": 16},
+        {"name": "s16", "submit": 0, "accelerators": 16, "mode": "sync", "model": "bert-large",
+         "samples": 3.6e7, "power_cap_w": 100.0},
+        {"name": "s8", "submit": 0, "accelerators": 8, "mode": "sync", "model": "bert-large",
+         "samples": 4.5e7, "batch_per_accelerator": 16},
+        {"name": "s2", "submit": 0, "accelerators": 2, "mode": "sync", "model": "bert-base",
+         "samples": 1.5e7, "checkpoint_interval": "20min", "checkpoint_time": 30, "power_cap_w": 500.0},
+        {"name": "late", "submit": "3h45min", "accelerators": 8, "mode": "sync", "model": "bert-base",
+         "samples": 1.2e8, "power_cap_w": 100.0, "batch_per_accelerator": 64},
+    ]
+    doc = scenario(
+        duration="8h",
+        cluster={"pools": [{"node_type": "dgx-h100", "nodes": 2}, {"node_type": "dgx-a100", "nodes": 2}],
+                 "topology": LEAF_SPINE},
+        network={"model": "flow"}, workload={"jobs": jobs},
+        scheduler={"queue": "las", "placement": "topology",
+                   "preemption": {"checkpoint_save": 0, "checkpoint_restore": 0},
+                   "controls": [{"kind": "power-envelope", "limit_kw": 15}]})
+    world, r = run_world(doc)
+    check_invariants(world, r)
+    assert _max_it_power_w(world) <= 15000.0 * (1 + 1e-9)
+
+
+def test_start_is_never_before_submit_with_float_submit_times():
+    # submit times that are not exact sums of the previous ones (a generator, a trace)
+    # (a + (b - a)) + (c - (a + (b - a))) < c in floating point
+    times = [1200.7061067049408, 7189.000946025279, 26551.802111389832]
+    jobs = [_job(f"j{i}", t, 1, samples=1.0e7) for i, t in enumerate(times)]
+    doc = scenario(duration="12h", workload={"jobs": jobs}, scheduler={"tick": "17min"})
+    world, r = run_world(doc)
+    check_invariants(world, r)
+    assert (r.jobs.wait_s >= 0).all()
