@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 import pandas as pd
 import yaml
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from sim.comm import NetworkConfig
 from sim.cooling import ConstantPueConfig, CoolingConfig
@@ -107,6 +107,18 @@ class Scenario(StrictModel):
     supply: SupplyConfig = Field(default_factory=SupplyConfig)
     plant: PlantConfig = Field(default_factory=PlantConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
+
+    @model_validator(mode="after")
+    def _bins_close_on_plant_steps(self) -> Scenario:
+        # supply, cooling and carbon are constant per plant step; a bin that ended inside a
+        # step would mix exact IT energy with a step's mean and break the per-bin balance
+        ratio = self.output.interval / self.plant.step
+        if abs(ratio - round(ratio)) > 1e-9 or round(ratio) < 1:
+            raise ValueError(
+                f"output.interval ({self.output.interval:g} s) must be a whole multiple of plant.step "
+                f"({self.plant.step:g} s), so that every output bin closes on a plant step"
+            )
+        return self
 
     @field_validator("start", mode="after")
     @classmethod
@@ -204,8 +216,11 @@ def format_validation_error(exc: ValidationError) -> str:
         if err["type"] == "extra_forbidden":
             lines.append(f"{path}: unknown key (value {value!r}); check the spelling against the docs")
         else:
-            shown = repr(value) if not isinstance(value, dict) else "{...}"
-            lines.append(f"{path or '<scenario>'}: {shown} is not allowed: {msg}")
+            msg = msg.removeprefix("Value error, ")
+            if isinstance(value, dict):  # a rule about a whole section: the rule says it all
+                lines.append(f"{path}: {msg}" if path else msg)
+            else:
+                lines.append(f"{path or '<scenario>'}: {value!r} is not allowed: {msg}")
     return "\n".join(lines)
 
 

@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 from wattsim_testing import tiny_scenario
 
-from sim import load_scenario, simulate
+from sim import ScenarioError, load_scenario, simulate
 from sim.results import POWER_CATEGORIES
 from sim.units import J_PER_KWH
 from sim.world import World
@@ -352,30 +352,22 @@ def _misaligned_docs():
 
 
 @pytest.mark.parametrize("case", ["step-longer-than-run", "interval-not-multiple"])
-def test_output_bins_not_aligned_with_plant_steps(case):
-    world, r = run_world(_misaligned_docs()[case])
-    check_invariants(world, r, supply_per_bin=False)
-    assert r.summary["cooling_energy_kwh"] > 0
-    # over the whole run the supply side balances
-    ts = r.timeseries
-    widths = np.diff(np.append((ts.time - ts.time.iloc[0]).dt.total_seconds().to_numpy(),
-                               r.summary["simulated_s"]))
-    supplied = (ts.grid_import_w + ts.get("renewable_used_w", 0.0) + ts.get("battery_discharge_w", 0.0))
-    needed = ts.facility_power_w + ts.get("battery_charge_w", 0.0)
-    assert float((supplied * widths).sum()) == pytest.approx(float((needed * widths).sum()), rel=1e-9)
+def test_output_bins_must_close_on_plant_steps(case):
+    # supply flows, cooling and carbon are constant per plant step while IT power is exact
+    # inside it: a bin ending inside a step would break the per-bin supply balance
+    # (DESIGN invariant 1), so such scenarios are refused with the rule spelled out
+    with pytest.raises(ScenarioError, match=r"output.interval \(.* s\) must be a whole multiple of plant.step"):
+        load_scenario(_misaligned_docs()[case])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "supply flows (grid_import, renewable_used, battery) are booked as constants per plant step "
-    "while IT power is exact inside the step, so in an output bin that does not start and end on "
-    "plant-step edges (interval not a multiple of plant.step, or plant.step > the run) "
-    "grid_import + renewable_used + battery_discharge != facility + battery_charge; "
-    "DESIGN invariant 1 per bin holds only on plant-step-aligned bins. Fix needs a design decision "
-    "(refuse such intervals, or book grid import as the exact residual)."))
-@pytest.mark.parametrize("case", ["step-longer-than-run", "interval-not-multiple"])
-def test_supply_balance_per_bin_when_bins_are_not_aligned_with_plant_steps(case):
-    world, r = run_world(_misaligned_docs()[case])
+def test_supply_balance_per_bin_with_a_coarse_plant_step_and_aligned_bins():
+    # the same features as the refused cases, with bins that close on plant steps
+    doc = scenario(duration="5h", output={"interval": "20min"}, plant={"step": "600s"},
+                   workload={"jobs": [_job("a", 0), _job("b", "1h")]},
+                   supply={"pv": {"capacity_kw": 20}, "battery": {"capacity_kwh": 20, "power_kw": 10}})
+    world, r = run_world(doc)
     check_invariants(world, r, supply_per_bin=True)
+    assert r.summary["cooling_energy_kwh"] > 0
 
 
 def test_submit_equals_another_jobs_completion():
