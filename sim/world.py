@@ -19,7 +19,7 @@ from sim.cooling import build_cooling
 from sim.hardware import Node
 from sim.meter import Meter
 from sim.plant import Plant
-from sim.scenario import Scenario
+from sim.scenario import Scenario, ScenarioError
 from sim.scheduling import Scheduler, make_policy
 from sim.supply import build_supply
 from sim.training import Job, TrainingRuntime
@@ -97,8 +97,16 @@ class World:
         it_capacity_w = sum(
             n.slots * n.accelerator.tdp_w + n.node_type.host_busy_w for n in self.nodes
         )
-        self.cooling = build_cooling(s.cooling, s.start_ts, horizon, step, it_capacity_w, self._cooling_weather)
-        self.supply = build_supply(s.supply, s.start_ts, horizon, step, self._supply_weather)
+        try:  # the builders read weather and traces: what they refuse is bad input, said plainly
+            self.cooling = build_cooling(s.cooling, s.start_ts, horizon, step, it_capacity_w,
+                                         self._cooling_weather)
+            self.supply = build_supply(s.supply, s.start_ts, horizon, step, self._supply_weather)
+        except (ValueError, FileNotFoundError) as exc:
+            hint = ""
+            if s.duration == "until-done":
+                hint = (f" (duration: until-done builds inputs for up to max_duration = "
+                        f"{s.max_duration / 86400:g} d; set max_duration to what the run needs)")
+            raise ScenarioError(f"{exc}{hint}") from None
         self.plant = Plant(self.env, self.meter, self.cooling, self.supply, step, self._set_thermal_limit)
         self.scheduler.bind(self)  # controls, failures, power-down need the supply and the topology
         self.end_s = 0.0

@@ -119,3 +119,20 @@ def test_yaml_off_means_off_for_the_network_model():
     key, value = parse_override("network.model=off")
     assert value is False
     assert load_scenario(tiny_scenario(), overrides={key: value}).network.model == "off"
+
+
+def test_a_trace_that_does_not_cover_the_run_is_a_scenario_error_with_a_hint():
+    # gb-2020 covers 2019-12-20 .. 2021-01-10; until-done builds inputs for max_duration (366 d)
+    from sim import simulate
+
+    doc = tiny_scenario(duration="until-done", supply={"grid": {"carbon_intensity": {"trace": "gb-2020"}}},
+                        workload={"jobs": [{"accelerators": 1, "flops": 1e18}]})
+    msg = error_of_run(doc, simulate)
+    assert msg.startswith("supply.grid.carbon_intensity: trace ")
+    assert "set max_duration to what the run needs" in msg
+
+
+def error_of_run(doc, simulate) -> str:
+    with pytest.raises(ScenarioError) as info:
+        simulate(load_scenario(doc))
+    return str(info.value)
