@@ -12,6 +12,9 @@ from pathlib import Path
 
 from sim.scenario import ScenarioError, load_scenario, parse_override
 
+#: ASHRAE TC 9.9 (2021) class A4 allowable inlet upper limit, 45 C (data/reference/cooling_and_grid.md 2.1)
+INLET_WARNING_C = 45.0
+
 
 def _overrides(items: list[str] | None) -> dict[str, object]:
     out: dict[str, object] = {}
@@ -68,6 +71,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     result.to_dir(out)
     print(f"scenario {scenario.name!r} -> {out}/")
     print(summary_table(result.summary))
+    inlet = result.summary.get("max_inlet_temp_c", float("nan"))
+    if inlet == inlet and inlet > INLET_WARNING_C:
+        print(f"warning: server inlet air reached {inlet:.0f} C, above the {INLET_WARNING_C:.0f} C ASHRAE A4 "
+              "allowable limit: the cooling plant cannot carry this load even with the accelerators "
+              "throttled (real servers would trip); give it more capacity", file=sys.stderr)
     if not args.no_plot:
         try:
             from sim.plotting import plot_power
