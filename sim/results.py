@@ -63,7 +63,7 @@ SUMMARY_KEYS: dict[str, tuple[str, str]] = {
     "jobs_unfinished": ("count", "jobs still queued or running at the end"),
     "mean_jct_s": ("s", "mean completion time (end - submit) of completed jobs"),
     "p95_jct_s": ("s", "95th percentile completion time of completed jobs"),
-    "mean_wait_s": ("s", "mean queueing delay (start - submit) of started jobs"),
+    "mean_wait_s": ("s", "mean queueing delay (start - ready) of started jobs"),
     "makespan_s": ("s", "first submit to last completion"),
     "gpu_utilization": ("1", "busy accelerator-seconds / (accelerators x simulated time)"),
     "free_cooling_hours": ("h", "hours of full free cooling (time integral of the free-cooling fraction)"),
@@ -131,11 +131,13 @@ JOB_COLUMNS: dict[str, tuple[str, str]] = {
     "accelerators": ("count", "accelerators requested"),
     "nodes": ("-", "names of the nodes the job ran on"),
     "submit_s": ("s", "submit time since the scenario start"),
+    "ready_s": ("s", "when the job entered the queue: submit_s, or its last predecessor's end (after) if later; "
+                     "NaN if it never did"),
     "start_s": ("s", "first start time (NaN if never started)"),
     "end_s": ("s", "end time (NaN if unfinished)"),
-    "state": ("-", "completed, failed, queued, running or pending"),
-    "reason": ("-", "why a job failed"),
-    "wait_s": ("s", "start - submit"),
+    "state": ("-", "completed, failed, queued, running or pending (not submitted, or waiting for predecessors)"),
+    "reason": ("-", "why a job failed, or the predecessors a pending job waits for"),
+    "wait_s": ("s", "start - ready: time in the queue (ready_s - submit_s is the wait for predecessors)"),
     "jct_s": ("s", "end - submit of a completed job"),
     "work_flops": ("FLOP", "work the job needs"),
     "done_flops": ("FLOP", "useful work done"),
@@ -375,11 +377,13 @@ def _jobs_table(world: World, edges, cum_fac, cum_it, cum_carbon) -> pd.DataFram
                 "accelerators": j.accelerators,
                 "nodes": list(j.node_names),
                 "submit_s": j.submit_s,
+                "ready_s": j.ready_s,
                 "start_s": j.start_s,
                 "end_s": j.end_s,
                 "state": j.state.value,
                 "reason": j.reason,
-                "wait_s": (j.start_s - j.submit_s) if j.start_s is not None else np.nan,
+                "wait_s": (j.start_s - (j.submit_s if j.ready_s is None else j.ready_s))
+                if j.start_s is not None else np.nan,
                 "jct_s": (j.end_s - j.submit_s) if j.state is JobState.COMPLETED else np.nan,
                 "work_flops": j.work.work_flops,
                 "done_flops": j.done_flops,
@@ -396,7 +400,7 @@ def _jobs_table(world: World, edges, cum_fac, cum_it, cum_carbon) -> pd.DataFram
     df = pd.DataFrame(rows)
     if df.empty:  # the same columns as a table with jobs (a sweep concatenates them)
         df = pd.DataFrame(columns=list(JOB_COLUMNS))
-    for col in ("start_s", "end_s", "wait_s", "jct_s"):
+    for col in ("ready_s", "start_s", "end_s", "wait_s", "jct_s"):
         df[col] = df[col].astype(float)
     return df
 

@@ -44,7 +44,7 @@ _DONE_RTOL = 1e-9
 
 
 class JobState(enum.StrEnum):
-    PENDING = "pending"  # not yet submitted
+    PENDING = "pending"  # not yet submitted, or submitted and waiting for its predecessors (`after`)
     QUEUED = "queued"
     RUNNING = "running"
     COMPLETED = "completed"
@@ -109,6 +109,8 @@ class Job:
     vc: str | None = None  # virtual cluster / group (a trace's cluster column), for fair share
     priority: int = 0
     power_cap_w: float | None = None
+    after: list[int] = field(default_factory=list)  # ids of jobs that must complete before this one queues
+    ready_s: float | None = None  # when it entered the queue: submit time, or its last predecessor's end
     state: JobState = JobState.PENDING
     start_s: float | None = None
     end_s: float | None = None

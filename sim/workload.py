@@ -29,7 +29,13 @@ Generators (`workload.generator` or `workload.generators`, chosen by `kind`):
   fitted here instead of chosen), work on a P100 as the trace ran;
 - `resample`: sizes and durations drawn jointly (whole rows) from any trace;
 - `llm-campaign`: one large pretraining run with evaluation jobs during it and
-  fine-tuning jobs after its expected end.
+  fine-tuning jobs that depend on it (`Job.after`): planned at its expected
+  end, they enter the queue only once it has actually completed.
+
+Dependencies: a job in `workload.jobs` with `after: [names]` enters the queue
+when its submit time has passed and every named job has completed (see
+`sim.scheduling.scheduler.Scheduler.submit`); unknown names, ambiguous names
+and cycles are refused at load with the dotted path `workload.jobs.N.after`.
 
 Trace replay (`workload.trace`, readers in `sim.traces`) maps each row to a
 catalog model by `ModelRule`s and to work on the trace's reference hardware;
@@ -44,6 +50,7 @@ from typing import Annotated, Any, Literal
 import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError, ValidationError
 
 from sim.catalog import Accelerator, Catalog
 from sim.schema import Duration, Fraction, Positive, PositiveDuration, StrictModel
@@ -98,6 +105,9 @@ class JobSpec(StrictModel):
     slack: Duration | None = Field(
         default=None, description="may finish this much later than if started at once (carbon-aware deferral)")
     deadline: Duration | None = Field(default=None, description="latest completion, since the scenario start")
+    after: list[str] = Field(
+        default_factory=list, description="names of jobs in workload.jobs that must complete before this one "
+        "enters the queue (a job without a name is job-<index>)")
 
     @model_validator(mode="after")
     def _one_kind_of_work(self) -> JobSpec:
@@ -207,9 +217,12 @@ class LLMCampaignConfig(StrictModel):
     """A large pretraining run, evaluation jobs during it, fine-tuning jobs after it.
 
     Submit times of the evaluations and fine-tunes come from the pretraining
-    run's expected length on the cluster (work / (accelerators x peak x MFU)):
-    the engine has no job dependencies, so a slower run (caps, throttling)
-    overlaps its fine-tunes instead of delaying them.
+    run's expected length on the cluster (work / (accelerators x peak x MFU)).
+    Evaluations keep that schedule. Fine-tune i is submitted at the expected
+    end + i x `finetune_gap` and depends on the pretraining job (`after`): it
+    enters the queue at the later of its submit time and the actual end, so a
+    slower run (checkpoints, caps, throttling, queueing) delays its fine-tunes
+    instead of overlapping them, and a failed one fails them.
     """
 
     kind: Literal["llm-campaign"] = "llm-campaign"
@@ -262,6 +275,71 @@ class WorkloadConfig(StrictModel):
     def all_generators(self) -> list[Any]:
         return ([self.generator] if self.generator is not None else []) + list(self.generators)
 
+    @model_validator(mode="after")
+    def _dependencies(self) -> WorkloadConfig:
+        """`after` names jobs of this list, each name once, without cycles (errors at jobs.N.after)."""
+        if any(spec.after for spec in self.jobs):
+            problems = dependency_problems(self.jobs)
+            if problems:
+                raise ValidationError.from_exception_data("WorkloadConfig", [
+                    InitErrorDetails(type=PydanticCustomError("dependency", msg), loc=("jobs", i, "after"),
+                                     input=self.jobs[i].after)
+                    for i, msg in problems
+                ])
+        return self
+
+
+def job_name(index: int, spec: JobSpec) -> str:
+    """The name of `workload.jobs[index]`, as `job_from_spec` gives it."""
+    return spec.name or f"job-{index}"
+
+
+def dependency_problems(specs: list[JobSpec]) -> list[tuple[int, str]]:
+    """(index, message) for each `after` that names no job, an ambiguous name, or closes a cycle."""
+    index: dict[str, list[int]] = {}
+    for i, spec in enumerate(specs):
+        index.setdefault(job_name(i, spec), []).append(i)
+    problems: list[tuple[int, str]] = []
+    preds: dict[int, list[int]] = {}
+    for i, spec in enumerate(specs):
+        preds[i] = []
+        for name in spec.after:
+            where = index.get(name, [])
+            if not where:
+                problems.append((i, f"no job named {name!r} in workload.jobs"))
+            elif len(where) > 1:
+                problems.append((i, f"job name {name!r} is used by jobs {where}: names in after must be unique"))
+            else:
+                preds[i].append(where[0])
+    # cycles: depth-first search; a back edge closes one (reported once, at its first job)
+    state = dict.fromkeys(preds, 0)  # 0 new, 1 on the path, 2 done
+    path: list[int] = []
+
+    def visit(i: int) -> None:
+        state[i] = 1
+        path.append(i)
+        for p in preds[i]:
+            if state[p] == 1:
+                cycle = path[path.index(p):] + [p]
+                first = min(cycle)
+                names = " -> ".join(repr(job_name(k, specs[k])) for k in cycle)
+                problems.append((first, f"dependency cycle: {names} (each waits for the next)"))
+            elif state[p] == 0:
+                visit(p)
+        path.pop()
+        state[i] = 2
+
+    for i in preds:
+        if state[i] == 0:
+            visit(i)
+    return sorted(problems)
+
+
+def dependency_ids(specs: list[JobSpec]) -> list[list[int]]:
+    """`Job.after` of each of `workload.jobs` (ids = positions in the list), names resolved."""
+    index = {job_name(i, spec): i for i, spec in enumerate(specs)}
+    return [[index[name] for name in spec.after] for spec in specs]
+
 
 # -- from specs to jobs ------------------------------------------------------
 
@@ -301,7 +379,7 @@ def job_from_spec(job_id: int, spec: JobSpec, catalog: Catalog, reference: Accel
         work = samples_to_converge(work, spec.accelerators * batch, preset.critical_batch)
     return Job(
         id=job_id,
-        name=spec.name or f"job-{job_id}",
+        name=job_name(job_id, spec),
         submit_s=float(spec.submit),
         accelerators=spec.accelerators,
         work=JobWork(
@@ -451,7 +529,7 @@ def generate_resample(
 def generate_llm_campaign(
     cfg: LLMCampaignConfig, rng: np.random.Generator, first_id: int, reference: Accelerator, catalog: Catalog,
 ) -> list[Job]:
-    """Pretraining + evaluations every `eval_every` during it + fine-tunes after it."""
+    """Pretraining + evaluations every `eval_every` during it + fine-tunes depending on it."""
     del rng  # deterministic by construction
     pre = job_from_spec(first_id, JobSpec(
         name=f"{cfg.name}-pretrain", submit=cfg.submit, accelerators=cfg.accelerators, model=cfg.model,
@@ -472,6 +550,7 @@ def generate_llm_campaign(
             name=f"{cfg.name}-finetune-{i + 1}", submit=cfg.submit + expected_s + i * cfg.finetune_gap,
             accelerators=cfg.finetune_accelerators, model=cfg.model, tokens=cfg.finetune_tokens, mfu=cfg.mfu,
         ), catalog, reference))
+        jobs[-1].after = [pre.id]  # queues once pretraining has actually completed
     return jobs
 
 

@@ -24,7 +24,7 @@ from sim.scheduling import Scheduler, make_policy
 from sim.supply import build_supply
 from sim.training import Job, TrainingRuntime
 from sim.weather import Weather
-from sim.workload import generate, job_from_spec, jobs_from_trace
+from sim.workload import dependency_ids, generate, job_from_spec, jobs_from_trace
 
 
 class RunTimeout(RuntimeError):
@@ -88,6 +88,7 @@ class World:
             seed=s.seed,
         )
         self.jobs = self._make_jobs()
+        self.scheduler.add_jobs(self.jobs)  # predecessors (`after`) may arrive after their dependents
         self._outstanding = len(self.jobs)
         self.all_done = self.env.event()
         self.scheduler.on_idle = self._job_ended
@@ -136,6 +137,8 @@ class World:
         s = self.scenario
         reference = self.nodes[0].accelerator
         jobs = [job_from_spec(i, spec, self.catalog, reference) for i, spec in enumerate(s.workload.jobs)]
+        for job, after in zip(jobs, dependency_ids(s.workload.jobs)):
+            job.after = after
         if s.workload.trace is not None:
             jobs += jobs_from_trace(s.workload.trace, self.catalog, self.rng, len(jobs), reference)
         start_hour = s.start_ts.hour + s.start_ts.minute / 60.0

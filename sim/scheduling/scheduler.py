@@ -26,6 +26,12 @@ lost share of its work) is `wasted_energy_j`; the lost work `wasted_flops`.
 
 Node states: up (in the free-capacity index), off (powered down), booting,
 failed. Only up nodes take jobs.
+
+Dependencies (`Job.after`): a job whose submit time has come waits, still
+`pending` and outside the queue (`blocked`), until every predecessor has
+completed; it enters the queue at that instant (`ready_s`). A predecessor
+that fails (a final state) fails it with reason "predecessor X failed", at
+the later of its submit time and that failure.
 """
 
 from __future__ import annotations
@@ -101,6 +107,9 @@ class Scheduler:
         self.jobs: list[Job] = []
         self.jobs_by_id: dict[int, Job] = {}
         self.held: dict[int, Job] = {}
+        self.blocked: dict[int, Job] = {}  # submitted, waiting for predecessors (Job.after)
+        self._known: dict[int, Job] = {}  # every job of the run that has or is a predecessor
+        self._dependents: dict[int, list[Job]] = {}
         self.capacity = sum(n.slots for n in nodes)
         self.node_state = [UP] * len(nodes)
         self.enqueued_s: dict[int, float] = {}
@@ -153,14 +162,26 @@ class Scheduler:
 
             env.process(tick())
 
+    def add_jobs(self, jobs: Sequence[Job]) -> None:
+        """Learn the run's jobs before they arrive: a predecessor may be submitted after its dependent."""
+        for job in jobs:
+            self._known[job.id] = job
+            for p in job.after:
+                self._dependents.setdefault(p, []).append(job)
+
     # -- events ------------------------------------------------------------
     def submit(self, job: Job) -> None:
+        """The job's submit time has come: queue it once its predecessors have completed."""
+        if job.after and not self._dependencies_met(job):
+            return
+        job.ready_s = self.env.now
         self.jobs.append(job)
         self.jobs_by_id[job.id] = job
         if job.accelerators > self.capacity:
             job.state = JobState.FAILED
             job.reason = f"needs {job.accelerators} accelerators; the cluster has {self.capacity}"
             job.end_s = self.env.now
+            self._release_dependents(job)
             self.on_idle()
             return
         job.state = JobState.QUEUED
@@ -176,6 +197,35 @@ class Scheduler:
         self.queue.append(job)
         self.wake()
 
+    def _dependencies_met(self, job: Job) -> bool:
+        """True when every predecessor has completed; else block the job, or fail it if one failed."""
+        preds = [self._known[p] for p in job.after]
+        failed = next((p for p in preds if p.state is JobState.FAILED), None)
+        if failed is not None:
+            self.blocked.pop(job.id, None)
+            self.jobs.append(job)
+            self.jobs_by_id[job.id] = job
+            job.state = JobState.FAILED
+            job.reason = f"predecessor {failed.name} failed"
+            job.end_s = self.env.now
+            self._release_dependents(job)
+            self.on_idle()
+            return False
+        waiting = [p.name for p in preds if p.state is not JobState.COMPLETED]
+        if waiting:
+            self.blocked[job.id] = job
+            job.reason = f"waiting for {', '.join(waiting)}"
+            return False
+        self.blocked.pop(job.id, None)
+        job.reason = ""
+        return True
+
+    def _release_dependents(self, job: Job) -> None:
+        """A job ended (completed or failed): its submitted dependents queue, wait on, or fail."""
+        for dep in self._dependents.get(job.id, ()):
+            if dep.id in self.blocked:
+                self.submit(dep)
+
     def _release_held(self, job: Job, _event: object = None) -> None:
         if self.held.pop(job.id, None) is not None:
             self.queue.append(job)
@@ -186,6 +236,7 @@ class Scheduler:
         self._meter.add(self._running_ch, -1)
         self._meter.add(self._busy_ch, -job.accelerators)
         self._release_nodes(job)
+        self._release_dependents(job)
         self.wake()
         self.on_idle()
 
