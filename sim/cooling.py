@@ -25,7 +25,11 @@ equations and sources are in ``docs/cooling.md``.
     * CRAH fans by the cube law, pumps proportional to flow, tower and
       dry-cooler fans proportional to heat rejected;
     * optional direct-to-chip liquid cooling: a share of the IT heat goes to a
-      warm-water loop rejected by dry coolers, trimmed by the chillers.
+      warm-water loop rejected by dry coolers, trimmed by the chillers;
+    * optional thermal zones (``zones``, one per row): each its own lumped air
+      volume, airflow and capacity (shares of nameplate) fed by the same
+      supply air and plant, heated by its own nodes, with its own inlet
+      temperature and thermal cap on its own accelerators.
 
     Everything that depends only on the weather (COP at full load, economizer
     fractions) is computed for all steps at build time with numpy; ``step()``
@@ -45,7 +49,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
 import numpy as np
 import pandas as pd
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from sim.plant_api import CoolingModel, CoolingStep
 from sim.schema import Fraction, NonNegative, Positive, StrictModel
@@ -208,9 +212,44 @@ class PlantCoolingConfig(StrictModel):
     losses: DistributionLossConfig = Field(default_factory=DistributionLossConfig)
     liquid: LiquidCoolingConfig | None = None  # direct-to-chip; None = air only
 
+    # Thermal zones (rows): nodes in blocks of indices, zone = index * zones // nodes,
+    # or blocks of nodes_per_zone. Each zone is a lumped air volume with its share
+    # (by IT nameplate) of heat capacity, airflow and cooling capacity.
+    zones: int = Field(1, ge=1)
+    nodes_per_zone: int | None = Field(None, ge=1)
+    # Extra inlet offset per zone index: zone z's inlet = supply + recirculation_offset_k
+    # + z * recirculation_k_per_zone (hot air recirculating more towards the end of a
+    # row, Patel et al. / Moore et al. observed inlet spreads of several K; M).
+    recirculation_k_per_zone: NonNegative = 0.0
+
+    @model_validator(mode="after")
+    def _one_zone_key(self) -> PlantCoolingConfig:
+        if self.zones > 1 and self.nodes_per_zone is not None:
+            raise ValueError("cooling: set zones or nodes_per_zone, not both")
+        return self
+
 
 CoolingConfig = Annotated[Union[ConstantPueConfig, PlantCoolingConfig], Field(discriminator="model")]  # noqa: UP007
 """The scenario section ``cooling:``; ``model`` selects the variant."""
+
+
+def zone_of_nodes(config: ConstantPueConfig | PlantCoolingConfig, n_nodes: int) -> list[int] | None:
+    """Thermal zone of each node index, in blocks of indices; None for one hall.
+
+    ``zones: Z``: zone = i * Z // n_nodes (every zone gets n_nodes // Z or one more
+    nodes); ``nodes_per_zone: k``: zone = i // k (the last zone may be short).
+    """
+    zones = getattr(config, "zones", 1)
+    per_zone = getattr(config, "nodes_per_zone", None)
+    if per_zone is not None:
+        if per_zone >= n_nodes:
+            return None
+        return [i // per_zone for i in range(n_nodes)]
+    if zones <= 1:
+        return None
+    if zones > n_nodes:
+        raise ValueError(f"cooling.zones: {zones} zones for {n_nodes} nodes; a zone needs a node")
+    return [i * zones // n_nodes for i in range(n_nodes)]
 
 
 # -- constant PUE --------------------------------------------------------------------
@@ -224,7 +263,8 @@ class ConstantPue:
         self._overhead_per_it = config.pue - 1.0
         self._cooling_share = 1.0 - config.loss_fraction
 
-    def step(self, t0: float, t1: float, it_energy_j: float) -> CoolingStep:
+    def step(self, t0: float, t1: float, it_energy_j: float,
+             zone_it_energy_j: list[float] | None = None) -> CoolingStep:
         dt_s = t1 - t0
         it_power_w = it_energy_j / dt_s if dt_s > 0 else 0.0
         overhead_w = self._overhead_per_it * it_power_w
@@ -385,7 +425,8 @@ class PlantCooling:
     """The physical plant (``cooling.model: plant``); see the module docstring."""
 
     def __init__(
-        self, config: PlantCoolingConfig, weather: Weather, step_s: float, it_capacity_w: float
+        self, config: PlantCoolingConfig, weather: Weather, step_s: float, it_capacity_w: float,
+        zone_capacity_w: list[float] | None = None,
     ) -> None:
         self._config = config
         self._step_s = step_s
@@ -424,6 +465,90 @@ class PlantCooling:
         self._has_tower = c.chiller == "water-cooled"
         self._speed = c.chiller_speed if c.chiller != "crac-moore" else "none"
         self.hall_temp_c = c.initial_hall_temp_c if c.initial_hall_temp_c is not None else c.supply_temp_c
+        self._init_zones(zone_capacity_w)
+
+    def _init_zones(self, zone_capacity_w: list[float] | None) -> None:
+        """Per-zone shares of heat capacity, airflow, capacity and fans (by IT nameplate)."""
+        c = self._config
+        if zone_capacity_w is not None and len(zone_capacity_w) > 1:
+            total = sum(zone_capacity_w)
+            if total <= 0 or min(zone_capacity_w) <= 0:
+                raise ValueError("cooling: every thermal zone needs IT nameplate")
+            shares = [w / total for w in zone_capacity_w]
+        else:
+            shares = [1.0 / c.zones] * c.zones if zone_capacity_w is None else [1.0]
+        self.zones = len(shares)
+        self._zone_share = shares
+        self._zone_heat_capacity = [self._heat_capacity_j_per_k * f for f in shares]
+        self._zone_air_capacity = [self._air_capacity_w * f for f in shares]
+        self._zone_g_max = [self._g_max_w_per_k * f for f in shares]
+        self._zone_g_min = [self._g_min_w_per_k * f for f in shares]
+        self._zone_fan_rated = [self._fan_rated_w * f for f in shares]
+        self._zone_offset_k = [c.recirculation_offset_k + z * c.recirculation_k_per_zone for z in range(self.zones)]
+        self.zone_hall_temp_c = [self.hall_temp_c] * self.zones
+        self.zone_inlet_temp_c = [c.supply_temp_c + o for o in self._zone_offset_k]
+        self._zone_keys = [(f"z{z}_hall_temp_c", f"z{z}_inlet_temp_c", f"z{z}_heat_removed_w")
+                           for z in range(self.zones)]
+
+    def zone_temp_c(self, zone: int) -> float | None:
+        """Inlet temperature of a thermal zone at the last plant step; None with one hall."""
+        return self.zone_inlet_temp_c[zone] if self.zones > 1 else None
+
+    def _thermal_cap(self, inlet_c: float) -> float:
+        """Proportional ramp from 1 at the inlet limit to the floor throttle_ramp_k above it."""
+        c = self._config
+        over_k = inlet_c - c.inlet_limit_c
+        if over_k > 0.0:
+            return max(1.0 - (1.0 - c.min_cap_fraction) * over_k / c.throttle_ramp_k, c.min_cap_fraction)
+        return 1.0
+
+    def _step_zones(self, it_w: float, loss_w: float, zone_it_energy_j: list[float] | None, dt_s: float):
+        """Air side of several zones, each a lumped volume with its own heat; sums for the plant.
+
+        A zone's heat: the IT power of its nodes (`zone_it_energy_j`), plus its
+        nameplate share of the IT power that is not zoned (network, measured
+        background) and of the distribution losses, less the liquid share.
+        """
+        c = self._config
+        lf = self._liquid_fraction
+        shares = self._zone_share
+        if zone_it_energy_j is None:
+            zone_w = [0.0] * self.zones
+            rest_w = it_w
+        else:
+            zone_w = [e / dt_s for e in zone_it_energy_j]
+            rest_w = it_w - sum(zone_w)
+        removed_w = fan_w = hall_mean = 0.0
+        supply_max = inlet_max = -math.inf
+        caps = []
+        state: dict[str, float] = {}
+        for z in range(self.zones):
+            f = shares[z]
+            zone_it_w = zone_w[z] + f * rest_w
+            heat_w = zone_it_w * (1.0 - lf) + f * loss_w
+            g_max = self._zone_g_max[z]
+            g = min(max(heat_w / c.air_delta_t_k, self._zone_g_min[z]), g_max)
+            air_cap = self._zone_air_capacity[z]
+            heat_cap = self._zone_heat_capacity[z]
+            temp0 = self.zone_hall_temp_c[z]
+            temp1 = hall_step(temp0, heat_w, c.supply_temp_c, g, air_cap, heat_cap, dt_s)
+            self.zone_hall_temp_c[z] = temp1
+            removed = max(heat_w - heat_cap * (temp1 - temp0) / dt_s, 0.0)
+            supply_c = max(c.supply_temp_c, temp1 - air_cap / g)
+            inlet_c = supply_c + self._zone_offset_k[z]
+            self.zone_inlet_temp_c[z] = inlet_c
+            caps.append(self._thermal_cap(inlet_c))
+            removed_w += removed
+            fan_w += self._zone_fan_rated[z] * (g / g_max) ** 3
+            hall_mean += f * temp1
+            supply_max = max(supply_max, supply_c)
+            inlet_max = max(inlet_max, inlet_c)
+            k_hall, k_inlet, k_removed = self._zone_keys[z]
+            state[k_hall] = temp1
+            state[k_inlet] = inlet_c
+            state[k_removed] = removed + lf * zone_it_w
+        self.hall_temp_c = hall_mean
+        return removed_w, fan_w, hall_mean, supply_max, inlet_max, tuple(caps), state
 
     @property
     def arrays(self) -> PlantArrays:
@@ -451,7 +576,8 @@ class PlantCooling:
         cop = cop_full * best
         return load_w / cop, cop
 
-    def step(self, t0: float, t1: float, it_energy_j: float) -> CoolingStep:
+    def step(self, t0: float, t1: float, it_energy_j: float,
+             zone_it_energy_j: list[float] | None = None) -> CoolingStep:
         c = self._config
         a = self._arrays
         dt_s = t1 - t0
@@ -463,24 +589,29 @@ class PlantCooling:
         liquid_heat_w = self._liquid_fraction * it_w
         air_heat_w = it_w - liquid_heat_w + loss_w
 
-        # Air loop: fans follow the heat at the design rise, within their range.
-        g = min(max(air_heat_w / c.air_delta_t_k, self._g_min_w_per_k), self._g_max_w_per_k)
-        temp0 = self.hall_temp_c
-        temp1 = hall_step(
-            temp0, air_heat_w, c.supply_temp_c, g, self._air_capacity_w, self._heat_capacity_j_per_k, dt_s
-        )
-        self.hall_temp_c = temp1
-        removed_w = max(air_heat_w - self._heat_capacity_j_per_k * (temp1 - temp0) / dt_s, 0.0)
-        supply_c = max(c.supply_temp_c, temp1 - self._air_capacity_w / g)
-        inlet_c = supply_c + c.recirculation_offset_k
-        over_k = inlet_c - c.inlet_limit_c
-        if over_k > 0.0:
-            cap = max(1.0 - (1.0 - c.min_cap_fraction) * over_k / c.throttle_ramp_k, c.min_cap_fraction)
+        zone_caps = None
+        if self.zones == 1:
+            # Air loop: fans follow the heat at the design rise, within their range.
+            g = min(max(air_heat_w / c.air_delta_t_k, self._g_min_w_per_k), self._g_max_w_per_k)
+            temp0 = self.hall_temp_c
+            temp1 = hall_step(
+                temp0, air_heat_w, c.supply_temp_c, g, self._air_capacity_w, self._heat_capacity_j_per_k, dt_s
+            )
+            self.hall_temp_c = temp1
+            removed_w = max(air_heat_w - self._heat_capacity_j_per_k * (temp1 - temp0) / dt_s, 0.0)
+            supply_c = max(c.supply_temp_c, temp1 - self._air_capacity_w / g)
+            inlet_c = supply_c + c.recirculation_offset_k
+            over_k = inlet_c - c.inlet_limit_c
+            if over_k > 0.0:
+                cap = max(1.0 - (1.0 - c.min_cap_fraction) * over_k / c.throttle_ramp_k, c.min_cap_fraction)
+            else:
+                cap = 1.0
+            flow_fraction = g / self._g_max_w_per_k
+            fan_w = self._fan_rated_w * flow_fraction**3
         else:
-            cap = 1.0
-
-        flow_fraction = g / self._g_max_w_per_k
-        fan_w = self._fan_rated_w * flow_fraction**3
+            removed_w, fan_w, temp1, supply_c, inlet_c, zone_caps, zone_state = self._step_zones(
+                it_w, loss_w, zone_it_energy_j, dt_s)
+            cap = min(zone_caps)
         coil_w = removed_w + fan_w  # the fans' power ends up as heat in the air stream
         free = float(a.free_fraction[k])
         free_air_w = free * coil_w
@@ -519,6 +650,18 @@ class PlantCooling:
 
         heat_total_w = coil_w + liquid_heat_w
         free_fraction = (free_air_w + free_liquid_w) / heat_total_w if heat_total_w > 0 else float(free)
+        state = {
+            "outdoor_temp_c": float(a.outdoor_temp_c[k]),
+            "wet_bulb_c": float(a.wet_bulb_c[k]),
+            "supply_temp_c": supply_c,
+            "hall_temp_c": temp1,
+            "inlet_temp_c": inlet_c,
+            "cop": cop,
+            "heat_load_w": air_heat_w + liquid_heat_w,
+            "heat_removed_w": removed_w + liquid_heat_w,
+        }
+        if zone_caps is not None:
+            state.update(zone_state)
         return CoolingStep(
             power_w={
                 "chillers": chiller_w,
@@ -531,18 +674,10 @@ class PlantCooling:
                 "auxiliary": self._auxiliary_w,
             },
             losses_w=loss_w,
-            state={
-                "outdoor_temp_c": float(a.outdoor_temp_c[k]),
-                "wet_bulb_c": float(a.wet_bulb_c[k]),
-                "supply_temp_c": supply_c,
-                "hall_temp_c": temp1,
-                "inlet_temp_c": inlet_c,
-                "cop": cop,
-                "heat_load_w": air_heat_w + liquid_heat_w,
-                "heat_removed_w": removed_w + liquid_heat_w,
-            },
+            state=state,
             accelerator_cap_fraction=cap,
             free_cooling_fraction=free_fraction,
+            zone_cap_fraction=zone_caps,
         )
 
     def config(self) -> dict[str, Any]:
@@ -555,6 +690,8 @@ class PlantCooling:
             "chiller_cop_rated": rated_cop(self._config),
             "economizer_thresholds_c": list(economizer_thresholds_c(self._config)),
         }
+        if self.zones > 1:
+            out["resolved"]["zone_shares"] = list(self._zone_share)
         return out
 
 
@@ -568,6 +705,7 @@ def build_cooling(
     step_s: float,
     it_capacity_w: float,
     weather: Callable[[], Weather] | None,
+    zone_capacity_w: list[float] | None = None,
 ) -> CoolingModel:
     """Build the cooling model a scenario's ``cooling:`` section asks for.
 
@@ -575,6 +713,8 @@ def build_cooling(
     it_capacity_w: nameplate IT power of the cluster; sizes the plant by default.
     weather: lazily loads the scenario's weather on the same grid, or None.
     The plant model loads ``config.weather`` itself when set, else calls ``weather``.
+    zone_capacity_w: IT nameplate of each thermal zone (from ``zone_of_nodes``); None:
+    ``config.zones`` zones of equal share.
     """
     if isinstance(config, ConstantPueConfig):
         return ConstantPue(config)
@@ -590,5 +730,5 @@ def build_cooling(
                 "cooling.weather: the plant model needs weather; name a bundled TMY "
                 "(tmy3-greensboro-nc, tmy3-sand-point-ak, tmy2-miami-fl) or a CSV path"
             )
-        return PlantCooling(config, wx, step_s, it_capacity_w)
+        return PlantCooling(config, wx, step_s, it_capacity_w, zone_capacity_w)
     raise TypeError(f"unknown cooling config {type(config).__name__}")

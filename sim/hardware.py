@@ -88,10 +88,11 @@ class Node:
 
     __slots__ = (
         "index", "name", "pool", "node_type", "accelerator", "curve", "slots",
-        "free", "jobs", "on", "acc_channel", "host_channel", "busy_channel", "_meter",
+        "free", "jobs", "on", "acc_channel", "host_channel", "busy_channel", "_meter", "zone",
     )
 
-    def __init__(self, index: int, pool: int, node_type: NodeType, accelerator: Accelerator, meter):
+    def __init__(self, index: int, pool: int, node_type: NodeType, accelerator: Accelerator, meter,
+                 zone: int | None = None):
         self.index = index
         self.name = f"n{index}"
         self.pool = pool
@@ -103,7 +104,11 @@ class Node:
         self.jobs: dict[object, tuple[int, float]] = {}  # job id -> (accelerators, W each)
         self.on = True
         self._meter = meter
+        # thermal zone of the plant (None: one hall); tagged so the ledger keeps per-zone integrals
+        self.zone = zone
         tags = {"node": self.name, "node_type": node_type.key, "pool": pool}
+        if zone is not None:
+            tags["zone"] = zone
         self.acc_channel = meter.channel(f"acc:{self.name}", "accelerator", **tags)
         self.host_channel = meter.channel(f"host:{self.name}", "host", **tags)
         self.busy_channel = meter.channel(f"busy:{self.name}", "node_busy", quantity="level", **tags)

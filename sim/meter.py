@@ -26,6 +26,11 @@ optional time `t` in the past; a channel's own times must never go backwards.
 Running per-category integrals stay exact under such back-dating: a change of
 `delta` at `t` <= the category clock adds `delta * (clock - t)`.
 
+Zones: a channel tagged `zone` (the nodes of a plant with several thermal
+zones) also feeds a running integral of its (category, zone) group, kept
+exactly like the per-category ones, so the plant reads a zone's IT energy per
+step in O(1) (`group_index`, `group_integrals`) without touching channels.
+
 Attribution: a channel may have owners (job ids with shares). Each closed
 segment's integral is credited to them; what has no owner is unattributed.
 """
@@ -78,6 +83,12 @@ class Meter:
         self._cat_value: list[float] = []
         self._cat_clock: list[float] = []
         self._cat_integral: list[float] = []
+        # per-(category, zone) running integrals of channels tagged `zone` (-1: untagged)
+        self._grp_of: list[int] = []
+        self._grp_index: dict[tuple[str, object], int] = {}
+        self._grp_value: list[float] = []
+        self._grp_clock: list[float] = []
+        self._grp_integral: list[float] = []
         # the change log
         self._log_t = array("d")
         self._log_ch = array("i")
@@ -115,6 +126,7 @@ class Meter:
         self._since.append(now)
         self._integral.append(0.0)
         self._cat_of.append(self._cat_index[category])
+        self._grp_of.append(self.group_index(category, tags["zone"]) if "zone" in tags else -1)
         self._owners.append(())
         if initial:
             self.set(idx, initial, now)
@@ -151,6 +163,9 @@ class Meter:
         else:  # back-dated: the category was integrated with the old value
             self._cat_integral[c] += delta * (clock - now)
         self._cat_value[c] += delta
+        g = self._grp_of[ch]
+        if g >= 0:
+            self._group_change(g, now, delta)
         self._log_t.append(now)
         self._log_ch.append(ch)
         self._log_delta.append(delta)
@@ -192,6 +207,12 @@ class Meter:
             - old * (end - float(starts[0]))
         self._cat_clock[c] = end
         self._cat_value[c] += float(values[-1]) - old
+        g = self._grp_of[ch]
+        if g >= 0:  # the same for the channel's zone group
+            self._grp_integral[g] += self._grp_value[g] * (end - self._grp_clock[g]) \
+                + float(np.dot(values, dts)) - old * (end - float(starts[0]))
+            self._grp_clock[g] = end
+            self._grp_value[g] += float(values[-1]) - old
         self._value[ch] = float(values[-1])
         self._since[ch] = end
 
@@ -204,6 +225,16 @@ class Meter:
         now = self._clock() if t is None else t
         self._close(ch, now, self._value[ch], self._since[ch])
         self._owners[ch] = owners
+
+    def _group_change(self, g: int, now: float, delta: float) -> None:
+        """A change of `delta` at `now` in zone group g (exact under back-dating, as categories)."""
+        clock = self._grp_clock[g]
+        if now >= clock:
+            self._grp_integral[g] += self._grp_value[g] * (now - clock)
+            self._grp_clock[g] = now
+        else:
+            self._grp_integral[g] += delta * (clock - now)
+        self._grp_value[g] += delta
 
     def _close(self, ch: int, now: float, value: float, since: float) -> None:
         if now > since:
@@ -233,6 +264,23 @@ class Meter:
         now = self._clock() if t is None else t
         return self._cat_integral[c] + self._cat_value[c] * (now - self._cat_clock[c])
 
+    def group_index(self, category: str, zone: object) -> int:
+        """Index of the running integral of channels of `category` tagged `zone=zone` (opened if new)."""
+        key = (category, zone)
+        g = self._grp_index.get(key)
+        if g is None:
+            g = self._grp_index[key] = len(self._grp_value)
+            self._grp_value.append(0.0)
+            self._grp_clock.append(self._clock())
+            self._grp_integral.append(0.0)
+        return g
+
+    def group_integrals(self, groups: list[int], t: float | None = None) -> list[float]:
+        """Exact integrals to `t` of the given (category, zone) groups, in one call."""
+        now = self._clock() if t is None else t
+        gi, gv, gc = self._grp_integral, self._grp_value, self._grp_clock
+        return [gi[g] + gv[g] * (now - gc[g]) for g in groups]
+
     def category_value(self, category: str) -> float:
         c = self._cat_index.get(category)
         return 0.0 if c is None else self._cat_value[c]
@@ -246,6 +294,10 @@ class Meter:
             if self._cat_clock[c] < t:
                 self._cat_integral[c] += self._cat_value[c] * (t - self._cat_clock[c])
                 self._cat_clock[c] = t
+        for g in range(len(self._grp_value)):
+            if self._grp_clock[g] < t:
+                self._grp_integral[g] += self._grp_value[g] * (t - self._grp_clock[g])
+                self._grp_clock[g] = t
 
     def totals(self) -> pd.DataFrame:
         """One row per channel: name, category, quantity, tags, integral."""

@@ -13,6 +13,11 @@ last partial step at the end of the run). For each step it
 6. passes a thermal limit on accelerator power back to the engine, which
    applies it from `t1` on through the power-cap mechanism.
 
+With several thermal zones (`cooling.zones` > 1) step 2 also reads the IT
+energy of each zone's nodes from the ledger's per-(category, zone) running
+integrals (O(zones) per step, never per channel), and step 6 passes one limit
+per zone.
+
 Whatever is exact inside a step stays exact: the IT energy is the ledger's
 integral, not a sample.
 """
@@ -54,7 +59,7 @@ class Plant:
         cooling: CoolingModel,
         supply: SupplyModel,
         step_s: float,
-        on_thermal_limit: Callable[[float], None],
+        on_thermal_limit: Callable[..., None],
     ) -> None:
         self.env = env
         self.meter = meter
@@ -72,6 +77,13 @@ class Plant:
         # accelerators busy while a thermal limit holds (throttled accelerator-hours)
         self._busy_ch = meter.index("busy_accelerators") if meter.has("busy_accelerators") else None
         self._busy_cum = 0.0
+        # thermal zones: running integrals of (accelerator, host, node_busy) per zone
+        self._zones = int(getattr(cooling, "zones", 1))
+        self._zone_caps: tuple[float, ...] | None = None
+        if self._zones > 1:
+            self._zone_groups = [meter.group_index(c, z) for z in range(self._zones)
+                                 for c in ("accelerator", "host", "node_busy")]
+            self._zone_cum = [0.0] * len(self._zone_groups)
         self.energy_j: dict[str, float] = {}
 
     def run(self):
@@ -91,7 +103,15 @@ class Plant:
             + m.category_integral("network", t1)
         it_j = it_cum - self._it_cum_j + bg_j
         self._it_cum_j = it_cum
-        cs = self.cooling.step(t0, t1, it_j)
+        zone_busy = None
+        if self._zones > 1:
+            cum = m.group_integrals(self._zone_groups, t1)
+            d = [a - b for a, b in zip(cum, self._zone_cum)]
+            self._zone_cum = cum
+            zone_busy = d[2::3]
+            cs = self.cooling.step(t0, t1, it_j, [a + h for a, h in zip(d[0::3], d[1::3])])
+        else:
+            cs = self.cooling.step(t0, t1, it_j)
         demand_w = it_j / dt + sum(cs.power_w.values()) + cs.losses_w
         ss = self.supply.step(t0, t1, demand_w)
         layout = (tuple(cs.power_w), tuple(cs.state), tuple(ss.flows_w), tuple(ss.state))
@@ -104,6 +124,8 @@ class Plant:
             busy_cum = m.integral(self._busy_ch, t1)
             if self._cap_fraction < 1.0:
                 throttled = (busy_cum - self._busy_cum) / dt
+                if zone_busy is not None and self._zone_caps is not None:  # only throttled zones
+                    throttled = sum(b for b, f in zip(zone_busy, self._zone_caps) if f < 1.0) / dt
             self._busy_cum = busy_cum
         buf.extend((t0, bg_j / dt, self._cap_fraction, throttled, cs.losses_w, cs.free_cooling_fraction,
                     ss.carbon_g_per_s, ss.cost_per_s))
@@ -113,7 +135,12 @@ class Plant:
         buf.extend(ss.state.values())
         self._n_steps += 1
         self._t_last = t1
-        if cs.accelerator_cap_fraction != self._cap_fraction:
+        if cs.zone_cap_fraction is not None or self._zone_caps is not None:
+            if cs.zone_cap_fraction != self._zone_caps:
+                self._cap_fraction = cs.accelerator_cap_fraction
+                self._zone_caps = cs.zone_cap_fraction
+                self._on_thermal_limit(cs.accelerator_cap_fraction, cs.zone_cap_fraction)
+        elif cs.accelerator_cap_fraction != self._cap_fraction:
             self._cap_fraction = cs.accelerator_cap_fraction
             self._on_thermal_limit(cs.accelerator_cap_fraction)
 

@@ -30,6 +30,10 @@ class CoolingStep:
         power-cap mechanism that scenario power caps use.
     free_cooling_fraction: share of the step's heat removed without
         mechanical cooling, 0..1.
+    zone_cap_fraction: with several thermal zones, the limit of each zone,
+        applied only to the accelerators of that zone's nodes
+        (`accelerator_cap_fraction` is then their minimum, for reporting);
+        None: one limit for all.
     """
 
     power_w: dict[str, float]
@@ -37,11 +41,18 @@ class CoolingStep:
     state: dict[str, float] = field(default_factory=dict)
     accelerator_cap_fraction: float = 1.0
     free_cooling_fraction: float = 0.0
+    zone_cap_fraction: tuple[float, ...] | None = None
 
 
 class CoolingModel(Protocol):
-    def step(self, t0: float, t1: float, it_energy_j: float) -> CoolingStep:
-        """Overhead of removing `it_energy_j` of heat released in [t0, t1)."""
+    def step(self, t0: float, t1: float, it_energy_j: float,
+             zone_it_energy_j: list[float] | None = None) -> CoolingStep:
+        """Overhead of removing `it_energy_j` of heat released in [t0, t1).
+
+        A model with `zones` > 1 (an attribute; absent = 1) also gets the
+        energy of the nodes (accelerators + hosts) of each zone in the step;
+        the rest of `it_energy_j` (network, background) is not zoned.
+        """
         ...
 
     def config(self) -> dict[str, Any]:

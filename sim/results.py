@@ -113,6 +113,12 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "cop": ("1", "coefficient of performance of the chillers: heat moved / chiller power (cooling: plant)"),
     "heat_load_w": ("W", "heat released into the hall and the liquid loop: IT + losses (cooling: plant)"),
     "heat_removed_w": ("W", "heat carried out by the plant (cooling: plant)"),
+    "<zone>_hall_temp_c": ("degC", "air temperature of thermal zone <zone> = z0, z1, ... (cooling: plant, zones > 1; "
+                                   "hall_temp_c is then their nameplate-weighted mean, inlet_temp_c their max)"),
+    "<zone>_inlet_temp_c": ("degC", "server inlet temperature of thermal zone <zone> = z0, z1, ... "
+                                    "(cooling: plant, zones > 1)"),
+    "<zone>_heat_removed_w": ("W", "heat carried out of thermal zone <zone> = z0, z1, ..., air and liquid; "
+                                   "they sum to heat_removed_w (cooling: plant, zones > 1)"),
     "battery_soc_kwh": ("kWh", "energy stored in the battery"),
     "carbon_intensity_g_per_kwh": ("g CO2e/kWh", "grid carbon intensity"),
     "price_per_kwh": ("currency/kWh", "grid energy price"),

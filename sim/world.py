@@ -15,7 +15,7 @@ import numpy as np
 import simpy
 
 from sim.catalog import Catalog, load_catalog
-from sim.cooling import build_cooling
+from sim.cooling import build_cooling, zone_of_nodes
 from sim.hardware import Node
 from sim.meter import Meter
 from sim.plant import Plant
@@ -61,12 +61,18 @@ class World:
         )
         self.rng = np.random.default_rng(s.seed)
         self.nodes: list[Node] = []
+        try:  # thermal zones of the plant, in blocks of node indices (None: one hall)
+            zone_of = zone_of_nodes(s.cooling, sum(pool.nodes for pool in s.cluster.node_pools()))
+        except ValueError as exc:
+            raise ScenarioError(str(exc)) from None
         for p, pool in enumerate(s.cluster.node_pools()):
             nt = self.catalog.node_type(pool.node_type)
             acc = self.catalog.accelerator(nt.accelerator)
             for _ in range(pool.nodes):
-                self.nodes.append(Node(len(self.nodes), p, nt, acc, self.meter))
+                zone = zone_of[len(self.nodes)] if zone_of is not None else None
+                self.nodes.append(Node(len(self.nodes), p, nt, acc, self.meter, zone=zone))
         self.thermal_fraction = 1.0
+        self.zone_thermal_fraction: tuple[float, ...] | None = None  # per zone, if the plant has zones
         self.site_cap_fraction = 1.0  # common accelerator cap set by a power-envelope control
         self.runtime = TrainingRuntime(
             self.env,
@@ -100,7 +106,7 @@ class World:
         )
         try:  # the builders read weather and traces: what they refuse is bad input, said plainly
             self.cooling = build_cooling(s.cooling, s.start_ts, horizon, step, it_capacity_w,
-                                         self._cooling_weather)
+                                         self._cooling_weather, self._zone_capacity_w(zone_of))
             self.supply = build_supply(s.supply, s.start_ts, horizon, step, self._supply_weather)
         except (ValueError, FileNotFoundError) as exc:
             hint = ""
@@ -133,6 +139,15 @@ class World:
         s = self.scenario
         return self._weather_of(getattr(s.supply, "weather", None), getattr(s.cooling, "weather", None))
 
+    def _zone_capacity_w(self, zone_of: list[int] | None) -> list[float] | None:
+        """IT nameplate of each thermal zone (sizes its air volume and airflow)."""
+        if zone_of is None:
+            return None
+        out = [0.0] * (max(zone_of) + 1)
+        for n in self.nodes:
+            out[n.zone] += n.slots * n.accelerator.tdp_w + n.node_type.host_busy_w
+        return out
+
     def _make_jobs(self) -> list[Job]:
         s = self.scenario
         reference = self.nodes[0].accelerator
@@ -149,16 +164,19 @@ class World:
 
     # -- power caps ------------------------------------------------------------
     def _cap_w(self, node: Node, job: Job) -> float | None:
-        """The smallest of the scenario cap, the job's cap and the thermal limit."""
+        """The smallest of the scenario cap, the job's cap and the thermal limit (of the node's zone)."""
         caps = [c for c in (self.scenario.cluster.power_cap_w, job.power_cap_w) if c is not None]
-        if self.thermal_fraction < 1.0:
-            caps.append(node.accelerator.tdp_w * self.thermal_fraction)
+        zf = self.zone_thermal_fraction
+        thermal = self.thermal_fraction if zf is None else zf[node.zone]
+        if thermal < 1.0:
+            caps.append(node.accelerator.tdp_w * thermal)
         if self.site_cap_fraction < 1.0:
             caps.append(node.accelerator.tdp_w * self.site_cap_fraction)
         return min(caps) if caps else None
 
-    def _set_thermal_limit(self, fraction: float) -> None:
+    def _set_thermal_limit(self, fraction: float, zone_fractions: tuple[float, ...] | None = None) -> None:
         self.thermal_fraction = fraction
+        self.zone_thermal_fraction = zone_fractions
         self.runtime.update_all()
         # a lifted thermal limit raises accelerator power: the site envelope must re-cap
         self.scheduler._controls_changed()

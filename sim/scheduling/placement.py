@@ -16,11 +16,12 @@ O(groups + nodes of the chosen group), never a scan per queued job.
   graph (min link bandwidth on the paths between its hosts); across racks it
   uses as few racks as possible. Without a graph it is packed.
 - random: uniformly random nodes with room (seeded from the scenario seed).
-- thermal: the coolest zone that holds the job. Zones are racks; their inlet
-  temperature comes from the cooling model if it reports zones
-  (`view.zone_temp_c`); the plant model in `sim/cooling.py` has one hall
-  temperature, so the fallback ranks racks by the share of their accelerators
-  that are busy (heat released in the rack), and places packed inside it.
+- thermal: the coolest zone that holds the job. With a plant of several
+  thermal zones (`cooling.zones`) racks are ranked by the inlet temperature of
+  their zone (`view.zone_temp_c` of their first and last node, the hotter;
+  zones are blocks of node indices, so a rack spans at most those), then by
+  the share of their accelerators that are busy; with one hall by that share
+  alone (heat released in the rack). Packed inside the chosen rack.
 - heterogeneity: the accelerator type on which the job runs fastest
   (Gavel, Narayanan et al. OSDI'20, rank by per-type throughput), packed in
   that pool, then the next fastest.
@@ -253,17 +254,17 @@ class Random:
 
 @register_placement("thermal")
 class Thermal:
-    """The coolest zone (rack) that holds the job; packed inside it."""
+    """The rack in the coolest zone, then the least busy rack, that holds the job; packed inside it."""
 
     def place(self, job: Job, view: ClusterView) -> Placement | None:
         ix = view.index
 
-        def heat(g: int) -> tuple[float, int]:
-            t = view.zone_temp_c(g)
-            if t is None:
-                size = sum(ix.slots[i] for i in ix.group_members[g]) or 1
-                t = ix.group_busy[g] / size
-            return (t, g)
+        def heat(g: int) -> tuple[float, float, int]:
+            members = ix.group_members[g]
+            size = sum(ix.slots[i] for i in members) or 1
+            temps = [t for t in (view.zone_temp_c(members[0]), view.zone_temp_c(members[-1]))
+                     if t is not None] if members else []
+            return (max(temps) if temps else 0.0, ix.group_busy[g] / size, g)
 
         return packed_placement(view, job, group_key=heat)
 

@@ -175,10 +175,11 @@ class ClusterView:
         """Name of node i in the topology graph."""
         return f"h{i}"
 
-    def zone_temp_c(self, group: int) -> float | None:
-        """Inlet temperature of a rack's zone if the cooling model reports zones."""
+    def zone_temp_c(self, i: int) -> float | None:
+        """Inlet temperature of node i's thermal zone (last plant step); None with one hall."""
         fn = self._s.zone_temp_c
-        return fn(group) if fn is not None else None
+        zone = getattr(self._s.nodes[i], "zone", None)
+        return fn(zone) if fn is not None and zone is not None else None
 
     def rng(self, stream: str) -> np.random.Generator:
         """A generator seeded from the scenario seed and a stream name (reproducible)."""
