@@ -159,10 +159,39 @@ class LiquidCoolingConfig(StrictModel):
     pump_head_pa: NonNegative = 200e3  # CDU + facility loop (M)
 
 
+#: `practice: legacy`: the settings of an older, typical enterprise hall, which put an
+#: air-cooled plant in a hot humid climate near the industry-average PUE (1.56-1.58,
+#: Uptime 2023/2024, data/reference/cooling_and_grid.md 1): constant-speed chillers and
+#: fans, cold 18 C supply air on 7 C chilled water, a UPS + PDU of ~93 % at half load
+#: (M: common practice before VFDs, containment and eco-mode UPS). Keys given explicitly win.
+LEGACY_PRACTICE: dict[str, Any] = {
+    "chiller_speed": "constant",
+    "fan_min_flow_fraction": 1.0,
+    "supply_temp_c": 18.0,
+    "chw_supply_temp_c": 7.0,
+    "losses": {"no_load": 0.02, "proportional": 0.03, "square_law": 0.02},
+}
+
+
 class PlantCoolingConfig(StrictModel):
     """A physical cooling plant; see docs/cooling.md for every key."""
 
     model: Literal["plant"] = "plant"
+    practice: Literal["modern", "legacy"] = "modern"
+    """modern: the defaults below (VFDs, containment, warm supply air, efficient UPS);
+    legacy: `LEGACY_PRACTICE` fills every key not given (an older enterprise hall)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _practice(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("practice") == "legacy":
+            data = dict(data)
+            for key, value in LEGACY_PRACTICE.items():
+                if key == "losses" and isinstance(data.get("losses"), dict):
+                    data["losses"] = {**value, **data["losses"]}
+                else:
+                    data.setdefault(key, value)
+        return data
     weather: str | None = None  # bundled TMY name or CSV path; None: the scenario's weather
     chiller: Literal["air-cooled", "water-cooled", "crac-moore"] = "water-cooled"
     chiller_speed: Literal["constant", "variable"] = "variable"

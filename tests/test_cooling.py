@@ -291,6 +291,9 @@ def test_hot_humid_air_cooled_typical_plant_gives_industry_pue() -> None:
     # Miami TMY2, air-cooled chillers, no economizer, typical industry practice
     # at half load: industry average 1.56-1.58 (Uptime 2023/2024); issue range 1.45-1.7.
     config = PlantCoolingConfig(chiller="air-cooled", economizer="none", **TYPICAL_INDUSTRY_PRACTICE)
+    # the same settings are the scenario preset `practice: legacy`
+    assert PlantCoolingConfig(chiller="air-cooled", economizer="none", practice="legacy").model_dump(
+        exclude={"practice"}) == config.model_dump(exclude={"practice"})
     pue, free = annual_pue(config, tmy("tmy2-miami-fl"), 0.5)
     assert 1.45 <= pue <= 1.7, pue
     assert free == 0.0
@@ -409,3 +412,11 @@ def test_step_state_keys() -> None:
     out = model.step(0.0, 60.0, 0.5e6 * 60.0)
     for key in ("outdoor_temp_c", "wet_bulb_c", "supply_temp_c", "hall_temp_c", "inlet_temp_c", "cop"):
         assert key in out.state
+
+
+def test_legacy_practice_fills_only_the_keys_not_given() -> None:
+    c = PlantCoolingConfig(practice="legacy", supply_temp_c=20.0, losses={"no_load": 0.01})
+    assert c.supply_temp_c == 20.0  # given: wins over the preset's 18 C
+    assert c.chiller_speed == "constant" and c.chw_supply_temp_c == 7.0  # from the preset
+    assert (c.losses.no_load, c.losses.proportional, c.losses.square_law) == (0.01, 0.03, 0.02)
+    assert PlantCoolingConfig().chiller_speed == "variable"  # modern defaults otherwise
