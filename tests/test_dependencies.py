@@ -172,3 +172,22 @@ def test_llm_campaign_too_big_pretraining_fails_its_finetunes_and_until_done_end
     assert evals and all(e.state is JobState.COMPLETED for e in evals)
     assert w.end_s == pytest.approx(max(x.end_s for x in j.values()))
     assert r.summary["jobs_failed"] == 3
+
+
+def test_carbon_deferral_counts_slack_from_when_a_dependent_became_ready():
+    # B (slack 2 h) waits for A (1 h): its deadline is ready + slack + runtime = 1 + 2 + 1 h,
+    # not submit (0) + slack + runtime = 3 h, which would leave it no room to defer
+    h100 = load_catalog().accelerator("h100")
+    hour8 = 8 * h100.peak_flops * h100.default_mfu * 3600
+    doc = tiny_scenario(duration="until-done", max_duration="2d",
+                        supply={"grid": {"carbon_intensity": {"trace": "gb-2020"}}},
+                        scheduler={"controls": [{"kind": "carbon-defer"}]},
+                        workload={"jobs": [{"name": "A", "accelerators": 8, "flops": hour8},
+                                           {"name": "B", "accelerators": 8, "flops": hour8, "slack": "2h",
+                                            "after": ["A"]}]})
+    world = World(load_scenario(doc)).run()
+    jobs = {j.name: j for j in world.jobs}
+    defer = world.scheduler.controls[0]
+    assert jobs["B"].ready_s == pytest.approx(3600.0, rel=1e-9)
+    assert defer.deadline_s(jobs["B"]) == pytest.approx(4 * 3600.0, rel=1e-6)
+    assert jobs["B"].end_s <= 4 * 3600.0 + 1e-6

@@ -12,7 +12,7 @@ Carbon-aware deferral (as in "Let's wait awhile", Wiesner et al.,
 Middleware'21): a job with slack (or a deadline) is planned at submission.
 Its runtime estimate T (x `safety`) gives the latest start
 `L = deadline - safety x T`, deadline = the job's `deadline`, else
-submit + slack + T. Among the starts now, now + r, ..., <= L it picks the one
+ready + slack + T (ready: submit, or when its predecessors completed). Among the starts now, now + r, ..., <= L it picks the one
 with the lowest mean forecast grid carbon intensity over [s, s + T]
 (forecast from the supply's carbon signal, `Signal.forecast`), and holds the
 job until then. It never plans past L, so on a cluster with room every
@@ -69,7 +69,10 @@ class CarbonDefer:
         if job.deadline_s is not None:
             return job.deadline_s
         slack = job.slack_s if job.slack_s is not None else self.cfg.default_slack
-        return None if slack is None else job.submit_s + slack + est
+        # slack runs from when the job could first start: its submit time, or later when it
+        # waited for predecessors (Job.after)
+        ready = job.ready_s if job.ready_s is not None else job.submit_s
+        return None if slack is None else ready + slack + est
 
     def hold_until(self, job: Job) -> float | None:
         if self.signal is None:
