@@ -352,10 +352,10 @@ def run_task(task: Mapping[str, Any]) -> dict[str, Any]:
     try:
         from sim.world import World
 
-        scenario = validate_document(task["doc"])
-        if task.get("run_dir") and task.get("runs_interval_s"):
-            scenario = scenario.model_copy(update={
-                "output": scenario.output.model_copy(update={"interval": float(task["runs_interval_s"])})})
+        doc = task["doc"]
+        if task.get("run_dir") and task.get("runs_interval_s"):  # validated like any override
+            doc = apply_overrides(doc, {"output.interval": float(task["runs_interval_s"])})
+        scenario = validate_document(doc)
         world = World(scenario)
         timeout = task.get("timeout_s")
         limit = None if not timeout else max(float(timeout) - (time.perf_counter() - t0), 0.0)
