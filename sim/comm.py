@@ -207,6 +207,8 @@ class NetworkComm:
         ]
         self._nic_ch = meter.channel("net:nics", "network", switch="nics")
         self._switch_w = np.full(self._switch_idx.size, -1.0)
+        self._switch_owners: list[tuple] = [()] * self._switch_idx.size  # (job id, share) per switch
+        self._switch_fp = np.zeros(self._switch_idx.size)  # fingerprint of each switch's traffic mix
         self._nic_w = -1.0
         self._book_power()
 
@@ -280,11 +282,40 @@ class NetworkComm:
         for k in np.flatnonzero(sw != self._switch_w):
             self.meter.set(self._switch_ch[k], float(sw[k]))
         self._switch_w = sw
+        self._attribute_switches()
         is_host = ~net._is_switch
         nic = float(pm.nic_w * (is_host & (net._degree > 0)).sum() + port_w[is_host].sum())
         if nic != self._nic_w:
             self.meter.set(self._nic_ch, nic)
             self._nic_w = nic
+
+    def _attribute_switches(self) -> None:
+        """Charge each switch's power to the jobs whose traffic enters it, by their share.
+
+        A switch nobody sends through stays unattributed overhead (like an
+        idle node); an active switch's whole draw (chassis, ports, bits) is
+        split by ingress bytes/s, so the jobs' network energy plus the idle
+        switches' add up to the metered network energy.
+        """
+        owners, traffic = self.net.owner_node_traffic()
+        # only switches whose (owner, bytes/s) mix changed need new shares: compare a
+        # fingerprint per switch (traffic weighted by a pseudo-random weight per job id)
+        weight = np.asarray([(hash(o) * 2654435761) % 2147483647 + 1.0 for o in owners])
+        fingerprint = np.asarray(traffic.T @ weight).ravel()[self._switch_idx] if owners else \
+            np.zeros(self._switch_idx.size)
+        changed = np.flatnonzero(fingerprint != self._switch_fp)
+        self._switch_fp = fingerprint
+        switch_nodes = self._switch_idx
+        for k in changed.tolist():
+            node = int(switch_nodes[k])
+            lo, hi = traffic.indptr[node], traffic.indptr[node + 1]
+            rows, vals = traffic.indices[lo:hi], traffic.data[lo:hi]
+            total = float(vals.sum())
+            share = tuple((owners[r], float(v) / total) for r, v in zip(rows.tolist(), vals.tolist())
+                          if v > 0) if total > 0 else ()
+            if share != self._switch_owners[k]:
+                self.meter.assign(self._switch_ch[k], share)
+                self._switch_owners[k] = share
 
     # -- the step model -------------------------------------------------------------
     def _network_share(self, job: Job) -> tuple[float, float]:

@@ -436,6 +436,28 @@ class Network:
             return int(per_node.sum())
         return int(per_node[self.router.node_index[node]])
 
+    def owner_node_traffic(self) -> tuple[list[Hashable], scipy.sparse.csc_matrix]:
+        """(owners, matrix): bytes/s each owner sends into each node, owners x nodes.
+
+        Column j lists who loads node j (a switch's ingress), so a switch's
+        power can be shared among the owners whose traffic crosses it.
+        """
+        owners = list(self._owners)
+        n_nodes = len(self.router.nodes)
+        if not owners or self._rates.size == 0:
+            return owners, scipy.sparse.csc_matrix((len(owners), n_nodes))
+        flows = self._owners.values()
+        n_flows = np.fromiter((o.path_len.size for o in flows), dtype=np.int64, count=len(owners))
+        lengths = np.concatenate([o.path_len for o in flows])
+        link_of_nnz = np.concatenate([o.link_ids for o in flows])
+        flow_of_nnz = np.repeat(np.arange(lengths.size), lengths)
+        owner_of_flow = np.repeat(np.arange(len(owners)), n_flows)
+        m = scipy.sparse.coo_matrix(
+            (self._rates[flow_of_nnz], (owner_of_flow[flow_of_nnz], self.router.link_head[link_of_nnz])),
+            shape=(len(owners), n_nodes),
+        )
+        return owners, m.tocsc()
+
     def switch_throughput_bytes_per_s(self) -> np.ndarray:
         """Bytes/s entering each node (indexed like ``router.nodes``)."""
         return np.bincount(self.router.link_head, weights=self.link_load_bytes_per_s,

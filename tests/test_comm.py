@@ -198,3 +198,27 @@ def test_scenario_keys_are_checked():
     with pytest.raises(ScenarioError, match="oversubscripton"):
         load_scenario(doc)
     assert math.isfinite(load_scenario(tiny_scenario()).network.overlap)
+
+
+def test_switch_energy_is_charged_to_the_jobs_whose_traffic_crosses_it():
+    # one 16-GPU BERT-large job over 2 nodes on one switch, then the fabric idles: while the
+    # job runs, the switch's whole draw is the job's; after, it is unattributed overhead
+    doc = tiny_scenario(duration="4h", cluster={"nodes": 2, "node_type": "dgx-h100",
+                                                "topology": {"kind": "single-switch"}},
+                        workload={"jobs": [{"name": "bert", "accelerators": 16, "model": "bert-large",
+                                            "samples": 2.0e6}]})
+    world = World(load_scenario(doc)).run()
+    job = world.jobs[0]
+    assert job.state.value == "completed" and job.end_s < 4 * 3600
+    m = world.meter
+    window = np.array([job.start_s, job.end_s])
+    groups = {
+        "switch": [c.index for c in m.channels if c.category == "network" and c.name != "net:nics"],
+        "nodes": [c.index for c in m.channels if c.category in ("accelerator", "host")],
+    }
+    assert len(groups["switch"]) == 1
+    during = {k: float(v[0]) for k, v in m.binned(window, groups).items()}
+    assert during["switch"] > 0
+    # both nodes are the job's alone while it runs, and so is the switch: the job is
+    # charged exactly their energy over its run, nothing before or after
+    assert m.attributed_j[job.id] == pytest.approx(during["nodes"] + during["switch"], rel=1e-9)
