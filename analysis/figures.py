@@ -119,13 +119,10 @@ def _time_axis(ax: Axes) -> None:
 
 def unit_label(column: str) -> str:
     """An axis label for a column: its name and unit, e.g. `mean_jct_s (s)`."""
-    try:
-        from sim.results import SUMMARY_KEYS
+    from sim.results import SUMMARY_KEYS
 
-        if column in SUMMARY_KEYS:
-            return f"{column} ({SUMMARY_KEYS[column][0]})"
-    except ImportError:  # pragma: no cover - sim is a dependency of analysis
-        pass
+    if column in SUMMARY_KEYS:
+        return f"{column} ({SUMMARY_KEYS[column][0]})"
     leaf = column.rsplit(".", 1)[-1]
     for suffix, unit in _SUFFIX_UNITS:
         if leaf.endswith(suffix):

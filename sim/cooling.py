@@ -36,7 +36,7 @@ equations and sources are in ``docs/cooling.md``.
     is scalar arithmetic.
 
 Verification levels of constants follow the reference file: P primary, S
-secondary, M from memory/practice (a placeholder), D derived here.
+secondary, M from memory or practice (to be replaced by a checked source), D derived here.
 The contract with the engine is ``sim.plant_api.CoolingModel``.
 """
 

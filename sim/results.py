@@ -503,7 +503,7 @@ def _git_revision() -> str:
         if rev.returncode == 0:
             return rev.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
     except (OSError, subprocess.SubprocessError):
-        pass
+        return "unknown"
     return "unknown"
 
 

@@ -53,6 +53,7 @@ place that knows it.
 from __future__ import annotations
 
 import functools
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
@@ -179,7 +180,7 @@ class Signal(Protocol):
     def forecast(self, t: float, horizon_s: float, resolution_s: float = 900.0) -> Forecast: ...
 
 
-class _ForecastMixin:
+class _ForecastMixin(ABC):
     """``forecast`` for any signal that has ``values``; perfect unless configured."""
 
     forecast_kind: str = "perfect"
@@ -187,8 +188,9 @@ class _ForecastMixin:
     persistence_period_s: float = DAY
     seed: int = 0
 
-    def values(self, ts: np.ndarray) -> np.ndarray:  # pragma: no cover - overridden
-        raise NotImplementedError
+    @abstractmethod
+    def values(self, ts: np.ndarray) -> np.ndarray:
+        """The signal at each time in `ts` (s since the start); every concrete signal has it."""
 
     def forecast(self, t: float, horizon_s: float, resolution_s: float = 900.0) -> Forecast:
         times = _forecast_times(t, horizon_s, resolution_s)

@@ -55,6 +55,7 @@ import sys
 import time
 import traceback
 import warnings
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -395,17 +396,19 @@ def _describe(exc: BaseException) -> str:
 # -- executors -------------------------------------------------------------------
 
 
-class _Executor:
+class _Executor(ABC):
     """Submit tasks, iterate over outcomes as they finish; at most `window` in flight."""
 
     def __init__(self, workers: int) -> None:
         self.workers = workers
 
-    def results(self, tasks: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:  # pragma: no cover
-        raise NotImplementedError
+    @abstractmethod
+    def results(self, tasks: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        """Run the tasks; yield each outcome as it finishes."""
 
     def close(self) -> None:
-        pass
+        """Release workers (the pool and Dask executors override it)."""
+        return None
 
 
 class _PoolExecutor(_Executor):

@@ -148,10 +148,8 @@ def _time_or_offset(value: object) -> object:
     if isinstance(value, (int, float)):
         return float(value)
     if isinstance(value, str):
-        try:
+        with contextlib.suppress(ValueError):  # not a duration: try a timestamp next
             return parse_duration(value)
-        except ValueError:
-            pass
         try:
             ts = pd.Timestamp(value)
         except ValueError:

@@ -442,8 +442,9 @@ class Scheduler:
         saving = job.id in self._saving
         self._saving.discard(job.id)
         job.restarts += 1
-        if saving:  # the save did not finish: the preemption is void, the work stays (flops0)
-            pass
+        # a save that did not finish voids the preemption: the work since flops0 is lost like any
+        # other, through the checkpoint rollback below
+        del saving
         self.runtime._book(job)
         done = job.done_flops
         ckpt = min(self.checkpoint_flops(job, rate, flops0), done)
