@@ -49,7 +49,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
 import numpy as np
 import pandas as pd
-from pydantic import Field, model_validator
+from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
 from sim.plant_api import CoolingModel, CoolingStep
 from sim.schema import Fraction, NonNegative, Positive, StrictModel
@@ -258,7 +258,44 @@ class PlantCoolingConfig(StrictModel):
         return self
 
 
-CoolingConfig = Annotated[Union[ConstantPueConfig, PlantCoolingConfig], Field(discriminator="model")]  # noqa: UP007
+class CustomCoolingConfig(StrictModel):
+    """A user's own cooling model: ``model: "package.module:Class"`` and its ``options``.
+
+    The class is built as ``Class(options=..., start=..., duration_s=...,
+    step_s=..., it_capacity_w=..., weather=...)`` (the arguments `build_cooling`
+    receives) and must satisfy ``sim.plant_api.CoolingModel``: ``step(t0, t1,
+    it_energy_j) -> CoolingStep`` and ``config() -> dict``.
+    """
+
+    model: str
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("model")
+    @classmethod
+    def _importable(cls, value: str) -> str:
+        from sim.plugins import import_object
+
+        import_object(value)  # ValueError names what is missing
+        return value
+
+
+def _cooling_kind(value: Any) -> str:
+    model = value.get("model", "constant-pue") if isinstance(value, dict) else getattr(value, "model", None)
+    return "custom" if isinstance(model, str) and ":" in model else str(model)
+
+
+CoolingConfig = Annotated[
+    Union[  # noqa: UP007
+        Annotated[ConstantPueConfig, Tag("constant-pue")],
+        Annotated[PlantCoolingConfig, Tag("plant")],
+        Annotated[CustomCoolingConfig, Tag("custom")],
+    ],
+    Discriminator(
+        _cooling_kind,
+        custom_error_type="cooling_model",
+        custom_error_message="cooling.model must be 'constant-pue', 'plant' or 'package.module:Class'",
+    ),
+]
 """The scenario section ``cooling:``; ``model`` selects the variant."""
 
 
@@ -728,7 +765,7 @@ class PlantCooling:
 
 
 def build_cooling(
-    config: ConstantPueConfig | PlantCoolingConfig,
+    config: ConstantPueConfig | PlantCoolingConfig | CustomCoolingConfig,
     start: pd.Timestamp,
     duration_s: float,
     step_s: float,
@@ -747,6 +784,12 @@ def build_cooling(
     """
     if isinstance(config, ConstantPueConfig):
         return ConstantPue(config)
+    if isinstance(config, CustomCoolingConfig):
+        from sim.plugins import import_object
+
+        return import_object(config.model)(
+            options=dict(config.options), start=start, duration_s=duration_s, step_s=step_s,
+            it_capacity_w=it_capacity_w, weather=weather)
     if isinstance(config, PlantCoolingConfig):
         if config.weather is not None:
             from sim.weather import load_weather

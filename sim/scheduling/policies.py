@@ -11,9 +11,10 @@ rejected in O(slots); one that succeeds touches only the nodes it considers.
 from __future__ import annotations
 
 import bisect
-import importlib
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from sim.plugins import import_object
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -279,8 +280,10 @@ def resolve_policy(kind: str, name: str) -> type:
     if name in registry:
         return registry[name]
     if ":" in name:
-        module, _, attr = name.partition(":")
-        return getattr(importlib.import_module(module), attr)
+        try:
+            return import_object(name)
+        except ValueError as exc:
+            raise ImportError(str(exc)) from None
     raise KeyError(name)
 
 

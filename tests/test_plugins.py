@@ -1,0 +1,59 @@
+"""A user's own models, named 'package.module:Class' in the scenario, run without editing wattsim."""
+
+import sys
+import textwrap
+
+import pytest
+from wattsim_testing import tiny_scenario
+
+from sim import ScenarioError, load_scenario, simulate
+from sim.plugins import import_object
+
+COOLING_MODULE = textwrap.dedent('''
+    from sim.plant_api import CoolingStep
+
+    class FixedCop:
+        """Cooling power = IT heat / COP, no losses: the simplest physical model."""
+
+        def __init__(self, options, start, duration_s, step_s, it_capacity_w, weather):
+            self.cop = options.get("cop", 4.0)
+
+        def step(self, t0, t1, it_energy_j):
+            return CoolingStep(power_w={"chiller": it_energy_j / (t1 - t0) / self.cop})
+
+        def config(self):
+            return {"model": "fixed-cop", "cop": self.cop}
+''')
+
+
+@pytest.fixture
+def user_module(tmp_path, monkeypatch):
+    (tmp_path / "my_cooling.py").write_text(COOLING_MODULE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield "my_cooling"
+    sys.modules.pop("my_cooling", None)
+
+
+def test_a_user_cooling_model_runs_and_books_its_parts(user_module):
+    doc = tiny_scenario(cooling={"model": f"{user_module}:FixedCop", "options": {"cop": 5.0}},
+                        workload={"jobs": [{"accelerators": 8, "flops": 1e19}]})
+    r = simulate(load_scenario(doc))
+    # cooling = IT / COP exactly, so PUE = 1 + 1/5 (the model's own definition, by hand)
+    assert r.summary["pue"] == pytest.approx(1.2, rel=1e-9)
+    assert r.summary["cooling_energy_kwh"] == pytest.approx(r.summary["it_energy_kwh"] / 5.0, rel=1e-9)
+    assert r.manifest["components"]["cooling"] == {"model": "fixed-cop", "cop": 5.0}
+
+
+def test_a_missing_user_model_is_a_scenario_error_naming_the_key():
+    with pytest.raises(ScenarioError, match=r"cooling.custom.model: .*module 'no_such_module' cannot be imported"):
+        load_scenario(tiny_scenario(cooling={"model": "no_such_module:Model"}))
+    with pytest.raises(ScenarioError, match="cooling.model must be 'constant-pue', 'plant' or 'package.module:Class'"):
+        load_scenario(tiny_scenario(cooling={"model": "fridge"}))
+
+
+def test_import_object_says_what_is_wrong():
+    assert import_object("math:sqrt")(4.0) == 2.0
+    with pytest.raises(ValueError, match="has no 'nope'"):
+        import_object("math:nope")
+    with pytest.raises(ValueError, match="is not of the form 'package.module:Name'"):
+        import_object("math.sqrt")
