@@ -94,7 +94,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from sim.plant_api import SupplyModel, SupplyStep
 from sim.schema import Duration, Fraction, NonNegative, Positive, StrictModel
@@ -240,6 +240,20 @@ class SupplyConfig(StrictModel):
     """A measured load already in the building (power, W unless ``unit`` says)."""
     weather: str | None = None
     """Weather for PV/wind when the engine provides none (bundled name or CSV)."""
+    model: str | None = None
+    """A user's own supply model, "package.module:Class" (``sim.plant_api.SupplyModel``),
+    built as ``Class(options=..., start=..., duration_s=..., step_s=..., weather=...)``;
+    the other keys of this section are then unused."""
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("model")
+    @classmethod
+    def _importable(cls, value: str | None) -> str | None:
+        if value is not None:
+            from sim.plugins import import_object
+
+            import_object(value)  # ValueError names what is missing
+        return value
 
 
 # ---------------------------------------------------------------- generation models
@@ -664,6 +678,11 @@ def build_supply(
     """
     if step_s <= 0:
         raise ValueError(f"plant step must be positive, got {step_s}")
+    if config.model is not None:  # the user's own model
+        from sim.plugins import import_object
+
+        return import_object(config.model)(options=dict(config.options), start=as_utc(start),
+                                           duration_s=duration_s, step_s=step_s, weather=weather)
     start = as_utc(start)
     n = max(math.ceil(duration_s / step_s - 1e-9), 0)
     edges = np.minimum(np.arange(n + 1) * step_s, duration_s) if n else np.zeros(1)

@@ -26,12 +26,38 @@ COOLING_MODULE = textwrap.dedent('''
 ''')
 
 
+SUPPLY_MODULE = textwrap.dedent('''
+    from sim.plant_api import SupplyStep
+
+    class FlatPpa:
+        """The grid at a flat intensity, with a share of every step covered by a contract."""
+
+        def __init__(self, options, start, duration_s, step_s, weather):
+            self.share = options["share"]
+            self.g_per_j = options["carbon_g_per_kwh"] / 3.6e6
+
+        def background_energy_j(self, t0, t1):
+            return 0.0
+
+        def step(self, t0, t1, demand_w):
+            grid = demand_w * (1 - self.share)
+            return SupplyStep(flows_w={"grid_import_w": grid, "renewable_used_w": demand_w - grid},
+                              carbon_g_per_s=grid * self.g_per_j, cost_per_s=0.0,
+                              state={"renewable_to_load_w": demand_w - grid})
+
+        def config(self):
+            return {"model": "flat-ppa", "share": self.share}
+''')
+
+
 @pytest.fixture
 def user_module(tmp_path, monkeypatch):
     (tmp_path / "my_cooling.py").write_text(COOLING_MODULE)
+    (tmp_path / "my_supply.py").write_text(SUPPLY_MODULE)
     monkeypatch.syspath_prepend(str(tmp_path))
     yield "my_cooling"
     sys.modules.pop("my_cooling", None)
+    sys.modules.pop("my_supply", None)
 
 
 def test_a_user_cooling_model_runs_and_books_its_parts(user_module):
@@ -57,3 +83,17 @@ def test_import_object_says_what_is_wrong():
         import_object("math:nope")
     with pytest.raises(ValueError, match="is not of the form 'package.module:Name'"):
         import_object("math.sqrt")
+
+
+def test_a_user_supply_model_serves_the_demand(user_module):
+    doc = tiny_scenario(supply={"model": "my_supply:FlatPpa",
+                                "options": {"share": 0.25, "carbon_g_per_kwh": 400}},
+                        workload={"jobs": [{"accelerators": 8, "flops": 1e19}]})
+    r = simulate(load_scenario(doc))
+    s = r.summary
+    # 3/4 of the facility energy from the grid at 400 g/kWh, 1/4 renewable (by hand)
+    assert s["grid_import_kwh"] == pytest.approx(0.75 * s["facility_energy_kwh"], rel=1e-9)
+    assert s["carbon_kg"] == pytest.approx(0.75 * s["facility_energy_kwh"] * 0.4, rel=1e-9)
+    assert s["renewable_share"] == pytest.approx(0.25, rel=1e-9)
+    with pytest.raises(ScenarioError, match=r"supply.model: .*has no 'Nope'"):
+        load_scenario(tiny_scenario(supply={"model": "my_supply:Nope"}))
