@@ -295,8 +295,12 @@ def collect_runs(run_dirs: Iterable[str | Path]) -> pd.DataFrame:
 
 
 def sweep_parameters(df: pd.DataFrame) -> list[str]:
-    """The swept parameter columns: dotted scenario paths, plus `seed`."""
-    return [c for c in df.columns if ("." in c or c == "seed") and c not in SWEEP_META]
+    """The swept parameter columns: scenario paths (dotted, or a whole section such as
+    `cooling` swept with labels), plus `seed`; never a summary metric or sweep metadata."""
+    from sim.results import SUMMARY_KEYS
+
+    return [c for c in df.columns
+            if c not in SWEEP_META and (c == "seed" or "." in c or c not in SUMMARY_KEYS)]
 
 
 def sweep_metrics(df: pd.DataFrame) -> list[str]:

@@ -730,8 +730,8 @@ def sweep_figures(sweep: pd.DataFrame, metrics: Sequence[str] = ("facility_energ
     policy = policy_column(sweep)
     xs = [p for p in params if p != policy and pd.api.types.is_numeric_dtype(sweep[p])
           and sweep[p].nunique() > 1]
-    if not xs and policy:
-        xs = [policy]
+    if not xs:  # no numeric axis: another categorical one against the policy lines, else the policy
+        xs = [p for p in params if p != policy and sweep[p].nunique() > 1][:1] or ([policy] if policy else [])
     for p in xs[:4]:
         for m in metrics:
             if m in sweep and sweep[m].notna().any():

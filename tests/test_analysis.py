@@ -229,3 +229,21 @@ def test_sim_never_imports_analysis():
     offenders = [str(p) for p in sim_dir.rglob("*.py")
                  if re.search(r"^\s*(import analysis|from analysis)", p.read_text(), re.M)]
     assert offenders == []
+
+
+def test_a_whole_section_axis_is_a_swept_parameter_and_gets_its_own_lines():
+    # `cooling` swept with labels (no dot in the column) next to `cooling.weather`
+    from analysis.figures import sweep_figures
+
+    df = pd.DataFrame({
+        "run_id": list("abcd"), "cooling": ["air", "air", "liquid", "liquid"],
+        "cooling.weather": ["miami", "alaska"] * 2, "seed": [1] * 4,
+        "facility_energy_kwh": [10.0, 8.0, 7.0, 6.5], "mean_jct_s": [1.0] * 4, "carbon_kg": [4.0, 3.0, 2.0, 1.5],
+        "makespan_s": [5.0] * 4, "status": ["ok"] * 4,
+    })
+    assert analysis.sweep_parameters(df) == ["cooling", "cooling.weather", "seed"]
+    figs = sweep_figures(df)
+    # the categorical axis that is not the policy is the x axis; a line per cooling variant
+    assert "facility_energy_kwh vs cooling.weather" in figs
+    ax = figs["facility_energy_kwh vs cooling.weather"].axes[0]
+    assert {t.get_text() for t in ax.get_legend().get_texts()} >= {"cooling=air", "cooling=liquid"}
