@@ -22,6 +22,19 @@ the optimum up. Zeus measured 15-76% energy-efficiency gains from power limit
 and batch size together; Samsi et al. (2024) cut A100 inference energy 23% for
 +6.7% time at 175 W vs 250 W.
 
+Power models. The cube law above is the registered power model "cube-law"
+(`PowerCurve`, the default). An accelerator may name another in the catalog
+(`power_model:`), and a scenario may override every accelerator's with
+`cluster.power_model`: a registered name or a user's "package.module:Class".
+A `PowerModel` is built by `Class.of(accelerator)`; built-ins:
+
+- "cube-law": as above;
+- "linear": the clock falls in proportion to the power above idle,
+  f / f_max = (cap - P_idle) / (P_busy - P_idle): dynamic power P = C V^2 f
+  with the voltage held (M: the textbook CMOS relation, e.g. Weste & Harris,
+  CMOS VLSI Design, 4th ed., section 5.1, at the voltage floor of DVFS). It
+  is the pessimistic bound: a cap costs more speed than under the cube law.
+
 Nodes: host power (CPUs, memory, fans, NICs) goes linearly from idle to busy
 with the share of busy accelerators (Fan, Weber and Barroso 2007 use such a
 linear-in-utilisation model for servers). An off node draws nothing.
@@ -29,9 +42,12 @@ linear-in-utilisation model for servers). An off node draws nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 from sim.catalog import Accelerator, NodeType
+from sim.plugins import import_object
 
 #: power of an accelerator waiting on communication, as a share of the way
 #: from idle to busy. OLMo 2 on H100 drew ~15% of TDP during checkpoint saves
@@ -40,6 +56,58 @@ from sim.catalog import Accelerator, NodeType
 WAIT_ACTIVITY = 0.15
 
 
+@runtime_checkable
+class PowerModel(Protocol):
+    """Power and speed of one accelerator under a power cap (W; None: no cap).
+
+    `idle_w` is drawn with nothing running. The engine calls `speed` (relative
+    throughput, 1 uncapped) and `power_w` (mean power at a compute share);
+    `compute_power_w` is the power while computing, the top of `power_w`.
+    """
+
+    idle_w: float
+
+    def compute_power_w(self, cap_w: float | None) -> float: ...
+
+    def speed(self, cap_w: float | None, gamma: float = 1.0) -> float: ...
+
+    def power_w(self, compute_share: float, cap_w: float | None) -> float: ...
+
+
+POWER_MODELS: dict[str, type] = {}
+POWER_MODEL_METHODS = ("of", "compute_power_w", "speed", "power_w")
+
+
+def register_power_model(name: str) -> Callable[[type], type]:
+    """Class decorator: make a power model available as `power_model: name`."""
+
+    def deco(cls: type) -> type:
+        POWER_MODELS[name] = cls
+        return cls
+
+    return deco
+
+
+def resolve_power_model(name: str) -> type:
+    """The class registered as `name` or imported from 'package.module:Class'; ValueError saying why not."""
+    if name in POWER_MODELS:
+        return POWER_MODELS[name]
+    if ":" not in name:
+        known = ", ".join(sorted(POWER_MODELS))
+        raise ValueError(f"{name!r} is not a power model; known: {known}, or 'package.module:Class'")
+    cls = import_object(name)
+    missing = [m for m in POWER_MODEL_METHODS if not callable(getattr(cls, m, None))]
+    if missing:
+        raise ValueError(f"{name!r} has no {', '.join(missing)} (sim.hardware.PowerModel; build: Class.of(accelerator))")
+    return cls
+
+
+def make_power_model(acc: Accelerator, name: str | None = None) -> PowerModel:
+    """The power model of one accelerator: `name`, else the catalog's `power_model`."""
+    return resolve_power_model(name or acc.power_model).of(acc)
+
+
+@register_power_model("cube-law")
 @dataclass(frozen=True)
 class PowerCurve:
     """Busy/idle power of one accelerator type and its DVFS response."""
@@ -78,6 +146,19 @@ class PowerCurve:
         return p_wait + (p_c - p_wait) * compute_share
 
 
+@register_power_model("linear")
+@dataclass(frozen=True)
+class LinearPowerCurve(PowerCurve):
+    """Clock proportional to the power above idle (voltage held): f / f_max = (P - P_idle) / (P_busy - P_idle)."""
+
+    def clock_fraction(self, cap_w: float | None) -> float:
+        p = self.compute_power_w(cap_w)
+        if p >= self.busy_w:
+            return 1.0
+        span = self.busy_w - self.idle_w
+        return (p - self.idle_w) / span if span > 0 else 1.0
+
+
 class Node:
     """One server: its accelerators (as counts) and its host.
 
@@ -92,13 +173,13 @@ class Node:
     )
 
     def __init__(self, index: int, pool: int, node_type: NodeType, accelerator: Accelerator, meter,
-                 zone: int | None = None):
+                 zone: int | None = None, power_model: str | None = None):
         self.index = index
         self.name = f"n{index}"
         self.pool = pool
         self.node_type = node_type
         self.accelerator = accelerator
-        self.curve = PowerCurve.of(accelerator)
+        self.curve = make_power_model(accelerator, power_model)
         self.slots = node_type.accelerators_per_node
         self.free = self.slots
         self.jobs: dict[object, tuple[int, float]] = {}  # job id -> (accelerators, W each)

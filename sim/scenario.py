@@ -71,6 +71,20 @@ class ClusterConfig(StrictModel):
     topology: TopologyConfig | None = Field(
         default=None, description="the network (sim/topology.py); None = no network model"
     )
+    power_model: str | None = Field(
+        default=None,
+        description="every accelerator's power model (cube-law, linear or 'package.module:Class'); "
+        "None = each accelerator's catalog power_model",
+    )
+
+    @field_validator("power_model")
+    @classmethod
+    def _known_power_model(cls, value: str | None) -> str | None:
+        if value is not None:
+            from sim.hardware import resolve_power_model
+
+            resolve_power_model(value)  # ValueError names what is allowed or missing
+        return value
 
     def node_pools(self) -> list[NodePool]:
         return list(self.pools) if self.pools else [NodePool(node_type=self.node_type, nodes=self.nodes)]
@@ -266,6 +280,15 @@ def _check_against_catalog(s: Scenario) -> None:
             total += nt.accelerators_per_node * pool.nodes
         except CatalogError as exc:
             problems.append(f"{where}: {_catalog_message(exc)}")
+            continue
+        acc = cat.accelerator(nt.accelerator)
+        if s.cluster.power_model is None:
+            from sim.hardware import resolve_power_model
+
+            try:
+                resolve_power_model(acc.power_model)
+            except ValueError as exc:
+                problems.append(f"catalog.accelerators.{acc.key}.power_model: {exc}")
     for i, job in enumerate(s.workload.jobs):
         where = f"workload.jobs.{i}"
         if total and job.accelerators > total:

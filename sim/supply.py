@@ -28,17 +28,19 @@ energy is tracked in two pools (from renewables, from the grid) mixed
 proportionally, so energy the grid put into the battery is not counted as
 renewable when it comes out.
 
-Dispatch policies (``battery.dispatch``):
+Dispatch policies (``battery.dispatch``, ``sim.dispatch``: a registered
+``Dispatch`` or "package.module:Class") only *request* a discharge and a grid
+charge; this module clips them and books the flows. Every policy stores
+surplus renewables first. Built-ins:
 
-- ``self-consumption``: store surplus renewables, discharge to cover any
-  demand the renewables do not;
+- ``self-consumption``: discharge to cover any demand the renewables do not;
 - ``peak-shaving``: keep grid import at or below ``battery.peak_kw`` (default
   ``grid.import_limit_kw``): discharge above it, recharge from the grid below;
-- ``carbon-aware``: store surplus renewables; at each step look at the
-  *forecast* of grid carbon intensity over ``battery.horizon`` (the signal's
-  ``forecast`` config: perfect, persistence or noisy; never the actual
-  future): charge from the grid when the current intensity is at or below the
-  forecast's ``clean_quantile``, discharge to the load when it is at or above
+- ``carbon-aware``: at each step look at the *forecast* of grid carbon
+  intensity over ``battery.horizon`` (the signal's ``forecast`` config:
+  perfect, persistence or noisy; never the actual future): charge from the
+  grid when the current intensity is at or below the forecast's
+  ``clean_quantile``, discharge to the load when it is at or above
   ``dirty_quantile``, otherwise hold.
 
 Whatever the policy, the battery discharges to keep import under
@@ -90,12 +92,13 @@ import math
 from array import array
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from pydantic import Field, field_validator, model_validator
 
+from sim.dispatch import DispatchSituation, build_dispatch, resolve_dispatch
 from sim.plant_api import SupplyModel, SupplyStep
 from sim.schema import Duration, Fraction, NonNegative, Positive, StrictModel
 from sim.signals import (
@@ -203,7 +206,10 @@ class BatteryConfig(StrictModel):
     soc_min_fraction: Fraction = 0.1
     soc_max_fraction: Fraction = 1.0
     initial_soc_fraction: Fraction = 0.5
-    dispatch: Literal["self-consumption", "peak-shaving", "carbon-aware"] = "self-consumption"
+    dispatch: str = "self-consumption"
+    """self-consumption, peak-shaving, carbon-aware (``sim.dispatch``) or "package.module:Class"."""
+    dispatch_options: dict[str, Any] = Field(default_factory=dict)
+    """keyword arguments of the dispatch policy."""
     peak_kw: Positive | None = None
     horizon: Duration = DAY
     forecast_resolution: Duration = HOUR
@@ -217,6 +223,12 @@ class BatteryConfig(StrictModel):
         if self.clean_quantile > self.dirty_quantile:
             raise ValueError("clean_quantile must not exceed dirty_quantile")
         return self
+
+    @field_validator("dispatch")
+    @classmethod
+    def _known_dispatch(cls, value: str) -> str:
+        resolve_dispatch(value)  # ValueError names what is allowed or missing
+        return value
 
 
 class PPAConfig(_GenerationTrace):
@@ -430,10 +442,7 @@ class Supply:
         self.green_j = 0.0  # the part of energy_j that came from renewables
         imp = config.grid.import_limit_kw
         self.import_limit_w = math.inf if imp is None else imp * W_PER_KW
-        peak = b.peak_kw if b.peak_kw is not None else imp
-        if b.dispatch == "peak-shaving" and peak is None:
-            raise ValueError("supply.battery.dispatch peak-shaving needs battery.peak_kw or grid.import_limit_kw")
-        self.peak_w = math.inf if peak is None else peak * W_PER_KW
+        self.dispatch = build_dispatch(b.dispatch, b.dispatch_options, b, config.grid)
         self._totals: dict[str, float] = defaultdict(float)
         self._hourly: dict[int, list[float]] = defaultdict(lambda: [0.0, 0.0])
         self._grid_peak_w = 0.0
@@ -493,17 +502,9 @@ class Supply:
             cap_d = min(self.discharge_max_w, avail_w)
             charge_ren = min(surplus, cap_c)
             surplus -= charge_ren
-            want_grid = 0.0
-            policy = self.cfg.battery.dispatch
-            if policy == "self-consumption":
-                discharge = min(net, cap_d)
-            elif policy == "peak-shaving":
-                if net > self.peak_w:
-                    discharge = min(net - self.peak_w, cap_d)
-                else:
-                    want_grid = self.peak_w - net
-            else:
-                discharge, want_grid = self._carbon_aware(t0, ci, net, cap_d)
+            want_grid, discharge = self.dispatch.decide(DispatchSituation(
+                t0, dt, net, surplus, cap_c - charge_ren, cap_d, ci, self.import_limit_w, self.carbon))
+            discharge = min(max(discharge, 0.0), cap_d)
             if net - discharge > self.import_limit_w:
                 discharge = min(net - self.import_limit_w, cap_d)
             if discharge <= 0.0:
@@ -556,18 +557,6 @@ class Supply:
     # -- dispatch helpers
 
     _last_green_fraction: float = 0.0
-
-    def _carbon_aware(self, t0: float, ci: float, net: float, cap_d: float) -> tuple[float, float]:
-        b = self.cfg.battery
-        fc = self.carbon.forecast(t0, b.horizon, b.forecast_resolution)
-        lo, hi = fc.quantile(b.clean_quantile), fc.quantile(b.dirty_quantile)
-        if not hi > lo:  # a flat outlook: nothing to gain, hold
-            return 0.0, 0.0
-        if ci <= lo:
-            return 0.0, math.inf
-        if ci >= hi:
-            return min(net, cap_d), 0.0
-        return 0.0, 0.0
 
     def _move_energy(self, charge_ren_w: float, charge_grid_w: float, discharge_w: float, dt: float) -> None:
         e = self.energy_j

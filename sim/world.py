@@ -70,7 +70,8 @@ class World:
             acc = self.catalog.accelerator(nt.accelerator)
             for _ in range(pool.nodes):
                 zone = zone_of[len(self.nodes)] if zone_of is not None else None
-                self.nodes.append(Node(len(self.nodes), p, nt, acc, self.meter, zone=zone))
+                self.nodes.append(Node(len(self.nodes), p, nt, acc, self.meter, zone=zone,
+                                       power_model=s.cluster.power_model))
         self.thermal_fraction = 1.0
         self.zone_thermal_fraction: tuple[float, ...] | None = None  # per zone, if the plant has zones
         self.site_cap_fraction = 1.0  # common accelerator cap set by a power-envelope control

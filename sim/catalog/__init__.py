@@ -71,6 +71,7 @@ class Accelerator:
     kind: str = "gpu"  # "gpu" | "tpu"
     published_tdp_w: float | None = None  # vendor TDP where it differs from tdp_w (TPUs)
     aliases: tuple[str, ...] = ()
+    power_model: str = "cube-law"  # a registered sim.hardware power model or "package.module:Class"
 
     def __post_init__(self) -> None:
         if not self.busy_w:
@@ -228,6 +229,7 @@ _CHECKS: dict[type, dict[str, Any]] = {
         "kind": _text,
         "published_tdp_w": _positive,
         "aliases": _aliases,
+        "power_model": _text,
     },
     NodeType: {
         "name": _text,

@@ -10,8 +10,11 @@ by the name a scenario uses:
 
 Policies see a read-only `ClusterView`. A user adds a policy without touching
 the simulator: name it in the scenario as "mypackage.module:MyPolicy".
+Energy-aware *controls* (`Control`: `hold_until(job)`, `admits(job, placement)`)
+are found the same way, by `kind` (sim/scheduling/controls.py).
 """
 
+from sim.scheduling.controls import CONTROLS, Control, register_control, resolve_control
 from sim.scheduling.policies import (
     PLACEMENT_POLICIES,
     QUEUE_POLICIES,
@@ -27,6 +30,10 @@ from sim.scheduling.policies import (
 from sim.scheduling.scheduler import Scheduler
 
 __all__ = [
+    "CONTROLS",
+    "Control",
+    "register_control",
+    "resolve_control",
     "PLACEMENT_POLICIES",
     "QUEUE_POLICIES",
     "ClusterView",

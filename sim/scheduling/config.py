@@ -12,6 +12,7 @@ scheduler:
   controls:
     - {kind: carbon-defer}
     - {kind: power-envelope, limit_kw: 80}
+    - {kind: "mypkg.controls:NightOnly", start_hour: 22}   # a user's Control; other keys are its options
 ```
 """
 
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Discriminator, Field, Tag, field_validator
 
 from sim.schema import Duration, NonNegative, Positive, PositiveDuration, StrictModel
 from sim.signals import SignalConfig
@@ -102,7 +103,40 @@ class PowerEnvelopeConfig(StrictModel):
     check_interval: PositiveDuration = Field(default=300.0, description="re-check a signal limit this often")
 
 
-ControlConfig = Annotated[CarbonDeferConfig | PowerEnvelopeConfig, Field(discriminator="kind")]
+class UserControlConfig(StrictModel):
+    """A control named "package.module:Class" (or registered by a user module with
+    `register_control`): the other keys of the entry are its options, passed as a dict."""
+
+    model_config = ConfigDict(extra="allow")
+    kind: str
+
+    @field_validator("kind")
+    @classmethod
+    def _resolves(cls, value: str) -> str:
+        from sim.scheduling.controls import resolve_control
+
+        resolve_control(value)  # ValueError names what is allowed or missing
+        return value
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+_BUILTIN_CONTROL_CONFIGS = {"carbon-defer", "power-envelope"}
+
+
+def _control_tag(value: Any) -> str:
+    kind = value.get("kind") if isinstance(value, dict) else getattr(value, "kind", None)
+    return kind if kind in _BUILTIN_CONTROL_CONFIGS else "user"
+
+
+ControlConfig = Annotated[
+    Annotated[CarbonDeferConfig, Tag("carbon-defer")]
+    | Annotated[PowerEnvelopeConfig, Tag("power-envelope")]
+    | Annotated[UserControlConfig, Tag("user")],
+    Discriminator(_control_tag),
+]
 
 
 class SchedulerConfig(StrictModel):

@@ -1,12 +1,21 @@
 """Energy-aware controls: carbon-aware deferral and a site power envelope.
 
-A control is an object with any of these optional methods (the scheduler
-calls the ones it has):
+A control (`Control`) is an object with any of these methods; the scheduler
+calls the ones it has, and nothing else:
 
 - `hold_until(job) -> float | None`: at submission, keep the job out of the
   queue until that time;
 - `admits(job, placement) -> bool`: may this job start on these accelerators now;
 - `after_change()`: something started, stopped, booted or switched off.
+
+A scenario names one with `scheduler.controls: [{kind: NAME, ...}]`: a name
+registered with `@register_control(NAME)` or a user's "package.module:Class".
+The class is built as `Class(scheduler, options, world)`: `options` is the
+entry's validated config (the built-ins) or a dict of its keys other than
+`kind` (a user's control). A control may read `scheduler.env.now`,
+`scheduler.estimator`, `world.supply` and the like; to change caps it sets
+`world.site_cap_fraction` and calls `scheduler.runtime.update_all()`, as the
+power envelope does.
 
 Carbon-aware deferral (as in "Let's wait awhile", Wiesner et al.,
 Middleware'21): a job with slack (or a deadline) is planned at submission.
@@ -31,11 +40,13 @@ started jobs are preempted until it holds.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from sim.scheduling.config import CarbonDeferConfig, PowerEnvelopeConfig
+from sim.plugins import import_object
+from sim.scheduling.config import CarbonDeferConfig, PowerEnvelopeConfig, UserControlConfig
 from sim.units import W_PER_KW
 
 if TYPE_CHECKING:
@@ -44,16 +55,52 @@ if TYPE_CHECKING:
     from sim.training import Job
 
 
+@runtime_checkable
+class Control(Protocol):
+    """Holds jobs at submission and/or vetoes starts. Either method may be left out
+    (return None / True to stay neutral); `after_change()` is a third, optional hook."""
+
+    def hold_until(self, job: Job) -> float | None: ...
+
+    def admits(self, job: Job, placement: list[tuple[int, int]]) -> bool: ...
+
+
+CONTROL_HOOKS = ("hold_until", "admits", "after_change")
+CONTROLS: dict[str, type] = {}
+
+
+def register_control(name: str) -> Callable[[type], type]:
+    """Class decorator: make a control available as `scheduler.controls: [{kind: name}]`."""
+
+    def deco(cls: type) -> type:
+        CONTROLS[name] = cls
+        return cls
+
+    return deco
+
+
+def resolve_control(kind: str) -> type:
+    """The class registered as `kind` or imported from 'package.module:Class'; ValueError saying why not."""
+    if kind in CONTROLS:
+        return CONTROLS[kind]
+    if ":" not in kind:
+        known = ", ".join(sorted(CONTROLS))
+        raise ValueError(f"{kind!r} is not a control; known: {known}, or 'package.module:Class'")
+    cls = import_object(kind)
+    if not any(callable(getattr(cls, h, None)) for h in CONTROL_HOOKS):
+        raise ValueError(f"{kind!r} has none of the control hooks {', '.join(CONTROL_HOOKS)} (sim.scheduling.Control)")
+    return cls
+
+
 def build_controls(configs: list[Any], sched: Scheduler, world: Any) -> list[Any]:
     out: list[Any] = []
     for c in configs:
-        if isinstance(c, CarbonDeferConfig):
-            out.append(CarbonDefer(sched, c, world))
-        elif isinstance(c, PowerEnvelopeConfig):
-            out.append(PowerEnvelope(sched, c, world))
+        options = c.options if isinstance(c, UserControlConfig) else c
+        out.append(resolve_control(c.kind)(sched, options, world))
     return out
 
 
+@register_control("carbon-defer")
 class CarbonDefer:
     """Hold jobs with slack until the forecast carbon intensity of their run is lowest."""
 
@@ -104,6 +151,7 @@ class CarbonDefer:
         return start if start > now else None
 
 
+@register_control("power-envelope")
 class PowerEnvelope:
     """Keep cluster IT power under a site limit with a common cap and admission."""
 
