@@ -12,7 +12,7 @@ scheduler:
   controls:
     - {kind: carbon-defer}
     - {kind: power-envelope, limit_kw: 80}
-    - {kind: "mypkg.controls:NightOnly", start_hour: 22}   # a user's Control; other keys are its options
+    - {kind: "mypackage.controls:HoldAll", hold_s: 1800}   # a user's Control; other keys are its options
 ```
 """
 
