@@ -64,8 +64,11 @@ class EnergySaver:
         if self._token.get(i) != token or i not in self.idle_since or not self._is_idle(i):
             return
         if len(self.idle_since) <= self.cfg.spare_nodes:
-            # keep it as a spare for now; look again after another timeout
-            self.s.env.timeout(self.cfg.idle_timeout).callbacks.append(partial(self._check, i, token))
+            # keep it as a spare for now; look again after another timeout. With a zero
+            # timeout every node that turns idle is checked at once, so nothing is missed
+            # without a re-check, and re-checking after 0 s would spin at one instant forever
+            if self.cfg.idle_timeout > 0:
+                self.s.env.timeout(self.cfg.idle_timeout).callbacks.append(partial(self._check, i, token))
             return
         del self.idle_since[i]
         self.s.set_node_state(i, OFF)
