@@ -63,8 +63,10 @@ class EnergySaver:
     def _check(self, i: int, token: int, _event: object = None) -> None:
         if self._token.get(i) != token or i not in self.idle_since or not self._is_idle(i):
             return
-        if len(self.idle_since) <= self.cfg.spare_nodes:
-            # keep it as a spare for now; look again after another timeout. With a zero
+        if len(self.idle_since) <= self.cfg.spare_nodes or self._needed(i):
+            # keep it as a spare (or for waiting work that `after_pass` would boot it
+            # right back for: off/boot flapping, a spin at one instant with zero
+            # timeouts) for now; look again after another timeout. With a zero
             # timeout every node that turns idle is checked at once, so nothing is missed
             # without a re-check, and re-checking after 0 s would spin at one instant forever
             if self.cfg.idle_timeout > 0:
@@ -75,8 +77,18 @@ class EnergySaver:
         self.s.nodes[i].power_off()
         self.power_offs += 1
 
+    def _needed(self, i: int) -> bool:
+        """Would switching node i off leave waiting jobs short, so that `after_pass` boots a node?"""
+        s = self.s
+        demand = sum(j.accelerators for j in s.queue)
+        booting_acc = sum(s.nodes[k].slots for k in self.booting)
+        return demand - (s.index.total_free - s.nodes[i].free) - booting_acc > 0
+
     def after_pass(self) -> None:
         s = self.s
+        if self.cfg.idle_timeout == 0:  # nodes kept on are not re-checked by a timeout
+            for i in list(self.idle_since):
+                self._check(i, self._token[i])
         demand = sum(j.accelerators for j in s.queue)
         booting_acc = sum(s.nodes[i].slots for i in self.booting)
         deficit = demand - s.index.total_free - booting_acc
