@@ -96,7 +96,8 @@ def jobs_list(draw, horizon_s: float) -> list[dict[str, Any]]:
             job["deadline"] = draw(st.sampled_from(["4h", "20h"]))
         if draw(st.integers(0, 3)) == 0:
             job["batch_per_accelerator"] = draw(st.sampled_from([8, 64]))
-            job["batch_scaling"] = draw(st.booleans())
+            if "model" in job:
+                job["batch_scaling"] = draw(st.booleans())
         if draw(st.integers(0, 4)) == 0:
             job["runtime_estimate"] = draw(st.sampled_from(["5min", "2h"]))
         if draw(st.booleans()):
@@ -160,7 +161,7 @@ def schedulers(draw, n_nodes: int) -> dict[str, Any]:
             {"node": draw(st.integers(0, n_nodes - 1)), "at": draw(st.sampled_from(["0s", "30min", "2h"])),
              "repair": draw(st.sampled_from(["10min", "1h"]))}]}
     elif fail:
-        sched["failures"] = {"distribution": fail, "mtbf": draw(st.sampled_from(["4h", "1d"])),
+        sched["failures"] = {"distribution": fail, "mtbf": draw(st.sampled_from(["30min", "4h", "1d"])),
                              "shape": 0.7 if fail == "weibull" else 1.0,
                              "repair": draw(st.sampled_from(["10min", "1h"])),
                              "repair_distribution": draw(st.sampled_from(["fixed", "exponential"]))}
@@ -172,7 +173,11 @@ def schedulers(draw, n_nodes: int) -> dict[str, Any]:
     if draw(st.integers(0, 2)) == 0:
         controls.append({"kind": "carbon-defer", "default_slack": draw(st.sampled_from([None, "4h"]))})
     if draw(st.integers(0, 2)) == 0:
-        controls.append({"kind": "power-envelope", "limit_kw": draw(st.sampled_from([3, 8, 15, 40]))})
+        if draw(st.booleans()):
+            controls.append({"kind": "power-envelope", "limit_kw": draw(st.sampled_from([3, 8, 15, 40]))})
+        else:  # a signal limit in W, re-checked every check_interval
+            controls.append({"kind": "power-envelope", "check_interval": draw(st.sampled_from(["5min", "25min"])),
+                             "limit": {"profile": "daily", "values": [6000.0] * 6 + [30000.0] * 12 + [6000.0] * 6}})
     if controls:
         sched["controls"] = controls
     if draw(st.integers(0, 3)) == 0:
@@ -181,7 +186,7 @@ def schedulers(draw, n_nodes: int) -> dict[str, Any]:
 
 
 @st.composite
-def coolings(draw) -> dict[str, Any]:
+def coolings(draw, n_nodes: int) -> dict[str, Any]:
     if draw(st.booleans()):
         return {"model": "constant-pue", "pue": draw(st.sampled_from([1.0, 1.1, 1.5]))}
     plant: dict[str, Any] = {"model": "plant",
@@ -191,8 +196,8 @@ def coolings(draw) -> dict[str, Any]:
     if draw(st.booleans()):  # undersized: the plant throttles
         plant["capacity_w"] = draw(st.sampled_from([5000.0, 15000.0]))
         plant["hall_heat_capacity_j_per_k_per_w"] = 1.0
-    if draw(st.booleans()):
-        plant["zones"] = draw(st.integers(2, 3))
+    if n_nodes > 1 and draw(st.booleans()):
+        plant["zones"] = draw(st.integers(2, min(3, n_nodes)))
         plant["recirculation_k_per_zone"] = 1.0
     if draw(st.integers(0, 2)) == 0:
         plant["liquid"] = {"fraction": 0.75}
@@ -211,14 +216,20 @@ def supplies(draw) -> dict[str, Any] | None:
         supply.setdefault("grid", {})["export"] = True
     if draw(st.booleans()):
         supply["pv"] = {"capacity_kw": draw(st.sampled_from([10, 50, 200]))}
+        if draw(st.integers(0, 2)) == 0:
+            supply["pv"]["trace"] = "gb-solar-2020"
     if draw(st.integers(0, 3)) == 0:
-        supply["wind"] = {"turbines": 1}
+        supply["wind"] = draw(st.sampled_from([{"turbines": 1}, {"trace": "gb-wind-2020", "capacity_kw": 30}]))
+    if draw(st.integers(0, 4)) == 0:
+        supply.setdefault("grid", {})["import_limit_kw"] = draw(st.sampled_from([5, 50]))
     if draw(st.booleans()):
         dispatch = draw(st.sampled_from(["self-consumption", "peak-shaving", "carbon-aware"]))
         battery: dict[str, Any] = {"capacity_kwh": draw(st.sampled_from([0, 20, 100])),
                                    "power_kw": draw(st.sampled_from([5, 30])),
                                    "dispatch": dispatch,
-                                   "initial_soc_fraction": draw(st.sampled_from([0.1, 0.5, 1.0]))}
+                                   "initial_soc_fraction": draw(st.sampled_from([0.1, 0.5, 1.0])),
+                                   "round_trip_efficiency": draw(st.sampled_from([0.5, 0.9, 1.0])),
+                                   "soc_min_fraction": draw(st.sampled_from([0.0, 0.1, 0.5]))}
         if dispatch == "peak-shaving":
             battery["peak_kw"] = draw(st.sampled_from([5, 20]))
         supply["battery"] = battery
@@ -226,7 +237,7 @@ def supplies(draw) -> dict[str, Any] | None:
         supply["ppa"] = {"capacity_kw": 20, "profile": draw(st.sampled_from(["pv", "wind"]))}
     if draw(st.integers(0, 3)) == 0:
         supply["background_load"] = draw(st.sampled_from(
-            [2000.0, {"profile": "daily", "values": [1000.0, 3000.0]}]))
+            [2000.0, {"profile": "daily", "values": [1000.0] * 8 + [3000.0] * 12 + [1000.0] * 4}]))
     return supply
 
 
@@ -243,7 +254,7 @@ def scenarios(draw) -> dict[str, Any]:
         "cluster": cluster,
         "workload": draw(workloads(horizon_s)),
         "scheduler": draw(schedulers(n_nodes)),
-        "cooling": draw(coolings()),
+        "cooling": draw(coolings(n_nodes)),
         "plant": {"step": "300s"},
         "output": {"interval": f"{300 * draw(st.sampled_from([1, 2, 3, 4, 12]))}s"},
     }
