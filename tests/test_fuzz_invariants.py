@@ -351,3 +351,20 @@ def test_power_down_does_not_flap_a_node_that_waiting_work_would_boot_back():
         world, r = _run_bounded(doc)
         assert world.scheduler.saver.boots == 0 and world.scheduler.saver.power_offs == 0
         assert r.jobs.state.tolist() == ["queued"] or r.jobs.state.tolist() == ["pending"]
+
+
+def test_preemption_for_a_job_a_control_refuses_does_not_spin():
+    # found by the fuzzer: SRTF preempts `long` (save time 0) to make room for `big`, the
+    # power envelope refuses `big`, `long` restarts; its requeue had asked for another pass
+    # at the same instant, which preempted it again, and again, forever (26,000+ preemptions
+    # within one second of wall time). The pass that preempts now handles its own requeues.
+    jobs = [{"name": "long", "accelerators": 1, "model": "resnet50", "samples": 1.0e8},
+            {"name": "big", "submit": "10min", "accelerators": 16, "model": "resnet50", "samples": 1.0e6}]
+    doc = tiny_scenario(duration="2h", cluster={"nodes": 2}, workload={"jobs": jobs},
+                        scheduler={"queue": "srtf", "preemption": {"checkpoint_save": 0, "checkpoint_restore": 0},
+                                   "controls": [{"kind": "power-envelope", "limit_kw": 6}]})
+    _, r = _run_bounded(doc)
+    jobs_by_name = r.jobs.set_index("name")
+    assert jobs_by_name.loc["long", "state"] == "completed"
+    assert jobs_by_name.loc["long", "preemptions"] <= 1
+    assert jobs_by_name.loc["big", "state"] == "queued"

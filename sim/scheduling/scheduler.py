@@ -120,6 +120,7 @@ class Scheduler:
         self._needs_restore: set[int] = set()
         self._saving: set[int] = set()
         self._pass_pending = False
+        self._requeue_wakes = True  # False while a preemptive pass preempts and restarts
         self._next_review: float | None = None
         self._meter = meter
         self._queued_ch = meter.channel("jobs_queued", "jobs", quantity="level")
@@ -369,6 +370,10 @@ class Scheduler:
                 used += j.accelerators
         waiting = [j for j in order if j.id in keep and j.id not in self._placed]
         need = sum(j.accelerators for j in waiting) - self.index.total_free
+        # a job preempted here (save 0) is requeued and tried again by this very pass: it
+        # must not ask for another pass at this instant, which would preempt it again, and
+        # again, forever when the waiting jobs cannot start (a control refuses them)
+        self._requeue_wakes = False
         if need > 0:
             for j in reversed(order):
                 if need <= 0:
@@ -384,6 +389,7 @@ class Scheduler:
             for j in order:
                 if j.id not in keep and j.id not in self._placed:
                     self._try_start(j)
+        self._requeue_wakes = True
 
     # -- preemption and failures ------------------------------------------
     def preempt(self, job: Job) -> None:
@@ -424,7 +430,8 @@ class Scheduler:
         self._meter.add(self._busy_ch, -job.accelerators)
         self._meter.add(self._queued_ch, 1)
         self._release_nodes(job)
-        self.wake()
+        if self._requeue_wakes:
+            self.wake()
 
     def checkpoint_flops(self, job: Job, rate_flops_per_s: float, flops0: float) -> float:
         """Work saved by the last periodic checkpoint since the run began at `flops0`."""
