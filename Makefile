@@ -1,5 +1,6 @@
 # wattsim: two commands on a fresh machine: `make run` and `make test`.
-PYTHON ?= python3.11
+# Python 3.11 or newer: python3.11 if present, else python3 (checked below)
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3 2>/dev/null || echo python3.11)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
@@ -7,7 +8,8 @@ STAMP  := $(VENV)/.installed
 .PHONY: run test bench lint docs clean install
 
 $(STAMP): pyproject.toml
-	@command -v $(PYTHON) >/dev/null || { echo "needs $(PYTHON)"; exit 1; }
+	@command -v $(PYTHON) >/dev/null || { echo "wattsim needs Python 3.11+ ($(PYTHON) not found)"; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "wattsim needs Python 3.11+, $(PYTHON) is older"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
