@@ -28,10 +28,9 @@ Built-ins (the policies wattsim has always had, unchanged):
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
-from sim.plugins import import_object
+from sim.plugins import Registry
 from sim.units import W_PER_KW
 
 
@@ -69,30 +68,13 @@ class Dispatch(Protocol):
     def decide(self, s: DispatchSituation) -> tuple[float, float]: ...
 
 
-DISPATCH_POLICIES: dict[str, type] = {}
-
-
-def register_dispatch(name: str) -> Callable[[type], type]:
-    """Class decorator: make a dispatch policy available as ``supply.battery.dispatch: name``."""
-
-    def deco(cls: type) -> type:
-        DISPATCH_POLICIES[name] = cls
-        return cls
-
-    return deco
-
-
-def resolve_dispatch(name: str) -> type:
-    """The class registered as ``name`` or imported from 'package.module:Class'; ValueError saying why not."""
-    if name in DISPATCH_POLICIES:
-        return DISPATCH_POLICIES[name]
-    if ":" not in name:
-        known = ", ".join(sorted(DISPATCH_POLICIES))
-        raise ValueError(f"{name!r} is not a dispatch policy; known: {known}, or 'package.module:Class'")
-    cls = import_object(name)
-    if not callable(getattr(cls, "decide", None)):
-        raise ValueError(f"{name!r} has no method decide(situation) (sim.dispatch.Dispatch)")
-    return cls
+DISPATCH_POLICIES = Registry(
+    "dispatch policy",
+    lambda cls: None if callable(getattr(cls, "decide", None))
+    else "has no method decide(situation) (sim.dispatch.Dispatch)",
+)
+register_dispatch = DISPATCH_POLICIES.register
+resolve_dispatch = DISPATCH_POLICIES.resolve
 
 
 def build_dispatch(name: str, options: dict[str, Any], battery: Any, grid: Any) -> Dispatch:

@@ -42,12 +42,11 @@ linear-in-utilisation model for servers). An off node draws nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from sim.catalog import Accelerator, NodeType
-from sim.plugins import import_object
+from sim.plugins import Registry
 
 #: power of an accelerator waiting on communication, as a share of the way
 #: from idle to busy. OLMo 2 on H100 drew ~15% of TDP during checkpoint saves
@@ -74,32 +73,18 @@ class PowerModel(Protocol):
     def power_w(self, compute_share: float, cap_w: float | None) -> float: ...
 
 
-POWER_MODELS: dict[str, type] = {}
 POWER_MODEL_METHODS = ("of", "compute_power_w", "speed", "power_w")
 
 
-def register_power_model(name: str) -> Callable[[type], type]:
-    """Class decorator: make a power model available as `power_model: name`."""
-
-    def deco(cls: type) -> type:
-        POWER_MODELS[name] = cls
-        return cls
-
-    return deco
-
-
-def resolve_power_model(name: str) -> type:
-    """The class registered as `name` or imported from 'package.module:Class'; ValueError saying why not."""
-    if name in POWER_MODELS:
-        return POWER_MODELS[name]
-    if ":" not in name:
-        known = ", ".join(sorted(POWER_MODELS))
-        raise ValueError(f"{name!r} is not a power model; known: {known}, or 'package.module:Class'")
-    cls = import_object(name)
+def _power_model_problem(cls: type) -> str | None:
     missing = [m for m in POWER_MODEL_METHODS if not callable(getattr(cls, m, None))]
-    if missing:
-        raise ValueError(f"{name!r} has no {', '.join(missing)} (sim.hardware.PowerModel; build: Class.of(accelerator))")
-    return cls
+    return (f"has no {', '.join(missing)} (sim.hardware.PowerModel; build: Class.of(accelerator))"
+            if missing else None)
+
+
+POWER_MODELS = Registry("power model", _power_model_problem)
+register_power_model = POWER_MODELS.register
+resolve_power_model = POWER_MODELS.resolve
 
 
 def make_power_model(acc: Accelerator, name: str | None = None) -> PowerModel:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import re
+from collections.abc import Callable
 from typing import Any
 
 #: 'package.module:Name'
@@ -33,3 +34,39 @@ def import_object(name: str) -> Any:
         return getattr(mod, attr)
     except AttributeError:
         raise ValueError(f"{name!r}: module {module!r} has no {attr!r}") from None
+
+
+class Registry(dict[str, type]):
+    """Classes a scenario finds by name: the registered built-ins, or 'package.module:Class'.
+
+    One per noun (battery dispatch, scheduler control, accelerator power model).
+    `check(cls)` returns what a user's class lacks (None when it will do), so a
+    bad class is refused when the scenario loads, not in the middle of a run.
+    """
+
+    def __init__(self, noun: str, check: Callable[[type], str | None]) -> None:
+        super().__init__()
+        self.noun = noun
+        self._check = check
+
+    def register(self, name: str) -> Callable[[type], type]:
+        """Class decorator: make the class available under `name`."""
+
+        def deco(cls: type) -> type:
+            self[name] = cls
+            return cls
+
+        return deco
+
+    def resolve(self, name: str) -> type:
+        """The class registered as `name` or imported from 'package.module:Class'; ValueError saying why not."""
+        if name in self:
+            return self[name]
+        if ":" not in name:
+            known = ", ".join(sorted(self))
+            raise ValueError(f"{name!r} is not a {self.noun}; known: {known}, or 'package.module:Class'")
+        cls = import_object(name)
+        problem = self._check(cls)
+        if problem:
+            raise ValueError(f"{name!r} {problem}")
+        return cls

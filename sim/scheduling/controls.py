@@ -40,12 +40,11 @@ started jobs are preempted until it holds.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from sim.plugins import import_object
+from sim.plugins import Registry
 from sim.scheduling.config import CarbonDeferConfig, PowerEnvelopeConfig, UserControlConfig
 from sim.units import W_PER_KW
 
@@ -66,30 +65,13 @@ class Control(Protocol):
 
 
 CONTROL_HOOKS = ("hold_until", "admits", "after_change")
-CONTROLS: dict[str, type] = {}
-
-
-def register_control(name: str) -> Callable[[type], type]:
-    """Class decorator: make a control available as `scheduler.controls: [{kind: name}]`."""
-
-    def deco(cls: type) -> type:
-        CONTROLS[name] = cls
-        return cls
-
-    return deco
-
-
-def resolve_control(kind: str) -> type:
-    """The class registered as `kind` or imported from 'package.module:Class'; ValueError saying why not."""
-    if kind in CONTROLS:
-        return CONTROLS[kind]
-    if ":" not in kind:
-        known = ", ".join(sorted(CONTROLS))
-        raise ValueError(f"{kind!r} is not a control; known: {known}, or 'package.module:Class'")
-    cls = import_object(kind)
-    if not any(callable(getattr(cls, h, None)) for h in CONTROL_HOOKS):
-        raise ValueError(f"{kind!r} has none of the control hooks {', '.join(CONTROL_HOOKS)} (sim.scheduling.Control)")
-    return cls
+CONTROLS = Registry(
+    "control",
+    lambda cls: None if any(callable(getattr(cls, h, None)) for h in CONTROL_HOOKS)
+    else f"has none of the control hooks {', '.join(CONTROL_HOOKS)} (sim.scheduling.Control)",
+)
+register_control = CONTROLS.register
+resolve_control = CONTROLS.resolve
 
 
 def build_controls(configs: list[Any], sched: Scheduler, world: Any) -> list[Any]:
