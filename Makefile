@@ -31,7 +31,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check sim analysis tests benchmarks
 
 docs: $(STAMP)
-	$(BIN)/python -m sim.results > docs/output-columns.md
+	$(BIN)/python -m sim.results.result > docs/output-columns.md
 
 clean:
 	rm -rf runs .pytest_cache

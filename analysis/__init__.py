@@ -93,8 +93,8 @@ class Run:
 
 
 def summary_table(summary: Mapping[str, Any]) -> pd.DataFrame:
-    """A summary dict as rows of key, value, unit, meaning (units from sim.results)."""
-    from sim.results import SUMMARY_KEYS
+    """A summary dict as rows of key, value, unit, meaning (units from sim.results.result)."""
+    from sim.results.result import SUMMARY_KEYS
 
     rows = []
     for key, value in summary.items():
@@ -204,7 +204,7 @@ def load_sweep(path: str | Path) -> pd.DataFrame:
     """Read a sweep table: a row per run (run_id, dotted parameters, metrics, status).
 
     `path` may be a sweep folder written by `wattsim sweep` (its
-    results/*.parquet parts, read with `sim.sweep.load_sweep`), the table
+    results/*.parquet parts, read with `sim.sweep.execute.load_sweep`), the table
     itself (.parquet, .csv or .json), a folder holding one Parquet table, or
     a folder of run
     folders (then the table is built with `collect_runs`). A missing `status`
@@ -214,7 +214,7 @@ def load_sweep(path: str | Path) -> pd.DataFrame:
     if p.is_file():
         df = _read_table(p)
     elif p.is_dir() and any((p / "results").glob("*.parquet")):
-        from sim.sweep import load_sweep as _sim_load_sweep
+        from sim.sweep.execute import load_sweep as _sim_load_sweep
 
         df = _sim_load_sweep(p)
     elif p.is_dir():
@@ -271,7 +271,7 @@ def collect_runs(run_dirs: Iterable[str | Path]) -> pd.DataFrame:
     Each row: run_id (the folder name), every dotted scenario path whose value
     differs between the runs (from manifest.yaml), every summary metric, and
     status "ok". Useful for runs made by hand or by a script looping
-    `simulate()`; `sim.sweep` writes the same shape directly.
+    `simulate()`; `sim.sweep.execute` writes the same shape directly.
     """
     rows, params = [], []
     for d in run_dirs:
@@ -297,7 +297,7 @@ def collect_runs(run_dirs: Iterable[str | Path]) -> pd.DataFrame:
 def sweep_parameters(df: pd.DataFrame) -> list[str]:
     """The swept parameter columns: scenario paths (dotted, or a whole section such as
     `cooling` swept with labels), plus `seed`; never a summary metric or sweep metadata."""
-    from sim.results import SUMMARY_KEYS
+    from sim.results.result import SUMMARY_KEYS
 
     return [c for c in df.columns
             if c not in SWEEP_META and (c == "seed" or "." in c or c not in SUMMARY_KEYS)]

@@ -1,7 +1,7 @@
 """`wattsim report`: added to the `wattsim` command through the `wattsim.commands` entry point.
 
 `sim` never imports `analysis`; pyproject.toml names `register` under
-`[project.entry-points."wattsim.commands"]` and `sim.cli` calls it with its
+`[project.entry-points."wattsim.commands"]` and `sim.cli.main` calls it with its
 subparsers.
 """
 

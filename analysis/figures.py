@@ -119,7 +119,7 @@ def _time_axis(ax: Axes) -> None:
 
 def unit_label(column: str) -> str:
     """An axis label for a column: its name and unit, e.g. `mean_jct_s (s)`."""
-    from sim.results import SUMMARY_KEYS
+    from sim.results.result import SUMMARY_KEYS
 
     if column in SUMMARY_KEYS:
         return f"{column} ({SUMMARY_KEYS[column][0]})"

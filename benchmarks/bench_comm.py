@@ -17,7 +17,7 @@ import time
 import numpy as np
 
 from sim import load_scenario
-from sim.world import World
+from sim.engine.world import World
 
 JOBS = 1000
 

@@ -13,7 +13,7 @@ import time
 import simpy
 
 from sim import load_scenario
-from sim.world import World
+from sim.engine.world import World
 
 SCENARIO = {
     "name": "bench-engine",
@@ -45,7 +45,7 @@ def bare_simpy(n_events: int) -> float:
 
 def plant_share(overrides: dict) -> tuple[float, float, int]:
     """(wall s of the run, share of it inside the plant loop's steps, plant steps)."""
-    from sim.plant import Plant
+    from sim.engine.plant_loop import Plant
 
     spent = [0.0]
     original = Plant.close_step

@@ -19,8 +19,8 @@ import time
 
 import numpy as np
 
-from sim.network import Network, NetworkPowerModel, Router, collective_flows
-from sim.topology import FatTreeTopology, build_topology, host_name
+from sim.network.flows import Network, NetworkPowerModel, Router, collective_flows
+from sim.network.topology import FatTreeTopology, build_topology, host_name
 
 
 def main() -> None:

@@ -15,7 +15,7 @@ import time
 import numpy as np
 
 from sim import load_scenario
-from sim.world import World
+from sim.engine.world import World
 
 NODES = 1000
 JOBS = 1250

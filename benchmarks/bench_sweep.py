@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from sim.sweep import expand_sweep, run_sweep
+from sim.sweep.execute import expand_sweep, run_sweep
 
 TINY: dict = {
     "name": "tiny",
@@ -82,8 +82,8 @@ def main() -> None:
     expand_s = time.perf_counter() - t0
     print(f"{n} tiny runs; expansion + validation in the parent: {expand_s / n * 1e3:.2f} ms/run; "
           f"{os.cpu_count()} cores")
-    from sim.scenario import validate_document
-    from sim.world import simulate
+    from sim.engine.world import simulate
+    from sim.spec.scenario import validate_document
 
     specs = expand_sweep(sweep)
     simulate(validate_document(specs[0].doc))  # warm the caches (catalog, imports)

@@ -212,7 +212,7 @@ def test_load_sweep_reads_tables_and_run_folders(tmp_path, sweep_table, runs):
 
 
 def test_load_sweep_reads_a_wattsim_sweep_folder(tmp_path):
-    from sim.sweep import run_sweep
+    from sim.sweep.execute import run_sweep
 
     definition = {"name": "t", "base": {**GRID, "duration": "2h"},
                   "grid": {"cluster.nodes": [2, 3]}, "replicates": 2}

@@ -10,7 +10,7 @@ from wattsim_testing import tiny_scenario
 
 from sim import Result
 
-WATTSIM = [sys.executable, "-m", "sim.cli"]
+WATTSIM = [sys.executable, "-m", "sim.cli.main"]
 
 
 def run(*args, cwd):

@@ -1,4 +1,4 @@
-"""The network inside the engine (sim/comm.py): collectives as flows, shares, power.
+"""The network inside the engine (sim/network/fabric.py): collectives as flows, shares, power.
 
 Numbers are derived by hand from the alpha-beta formulas of docs/network.md and
 the step model of docs/training.md; the spread-vs-packed figure is compared
@@ -14,10 +14,10 @@ import pytest
 from wattsim_testing import tiny_scenario
 
 from sim import load_scenario, simulate
-from sim.network import hierarchical_allreduce_time, ring_allreduce_time
-from sim.scenario import ScenarioError
-from sim.workload import JobSpec, job_from_spec
-from sim.world import World
+from sim.engine.world import World
+from sim.network.flows import hierarchical_allreduce_time, ring_allreduce_time
+from sim.spec.scenario import ScenarioError
+from sim.workload.jobs import JobSpec, job_from_spec
 
 PEAK_H100 = 989e12  # sim/catalog/accelerators.yaml
 MODEL = {"parameters": 1e9, "flops_per_sample": 1e12, "gradient_bytes": 4e9}
@@ -119,7 +119,7 @@ def test_energy_balance_holds_with_network_channels():
     np.testing.assert_allclose(ts.it_power_w, parts + ts.get("background_power_w", 0.0), rtol=1e-9)
     np.testing.assert_allclose(
         ts.facility_power_w, ts.it_power_w + ts.cooling_power_w + ts.losses_power_w, rtol=1e-9)
-    # by hand (sim/network.py NetworkPowerModel defaults, every port-end draws 8.5 W busy or idle):
+    # by hand (sim/network/flows.py NetworkPowerModel defaults, every port-end draws 8.5 W busy or idle):
     # 2 leaves + 2 spines x 750 W; port-ends: 2 leaves x 4 + 2 spines x 2 = 12 on switches, 4 on hosts;
     # 4 NICs x 20 W -> 3,000 + 16 x 8.5 + 80 = 3,216 W static for 6 h = 19.296 kWh. The dynamic part,
     # 5 pJ/bit x 8 bit/B x ingress, is at most 12 switch ports x 50e9 B/s -> 24 W, 0.144 kWh over 6 h.

@@ -1,7 +1,7 @@
-"""Tests of sim/cooling.py: constant-PUE accounting and the physical plant.
+"""Tests of sim/facility/cooling.py: constant-PUE accounting and the physical plant.
 
 The plant tests drive `step()` directly with a synthetic IT load over real TMY
-weather (pvlib's bundled files through sim.weather) or a small stand-in; no
+weather (pvlib's bundled files through sim.facility.weather) or a small stand-in; no
 engine is needed. Reference figures: data/reference/cooling_and_grid.md.
 """
 
@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from pydantic import TypeAdapter
 
-from sim.cooling import (
+from sim.facility.cooling import (
     COP_RATED_AIR_COOLED,
     RATING_CHW_C,
     RATING_CONDENSER_AIR_C,
@@ -32,7 +32,7 @@ from sim.cooling import (
     moore_crac_cop,
     part_load_multiplier,
 )
-from sim.weather import Weather, load_weather
+from sim.facility.weather import Weather, load_weather
 
 START = pd.Timestamp("2021-01-01T00:00:00Z")
 YEAR_S = 365 * 86400.0

@@ -15,8 +15,8 @@ from wattsim_testing import tiny_scenario
 
 from sim import ScenarioError, load_scenario
 from sim.catalog import load_catalog
-from sim.training import JobState
-from sim.world import World
+from sim.compute.training import JobState
+from sim.engine.world import World
 
 H = 3600.0
 

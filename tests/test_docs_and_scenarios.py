@@ -5,9 +5,9 @@
 - every ```yaml block of README.md and docs/*.md validates (a section is merged
   into a tiny scenario; a sweep block is read and each of its axis values
   validated; the signal examples are validated one by one);
-- docs/output-columns.md is what `python -m sim.results` prints;
+- docs/output-columns.md is what `python -m sim.results.result` prints;
 - every column a run with the cooling plant, PV, wind, a PPA, a battery and a
-  network produces is documented in sim/results.py with its unit, and every
+  network produces is documented in sim/results/result.py with its unit, and every
   documented column is produced (so the table cannot drift either way).
 """
 
@@ -23,9 +23,9 @@ import yaml
 from wattsim_testing import tiny_scenario
 
 from sim import load_scenario, simulate
-from sim.results import COLUMNS, JOB_COLUMNS, NODE_COLUMNS, SUMMARY_KEYS, columns_markdown
-from sim.scenario import Scenario, apply_overrides, validate_document
-from sim.sweep import expand_sweep, read_sweep
+from sim.results.result import COLUMNS, JOB_COLUMNS, NODE_COLUMNS, SUMMARY_KEYS, columns_markdown
+from sim.spec.scenario import Scenario, apply_overrides, validate_document
+from sim.sweep.execute import expand_sweep, read_sweep
 
 REPO = Path(__file__).resolve().parents[1]
 SCENARIOS = REPO / "scenarios"
@@ -234,7 +234,7 @@ def test_every_produced_column_is_documented_and_vice_versa(full_run):
         ("summary", list(r.summary), SUMMARY_KEYS),
     ):
         undocumented = [c for c in produced if not _documented(c, table)]
-        assert not undocumented, f"{name}: add to sim/results.py with unit and meaning: {undocumented}"
+        assert not undocumented, f"{name}: add to sim/results/result.py with unit and meaning: {undocumented}"
         stale = [k for k in table if not k.startswith("<") and k not in produced]
         assert not stale, f"{name}: documented but not produced: {stale}"
 

@@ -43,7 +43,7 @@ def test_per_job_attributed_plus_unattributed_equals_metered_total():
         {"accelerators": 16, "flops": one_hour_job_flops(16), "submit": "5h"},
     ]})
     r = simulate(load_scenario(doc))
-    # by hand (sim/hardware.py Node.refresh): a job is charged busy_w per accelerator plus host_busy_w / 8
+    # by hand (sim/compute/node.py Node.refresh): a job is charged busy_w per accelerator plus host_busy_w / 8
     # per slot it holds; a free slot costs idle_w plus host_idle_w / 8, unattributed. Busy slot-hours:
     # 4 x 1 h + 2 x 3 h + 16 x 1 h = 26 of 16 x 24 = 384.
     busy_slot_s, all_slot_s = 26 * 3600.0, 16 * 86400.0
@@ -145,7 +145,7 @@ def test_a_job_fits_the_cluster_or_waits_fifo():
 
 
 def test_a_wall_clock_limit_stops_a_run_with_a_clear_error():
-    from sim.world import RunTimeout, World
+    from sim.engine.world import RunTimeout, World
 
     # a month at a 1 s plant step is millions of events: a 0.2 s limit must stop it early
     doc = tiny_scenario(duration="30d", plant={"step": "1s"})

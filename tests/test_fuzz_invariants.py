@@ -29,7 +29,7 @@ from test_integration import check_invariants
 from wattsim_testing import tiny_scenario
 
 from sim import ScenarioError, load_scenario
-from sim.world import World
+from sim.engine.world import World
 
 FUZZ_EXAMPLES = int(os.environ.get("WATTSIM_FUZZ_EXAMPLES", "40"))
 WALL_LIMIT_S = 30.0  # one small run takes well under a second

@@ -22,9 +22,9 @@ import pytest
 from wattsim_testing import tiny_scenario
 
 from sim import ScenarioError, load_scenario, simulate
-from sim.results import POWER_CATEGORIES
+from sim.engine.world import World
+from sim.results.result import POWER_CATEGORIES
 from sim.units import J_PER_KWH
-from sim.world import World
 
 STEP = "300s"
 LEAF_SPINE = {"kind": "leaf-spine", "hosts_per_leaf": 2, "spines": 2, "oversubscription": 2}

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from sim.meter import Meter, MeterError
+from sim.engine.meter import Meter, MeterError
 
 
 class Clock:

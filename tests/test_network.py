@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.network import (
+from sim.network.flows import (
     Network,
     NetworkPowerModel,
     Router,
@@ -20,7 +20,7 @@ from sim.network import (
     ring_allreduce_time,
     tree_allreduce_time,
 )
-from sim.topology import (
+from sim.network.topology import (
     FatTreeTopology,
     LeafSpineTopology,
     SingleSwitchTopology,

@@ -63,7 +63,7 @@ def test_explore_run_notebook(tmp_path, kernel, monkeypatch):
 
 
 def test_compare_policies_notebook(tmp_path, kernel, monkeypatch):
-    from sim.sweep import run_sweep
+    from sim.sweep.execute import run_sweep
 
     base = {"name": "nb-sweep", "duration": "4h", "cluster": {"nodes": 2, "node_type": "dgx-h100"},
             "workload": {"generator": {"kind": "poisson", "rate_per_hour": 3, "mean_duration": "1h"}},

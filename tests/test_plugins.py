@@ -7,10 +7,10 @@ import pytest
 from wattsim_testing import tiny_scenario
 
 from sim import ScenarioError, load_scenario, simulate
-from sim.plugins import import_object
+from sim.registry import import_object
 
 COOLING_MODULE = textwrap.dedent('''
-    from sim.plant_api import CoolingStep
+    from sim.engine.contracts import CoolingStep
 
     class FixedCop:
         """Cooling power = IT heat / COP, no losses: the simplest physical model."""
@@ -27,7 +27,7 @@ COOLING_MODULE = textwrap.dedent('''
 
 
 SUPPLY_MODULE = textwrap.dedent('''
-    from sim.plant_api import SupplyStep
+    from sim.engine.contracts import SupplyStep
 
     class FlatPpa:
         """The grid at a flat intensity, with a share of every step covered by a contract."""

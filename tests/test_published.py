@@ -1,4 +1,4 @@
-"""Published training runs (sim.published): simulated against published, within tolerance.
+"""Published training runs (sim.workload.published): simulated against published, within tolerance.
 
 Published figures: data/reference/training_runs.csv (Patterson et al. 2021
 Tables 1 and 4; Luccioni et al. 2023 Table 1 for BLOOM). Tolerances from issue 6:
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from sim.cli import main
-from sim.published import compare, scenario_paths
+from sim.cli.main import main
+from sim.workload.published import compare, scenario_paths
 
 REQUIRED = {"patt-t4-t5", "patt-t4-meena", "patt-t4-gshard", "patt-t4-switch", "patt-t4-gpt3", "bloom-176b-luccioni"}
 

@@ -9,8 +9,8 @@ from wattsim_testing import tiny_scenario
 
 from sim import ScenarioError, load_scenario, simulate
 from sim.catalog import load_catalog
-from sim.dispatch import DISPATCH_POLICIES, Dispatch
-from sim.hardware import POWER_MODELS, PowerModel, make_power_model
+from sim.compute.node import POWER_MODELS, PowerModel, make_power_model
+from sim.facility.dispatch import DISPATCH_POLICIES, Dispatch
 from sim.scheduling import CONTROLS
 from sim.units import J_PER_KWH
 

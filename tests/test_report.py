@@ -18,7 +18,7 @@ import pytest
 
 from analysis.report import build_report, is_run_dir
 from sim import load_scenario, simulate
-from sim.cli import main as wattsim
+from sim.cli.main import main as wattsim
 
 SCENARIO = {"name": "report-run", "duration": "6h", "cluster": {"nodes": 2, "node_type": "dgx-h100"},
             "workload": {"jobs": [{"name": "a", "submit": 0, "accelerators": 8, "duration": "2h"},

@@ -114,7 +114,7 @@ def test_overrides_never_mutate_the_values_passed_in():
 
 def test_yaml_off_means_off_for_the_network_model():
     # YAML 1.1 reads a bare `off` as False: `--set network.model=off` must still mean "off"
-    from sim.scenario import parse_override
+    from sim.spec.scenario import parse_override
 
     key, value = parse_override("network.model=off")
     assert value is False

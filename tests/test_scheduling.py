@@ -11,8 +11,8 @@ import pytest
 from wattsim_testing import tiny_scenario
 
 from sim import load_scenario
-from sim.training import JobState
-from sim.world import World
+from sim.compute.training import JobState
+from sim.engine.world import World
 
 H = 3600.0
 

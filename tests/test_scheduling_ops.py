@@ -14,8 +14,8 @@ from wattsim_testing import tiny_scenario
 
 from sim import load_scenario
 from sim.catalog import load_catalog
-from sim.training import JobState
-from sim.world import World
+from sim.compute.training import JobState
+from sim.engine.world import World
 
 DGX = load_catalog().node_type("dgx-h100")
 H100 = load_catalog().accelerator("h100")

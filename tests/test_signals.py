@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from sim.signals import (
+from sim.facility.signals import (
     ConstantSignal,
     SampledSignal,
     SignalConfig,

@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.plant_api import SupplyStep
-from sim.signals import data_path
-from sim.supply import SupplyConfig, build_supply, pv_power_w, summarize, wind_power_w
-from sim.weather import load_weather
+from sim.engine.contracts import SupplyStep
+from sim.facility.signals import data_path
+from sim.facility.supply import SupplyConfig, build_supply, pv_power_w, summarize, wind_power_w
+from sim.facility.weather import load_weather
 
 START = pd.Timestamp("2020-06-01T00:00Z")
 DAY_S = 86400.0
@@ -174,7 +174,7 @@ def test_ppa_hourly_matching_never_exceeds_annual_matching() -> None:
 def test_generation_trace_is_scaled_to_the_capacity() -> None:
     model, steps, _ = _run({"pv": {"trace": "gb-solar-2020", "capacity_kw": 1000}}, 0.0, 7 * DAY_S, 1800.0)
     pv = _flows(steps, "pv_w")
-    # sim/supply.py: trace / its maximum over the whole file x capacity_kw; half-hourly steps on a
+    # sim/facility/supply.py: trace / its maximum over the whole file x capacity_kw; half-hourly steps on a
     # half-hourly trace take the samples as they are (data/grid/gb_production.csv, column Solar)
     solar = pd.read_csv(data_path("grid", "gb_production.csv"), index_col=0, parse_dates=True)["Solar"]
     solar.index = solar.index.tz_localize("UTC")

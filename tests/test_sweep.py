@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.sweep import SweepError, expand_sweep, load_sweep, read_sweep, run_id_of, run_sweep
+from sim.sweep.execute import SweepError, expand_sweep, load_sweep, read_sweep, run_id_of, run_sweep
 
 TINY: dict = {
     "name": "tiny",
@@ -81,7 +81,7 @@ def test_random_ranges_are_seeded_and_within_bounds():
 
 
 def test_run_id_is_the_hash_of_the_resolved_scenario_in_any_process(tmp_path):
-    from sim.scenario import validate_document
+    from sim.spec.scenario import validate_document
 
     specs = expand_sweep({"base": TINY, "grid": {"cluster.nodes": [2, 3]}})
     resolved = validate_document(specs[0].doc).model_dump(mode="json")
@@ -91,7 +91,7 @@ def test_run_id_is_the_hash_of_the_resolved_scenario_in_any_process(tmp_path):
     assert same[0].run_id == specs[0].run_id
     # another interpreter, another hash seed: the same ids
     (tmp_path / "sweep.json").write_text(json.dumps({"base": TINY, "grid": {"cluster.nodes": [2, 3]}}))
-    code = f"from sim.sweep import expand_sweep; print(' '.join(s.run_id for s in expand_sweep({str(tmp_path / 'sweep.json')!r})))"
+    code = f"from sim.sweep.execute import expand_sweep; print(' '.join(s.run_id for s in expand_sweep({str(tmp_path / 'sweep.json')!r})))"
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     assert out.stdout.split() == [s.run_id for s in specs]
@@ -157,7 +157,7 @@ def test_failures_are_recorded_while_the_others_succeed(tmp_path):
     assert set(timed["status"]) == {"failed"}
     assert timed["error"].str.startswith("timeout: run passed its 0.3 s limit").all()
     # the CLI exits non-zero only when asked
-    from sim.cli import main
+    from sim.cli.main import main
 
     (tmp_path / "s.json").write_text(json.dumps(sweep))
     args = ["sweep", str(tmp_path / "s.json"), "-o", str(tmp_path / "out"), "--no-progress"]
@@ -195,7 +195,7 @@ def test_resume_after_killing_a_sweep_midway(tmp_path):
     path = tmp_path / "s.json"
     path.write_text(json.dumps(sweep))
     out = tmp_path / "out"
-    code = (f"from sim.sweep import run_sweep; run_sweep({str(path)!r}, {str(out)!r}, workers=1, "
+    code = (f"from sim.sweep.execute import run_sweep; run_sweep({str(path)!r}, {str(out)!r}, workers=1, "
             "flush_every=1, progress=False)")
     proc = subprocess.Popen([sys.executable, "-c", code], start_new_session=True)
     try:

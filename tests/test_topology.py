@@ -9,7 +9,7 @@ import networkx as nx
 import pytest
 from pydantic import ValidationError
 
-from sim.topology import (
+from sim.network.topology import (
     DEFAULT_HOST_LINK_BYTES_PER_S,
     FatTreeTopology,
     FileTopology,

@@ -1,4 +1,4 @@
-"""Trace readers (sim.traces): bundled real files, every layout, malformed input.
+"""Trace readers (sim.workload.traces): bundled real files, every layout, malformed input.
 
 Facts about the bundled Philly file come from data/README.md (counted
 on the Pollux/AdaptDL copy of the Jeon et al. ATC'19 trace): 82,247 jobs, 93%
@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from sim.scenario import ScenarioError, load_scenario
-from sim.traces import TraceConfig, TraceError, TraceFilter, apply_filter, load_trace, read_trace
+from sim.spec.scenario import ScenarioError, load_scenario
+from sim.workload.traces import TraceConfig, TraceError, TraceFilter, apply_filter, load_trace, read_trace
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import pytest
 from wattsim_testing import tiny_scenario
 
 from sim import load_scenario, simulate
-from sim.batching import mfu_at_batch, samples_to_converge
+from sim.compute.batch_size import mfu_at_batch, samples_to_converge
 
 SINGLE_SWITCH = {"kind": "single-switch"}
 MODEL = {"parameters": 1e9, "flops_per_sample": 1e12, "gradient_bytes": 4e9}
@@ -106,7 +106,7 @@ def test_power_cap_sweep_energy_per_sample_falls_then_rises_while_time_only_grow
 
 
 def test_batch_scaling_needs_a_preset():
-    from sim.scenario import ScenarioError
+    from sim.spec.scenario import ScenarioError
 
     doc = tiny_scenario(workload={"jobs": [{"accelerators": 8, "flops": 1e18, "batch_scaling": True}]})
     with pytest.raises(ScenarioError, match="batch_scaling"):

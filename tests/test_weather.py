@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.weather import (
+from sim.facility.weather import (
     BUNDLED_TMY,
     _read_typical_year,
     load_weather,

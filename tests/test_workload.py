@@ -1,4 +1,4 @@
-"""Workloads (sim.workload): generators, trace rows -> jobs, a Philly replay.
+"""Workloads (sim.workload.jobs): generators, trace rows -> jobs, a Philly replay.
 
 Philly facts (data/README.md, counted on data/traces/philly.csv): 93% of
 jobs use 1 GPU, median duration 1,144 s. Peak and MFU figures are the
@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from sim.catalog import load_catalog
-from sim.scenario import load_scenario
-from sim.traces import TraceConfig
-from sim.workload import (
+from sim.engine.world import World
+from sim.spec.scenario import load_scenario
+from sim.workload.jobs import (
     DiurnalGeneratorConfig,
     LLMCampaignConfig,
     PhillyGeneratorConfig,
@@ -22,7 +22,7 @@ from sim.workload import (
     generate,
     jobs_from_trace,
 )
-from sim.world import World
+from sim.workload.traces import TraceConfig
 
 CAT = load_catalog()
 P100 = CAT.accelerator("p100")
@@ -84,7 +84,7 @@ def test_llm_campaign_pretrain_evals_and_finetunes():
 def test_trace_rows_become_work_on_the_reference_hardware():
     cfg = TraceConfig(path="philly", filter={"cluster": "0e4a51", "max_jobs": 50})
     jobs = jobs_from_trace(cfg, CAT, np.random.default_rng(1), 0, V100)
-    from sim.traces import load_trace
+    from sim.workload.traces import load_trace
 
     df = load_trace(cfg)
     j, row = jobs[0], df.iloc[0]
@@ -100,7 +100,7 @@ def test_fractional_pods_last_their_duration_on_the_reference():
     jobs = jobs_from_trace(cfg, CAT, np.random.default_rng(1), 0, V100)
     frac = [j for j in jobs if j.work.mfu is not None]
     assert frac
-    from sim.traces import load_trace
+    from sim.workload.traces import load_trace
 
     rows = load_trace(cfg).set_index("submit_s")
     for j in frac[:20]:
@@ -136,7 +136,7 @@ def test_philly_virtual_cluster_replay_is_plausible():
     assert 0.2 < sm["gpu_utilization"] < 0.8
     assert 60 < sm["mean_wait_s"] < 3 * DAY
     assert r.jobs["wait_s"].median() < 3600
-    from sim.traces import load_trace
+    from sim.workload.traces import load_trace
 
     durations = load_trace(s.workload.trace)["duration_s"].sort_values().to_numpy()
     ran = (r.jobs["end_s"] - r.jobs["start_s"]).sort_values().to_numpy()

@@ -15,9 +15,9 @@ import pytest
 from wattsim_testing import tiny_scenario
 
 from sim import load_scenario, simulate
-from sim.cooling import PlantCooling, PlantCoolingConfig, zone_of_nodes
-from sim.meter import Meter
-from sim.weather import load_weather
+from sim.engine.meter import Meter
+from sim.facility.cooling import PlantCooling, PlantCoolingConfig, zone_of_nodes
+from sim.facility.weather import load_weather
 
 H = 3600.0
 
@@ -165,6 +165,6 @@ def test_energy_balance_per_bin_with_zones():
     assert ts.facility_energy_kwh.sum() == pytest.approx(r.summary["facility_energy_kwh"], rel=1e-9)
     assert math.isfinite(r.summary["max_inlet_temp_c"])
     # per-zone columns are documented by the `<zone>_...` patterns, with their unit
-    from sim.results import COLUMNS
+    from sim.results.result import COLUMNS
     for col in [c for c in ts.columns if c[:1] == "z" and c[1:2].isdigit()]:
         assert "<zone>" + col[col.index("_"):] in COLUMNS

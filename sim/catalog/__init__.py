@@ -71,7 +71,7 @@ class Accelerator:
     kind: str = "gpu"  # "gpu" | "tpu"
     published_tdp_w: float | None = None  # vendor TDP where it differs from tdp_w (TPUs)
     aliases: tuple[str, ...] = ()
-    power_model: str = "cube-law"  # a registered sim.hardware power model or "package.module:Class"
+    power_model: str = "cube-law"  # a registered sim.compute.node power model or "package.module:Class"
 
     def __post_init__(self) -> None:
         if not self.busy_w:

@@ -44,14 +44,14 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from sim.plugins import Registry
-from sim.scheduling.config import CarbonDeferConfig, PowerEnvelopeConfig, UserControlConfig
+from sim.registry import Registry
+from sim.spec.scheduling import CarbonDeferConfig, PowerEnvelopeConfig, UserControlConfig
 from sim.units import W_PER_KW
 
 if TYPE_CHECKING:
-    from sim.hardware import Node
+    from sim.compute.node import Node
+    from sim.compute.training import Job
     from sim.scheduling.scheduler import Scheduler
-    from sim.training import Job
 
 
 @runtime_checkable
@@ -143,7 +143,7 @@ class PowerEnvelope:
         self.cfg = config
         self.signal = None
         if config.limit is not None:
-            from sim.signals import build_signal
+            from sim.facility.signals import build_signal
 
             s = world.scenario
             self.signal = build_signal(config.limit, s.start_ts, s.horizon_s, "power",

@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.scheduling.config import EstimateConfig
+from sim.spec.scheduling import EstimateConfig
 
 if TYPE_CHECKING:
-    from sim.hardware import Node
-    from sim.training import Job, TrainingRuntime
+    from sim.compute.node import Node
+    from sim.compute.training import Job, TrainingRuntime
 
 
 class Estimator:

@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sim.scheduling.config import FailureConfig, PowerDownConfig
 from sim.scheduling.scheduler import BOOTING, OFF, UP
+from sim.spec.scheduling import FailureConfig, PowerDownConfig
 
 if TYPE_CHECKING:
     from sim.scheduling.scheduler import Scheduler

@@ -38,7 +38,7 @@ from sim.scheduling.policies import ClusterView, FirstFit, register_placement
 if TYPE_CHECKING:
     import numpy as np
 
-    from sim.training import Job
+    from sim.compute.training import Job
 
 Placement = list[tuple[int, int]]
 

@@ -14,14 +14,14 @@ import bisect
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from sim.plugins import import_object
+from sim.registry import import_object
 
 if TYPE_CHECKING:
     import networkx as nx
     import numpy as np
 
-    from sim.hardware import Node
-    from sim.training import Job
+    from sim.compute.node import Node
+    from sim.compute.training import Job
 
 
 class FreeIndex:

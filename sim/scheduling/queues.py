@@ -36,7 +36,7 @@ from sim.scheduling.policies import ClusterView, Fifo, register_queue
 from sim.units import parse_duration
 
 if TYPE_CHECKING:
-    from sim.training import Job
+    from sim.compute.training import Job
 
 __all__ = ["EasyBackfill", "FairShare", "Fifo", "Las", "Sjf", "Srtf"]
 

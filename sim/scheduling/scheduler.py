@@ -42,17 +42,17 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from sim.scheduling.config import SchedulerConfig
+from sim.compute.training import Job, JobState, TrainingRuntime
 from sim.scheduling.estimates import Estimator
 from sim.scheduling.policies import ClusterView, FreeIndex, PlacementPolicy, QueuePolicy
-from sim.training import Job, JobState, TrainingRuntime
+from sim.spec.scheduling import SchedulerConfig
 
 if TYPE_CHECKING:
     import networkx as nx
     import simpy
 
-    from sim.hardware import Node
-    from sim.meter import Meter
+    from sim.compute.node import Node
+    from sim.engine.meter import Meter
 
 UP, OFF, BOOTING, FAILED = "up", "off", "booting", "failed"
 

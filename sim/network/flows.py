@@ -46,7 +46,7 @@ import scipy.sparse
 import scipy.sparse.csgraph
 from pydantic import Field
 
-from sim.schema import StrictModel
+from sim.spec.types import StrictModel
 
 BITS_PER_BYTE = 8.0
 _REL_TOL = 1e-9

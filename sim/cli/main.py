@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from sim.scenario import ScenarioError, load_scenario, parse_override
+from sim.spec.scenario import ScenarioError, load_scenario, parse_override
 
 #: ASHRAE TC 9.9 (2021) class A4 allowable inlet upper limit, 45 C (data/reference/cooling_and_grid.md 2.1)
 INLET_WARNING_C = 45.0
@@ -63,7 +63,7 @@ def summary_table(summary: dict) -> str:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from sim.world import simulate
+    from sim.engine.world import simulate
 
     scenario = load_scenario(args.scenario, overrides=_overrides(args.set))
     result = simulate(scenario)
@@ -78,7 +78,7 @@ def cmd_run(args: argparse.Namespace) -> int:
               "throttled (real servers would trip); give it more capacity", file=sys.stderr)
     if not args.no_plot:
         try:
-            from sim.plotting import plot_power
+            from sim.results.plot import plot_power
 
             png = plot_power(result, out / "power.png")
             print(f"plot: {png}")
@@ -153,10 +153,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("what", nargs="?", default="all", choices=["all", "accelerators", "nodes", "models"])
     c.add_argument("--sources", action="store_true", help="also print where each figure comes from")
     c.set_defaults(func=cmd_catalog)
-    from sim.sweep import add_sweep_command
+    from sim.sweep.execute import add_sweep_command
 
     add_sweep_command(sub)
-    from sim.published import register as register_published  # `wattsim published`
+    from sim.workload.published import register as register_published  # `wattsim published`
 
     register_published(sub)
     _register_plugins(sub)

@@ -66,9 +66,9 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from sim.scenario import ScenarioError, apply_overrides, read_document, validate_document
+from sim.engine.world import RunTimeout as EngineTimeout
+from sim.spec.scenario import ScenarioError, apply_overrides, read_document, validate_document
 from sim.units import parse_duration
-from sim.world import RunTimeout as EngineTimeout
 
 __all__ = [
     "RunSpec",
@@ -351,7 +351,7 @@ def run_task(task: Mapping[str, Any]) -> dict[str, Any]:
     t0 = time.perf_counter()
     out: dict[str, Any] = {"run_id": task["run_id"], "status": STATUS_OK, "error": None, "summary": {}}
     try:
-        from sim.world import World
+        from sim.engine.world import World
 
         doc = task["doc"]
         if task.get("run_dir") and task.get("runs_interval_s"):  # validated like any override
@@ -380,7 +380,7 @@ def run_task(task: Mapping[str, Any]) -> dict[str, Any]:
 
 def warm_worker() -> None:
     """Import the engine once per worker, so the first run's wall_s is not the import."""
-    import sim.world  # noqa: F401
+    import sim.engine.world  # noqa: F401
 
 
 def _describe(exc: BaseException) -> str:

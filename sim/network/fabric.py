@@ -3,9 +3,9 @@
 What is modelled
 ----------------
 `NetworkComm` implements the training runtime's `CommModel`. When a job starts
-it puts the flows of its collective on the shared `sim.network.Network`; when
+it puts the flows of its collective on the shared `sim.network.flows.Network`; when
 it stops it takes them off. Max-min fair shares (progressive filling, see
-`sim/network.py`) are recomputed once per simulated instant in which the set
+`sim/network/flows.py`) are recomputed once per simulated instant in which the set
 of flows changed, and every running job whose bandwidth changed gets its new
 rate at once through `TrainingRuntime.update` (fluid progress: one
 completion event per rate change, no per-iteration events).
@@ -57,7 +57,7 @@ staleness in distributed machine learning") measured for SGD at staleness
 
 Power: every switch is a ledger channel in category ``network`` (tag
 ``switch``), and the host NICs one more (``network:nics``); values come from
-`sim.network.NetworkPowerModel` (chassis + per port-end + energy per bit) and
+`sim.network.flows.NetworkPowerModel` (chassis + per port-end + energy per bit) and
 are re-booked only when they change. Network energy is not attributed to jobs
 (it stays facility overhead in the per-job books).
 """
@@ -73,7 +73,7 @@ import networkx as nx
 import numpy as np
 from pydantic import Field, field_validator
 
-from sim.network import (
+from sim.network.flows import (
     Flow,
     Network,
     NetworkPowerModel,
@@ -83,15 +83,15 @@ from sim.network import (
     ring_allreduce_time,
     tree_allreduce_time,
 )
-from sim.schema import Fraction, NonNegative, StrictModel
-from sim.topology import TopologyConfig, build_topology, host_name
+from sim.network.topology import TopologyConfig, build_topology, host_name
+from sim.spec.types import Fraction, NonNegative, StrictModel
 
 if TYPE_CHECKING:
     import simpy
 
-    from sim.hardware import Node
-    from sim.meter import Meter
-    from sim.training import Job, TrainingRuntime
+    from sim.compute.node import Node
+    from sim.compute.training import Job, TrainingRuntime
+    from sim.engine.meter import Meter
 
 #: per-step latency of a collective on the intra-node fabric (M: NCCL over
 #: NVLink runs a ring step in a few microseconds; 2 us is a round figure)
@@ -112,7 +112,7 @@ class NetworkConfig(StrictModel):
         compute), so up to ~0.6 (Li et al., "PyTorch Distributed", VLDB 2020).
     collective: all-reduce algorithm of synchronous multi-node jobs.
     staleness_penalty: kappa of the asynchronous work factor 1 + kappa (W - 1).
-    power: switch and NIC power (see `sim.network.NetworkPowerModel`).
+    power: switch and NIC power (see `sim.network.flows.NetworkPowerModel`).
     """
 
     model: Literal["flow", "off"] = "flow"

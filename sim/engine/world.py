@@ -2,7 +2,7 @@
 
 Data flows one way: Scenario -> World (SimPy components) -> Result. The
 components meet only through narrow interfaces: the ledger (`Meter.set`), the
-plant contracts (`sim.plant_api`), the policy protocols (`sim.scheduling`) and
+plant contracts (`sim.engine.contracts`), the policy protocols (`sim.scheduling`) and
 the training runtime.
 """
 
@@ -15,16 +15,16 @@ import numpy as np
 import simpy
 
 from sim.catalog import Catalog, load_catalog
-from sim.cooling import build_cooling, zone_of_nodes
-from sim.hardware import Node
-from sim.meter import Meter
-from sim.plant import Plant
-from sim.scenario import Scenario, ScenarioError
+from sim.compute.node import Node
+from sim.compute.training import Job, TrainingRuntime
+from sim.engine.meter import Meter
+from sim.engine.plant_loop import Plant
+from sim.facility.cooling import build_cooling, zone_of_nodes
+from sim.facility.supply import build_supply
+from sim.facility.weather import Weather
 from sim.scheduling import Scheduler, make_policy
-from sim.supply import build_supply
-from sim.training import Job, TrainingRuntime
-from sim.weather import Weather
-from sim.workload import dependency_ids, generate, job_from_spec, jobs_from_trace
+from sim.spec.scenario import Scenario, ScenarioError
+from sim.workload.jobs import dependency_ids, generate, job_from_spec, jobs_from_trace
 
 
 class RunTimeout(RuntimeError):
@@ -80,7 +80,7 @@ class World:
             default_mfu=lambda node: node.accelerator.default_mfu,
             cap_w=self._cap_w,
         )
-        from sim.comm import build_network  # the fabric and the jobs' collectives on it
+        from sim.network.fabric import build_network  # the fabric and the jobs' collectives on it
 
         self.topology, self.comm = build_network(
             s.cluster.topology, s.network, self.env, self.meter, self.nodes, self.runtime)
@@ -123,7 +123,7 @@ class World:
     # -- construction helpers -------------------------------------------------
     def _weather_of(self, *sources: str | None) -> Weather:
         """The first named weather source (default Greensboro NC TMY3), read once per run."""
-        from sim.weather import load_weather
+        from sim.facility.weather import load_weather
 
         source = next((x for x in sources if x), "tmy3-greensboro-nc")
         if source not in self._weather:
@@ -230,7 +230,7 @@ class World:
         return self
 
     def result(self):
-        from sim.results import build_result
+        from sim.results.result import build_result
 
         return build_result(self)
 

@@ -46,7 +46,7 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from sim.catalog import Accelerator, NodeType
-from sim.plugins import Registry
+from sim.registry import Registry
 
 #: power of an accelerator waiting on communication, as a share of the way
 #: from idle to busy. OLMo 2 on H100 drew ~15% of TDP during checkpoint saves
@@ -78,7 +78,7 @@ POWER_MODEL_METHODS = ("of", "compute_power_w", "speed", "power_w")
 
 def _power_model_problem(cls: type) -> str | None:
     missing = [m for m in POWER_MODEL_METHODS if not callable(getattr(cls, m, None))]
-    return (f"has no {', '.join(missing)} (sim.hardware.PowerModel; build: Class.of(accelerator))"
+    return (f"has no {', '.join(missing)} (sim.compute.node.PowerModel; build: Class.of(accelerator))"
             if missing else None)
 
 

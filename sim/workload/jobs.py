@@ -37,7 +37,7 @@ when its submit time has passed and every named job has completed (see
 `sim.scheduling.scheduler.Scheduler.submit`); unknown names, ambiguous names
 and cycles are refused at load with the dotted path `workload.jobs.N.after`.
 
-Trace replay (`workload.trace`, readers in `sim.traces`) maps each row to a
+Trace replay (`workload.trace`, readers in `sim.workload.traces`) maps each row to a
 catalog model by `ModelRule`s and to work on the trace's reference hardware;
 see docs/workloads.md.
 """
@@ -53,9 +53,9 @@ from pydantic import Field, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError, ValidationError
 
 from sim.catalog import Accelerator, Catalog
-from sim.schema import Duration, Fraction, Positive, PositiveDuration, StrictModel
-from sim.traces import DEFAULT_MODEL_RULES, ModelRule, TraceConfig, load_trace
-from sim.training import Job, JobWork
+from sim.compute.training import Job, JobWork
+from sim.spec.types import Duration, Fraction, Positive, PositiveDuration, StrictModel
+from sim.workload.traces import DEFAULT_MODEL_RULES, ModelRule, TraceConfig, load_trace
 
 # -- the scenario section `workload:` ----------------------------------------
 
@@ -93,7 +93,7 @@ class JobSpec(StrictModel):
     batch_per_accelerator: int | None = Field(default=None, ge=1)
     batch_scaling: bool = Field(
         default=False, description="preset jobs: MFU rises with the batch, samples/tokens given are S_min "
-        "and the work grows as (1 + global batch / critical batch) (sim/batching.py)")
+        "and the work grows as (1 + global batch / critical batch) (sim/compute/batch_size.py)")
     checkpoint_interval: PositiveDuration | None = None
     checkpoint_time: Duration = 0.0
     power_cap_w: Positive | None = None
@@ -372,8 +372,8 @@ def job_from_spec(job_id: int, spec: JobSpec, catalog: Catalog, reference: Accel
             count = spec.model.tokens
         work = float(count) * float(flops_per_sample)
     mfu = spec.mfu
-    if spec.batch_scaling and isinstance(spec.model, str):  # sim/batching.py
-        from sim.batching import mfu_at_batch, samples_to_converge
+    if spec.batch_scaling and isinstance(spec.model, str):  # sim/compute/batch_size.py
+        from sim.compute.batch_size import mfu_at_batch, samples_to_converge
 
         mfu = mfu_at_batch(spec.mfu or preset.typical_mfu, batch, preset.reference_batch_per_accelerator)
         work = samples_to_converge(work, spec.accelerators * batch, preset.critical_batch)

@@ -37,7 +37,7 @@ equations and sources are in ``docs/cooling.md``.
 
 Verification levels of constants follow the reference file: P primary, S
 secondary, M from memory or practice (to be replaced by a checked source), D derived here.
-The contract with the engine is ``sim.plant_api.CoolingModel``.
+The contract with the engine is ``sim.engine.contracts.CoolingModel``.
 """
 
 from __future__ import annotations
@@ -51,11 +51,11 @@ import numpy as np
 import pandas as pd
 from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
-from sim.plant_api import CoolingModel, CoolingStep
-from sim.schema import Fraction, NonNegative, Positive, StrictModel
+from sim.engine.contracts import CoolingModel, CoolingStep
+from sim.spec.types import Fraction, NonNegative, Positive, StrictModel
 
 if TYPE_CHECKING:
-    from sim.weather import Weather
+    from sim.facility.weather import Weather
 
 # -- physical constants --------------------------------------------------------
 
@@ -263,7 +263,7 @@ class CustomCoolingConfig(StrictModel):
 
     The class is built as ``Class(options=..., start=..., duration_s=...,
     step_s=..., it_capacity_w=..., weather=...)`` (the arguments `build_cooling`
-    receives) and must satisfy ``sim.plant_api.CoolingModel``: ``step(t0, t1,
+    receives) and must satisfy ``sim.engine.contracts.CoolingModel``: ``step(t0, t1,
     it_energy_j) -> CoolingStep`` and ``config() -> dict``.
     """
 
@@ -273,7 +273,7 @@ class CustomCoolingConfig(StrictModel):
     @field_validator("model")
     @classmethod
     def _importable(cls, value: str) -> str:
-        from sim.plugins import import_object
+        from sim.registry import import_object
 
         import_object(value)  # ValueError names what is missing
         return value
@@ -785,14 +785,14 @@ def build_cooling(
     if isinstance(config, ConstantPueConfig):
         return ConstantPue(config)
     if isinstance(config, CustomCoolingConfig):
-        from sim.plugins import import_object
+        from sim.registry import import_object
 
         return import_object(config.model)(
             options=dict(config.options), start=start, duration_s=duration_s, step_s=step_s,
             it_capacity_w=it_capacity_w, weather=weather)
     if isinstance(config, PlantCoolingConfig):
         if config.weather is not None:
-            from sim.weather import load_weather
+            from sim.facility.weather import load_weather
 
             wx = load_weather(config.weather, start, duration_s, step_s)
         elif weather is not None:

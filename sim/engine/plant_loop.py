@@ -30,12 +30,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.plant_api import CoolingModel, SupplyModel
+from sim.engine.contracts import CoolingModel, SupplyModel
 
 if TYPE_CHECKING:
     import simpy
 
-    from sim.meter import Meter
+    from sim.engine.meter import Meter
 
 #: ledger categories whose energy is IT load (the heat the plant removes)
 IT_CATEGORIES = ("accelerator", "host", "network", "background")

@@ -3,7 +3,7 @@
 Everything here is read off the ledger by exact integration; nothing is
 sampled. Column names carry their unit; `COLUMNS` lists every column with its
 unit and meaning, and `docs/output-columns.md` is generated from it
-(`python -m sim.results > docs/output-columns.md`).
+(`python -m sim.results.result > docs/output-columns.md`).
 
 Per-job energy: the ledger credits each accelerator and host segment to the
 jobs on the node (by their share of the node's power), so `it_energy_kwh` is
@@ -29,13 +29,13 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from sim.meter import _cumulative_at
-from sim.plant import IT_CATEGORIES
-from sim.training import JobState
+from sim.compute.training import JobState
+from sim.engine.meter import _cumulative_at
+from sim.engine.plant_loop import IT_CATEGORIES
 from sim.units import J_PER_KWH, W_PER_KW
 
 if TYPE_CHECKING:
-    from sim.world import World
+    from sim.engine.world import World
 
 POWER_CATEGORIES = ("accelerator", "host", "network", "background", "cooling", "losses")
 
@@ -508,7 +508,7 @@ def _git_revision() -> str:
 
 
 def columns_markdown() -> str:
-    lines = ["# Output columns", "", "Generated from `sim/results.py` (`python -m sim.results`).", "",
+    lines = ["# Output columns", "", "Generated from `sim/results/result.py` (`python -m sim.results.result`).", "",
              "## summary.json", "", "| key | unit | meaning |", "|---|---|---|"]
     lines += [f"| `{k}` | {u} | {m} |" for k, (u, m) in SUMMARY_KEYS.items()]
     lines += ["", "## timeseries.parquet", "", "| column | unit | meaning |", "|---|---|---|"]

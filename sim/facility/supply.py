@@ -28,7 +28,7 @@ energy is tracked in two pools (from renewables, from the grid) mixed
 proportionally, so energy the grid put into the battery is not counted as
 renewable when it comes out.
 
-Dispatch policies (``battery.dispatch``, ``sim.dispatch``: a registered
+Dispatch policies (``battery.dispatch``, ``sim.facility.dispatch``: a registered
 ``Dispatch`` or "package.module:Class") only *request* a discharge and a grid
 charge; this module clips them and books the flows. Every policy stores
 surplus renewables first. Built-ins:
@@ -98,10 +98,9 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, field_validator, model_validator
 
-from sim.dispatch import DispatchSituation, build_dispatch, resolve_dispatch
-from sim.plant_api import SupplyModel, SupplyStep
-from sim.schema import Duration, Fraction, NonNegative, Positive, StrictModel
-from sim.signals import (
+from sim.engine.contracts import SupplyModel, SupplyStep
+from sim.facility.dispatch import DispatchSituation, build_dispatch, resolve_dispatch
+from sim.facility.signals import (
     ConstantSignal,
     SampledSignal,
     SignalConfig,
@@ -110,8 +109,9 @@ from sim.signals import (
     trace_max,
     unit_factor,
 )
+from sim.facility.weather import Weather, load_weather
+from sim.spec.types import Duration, Fraction, NonNegative, Positive, StrictModel
 from sim.units import DAY, HOUR, J_PER_KWH, W_PER_KW, as_utc
-from sim.weather import Weather, load_weather
 
 US_AVERAGE_CARBON_G_PER_KWH = 429.0
 """EPA US average used for GPT-3 by Patterson et al. 2021, section 2.4 / Table 4 (P)."""
@@ -207,7 +207,7 @@ class BatteryConfig(StrictModel):
     soc_max_fraction: Fraction = 1.0
     initial_soc_fraction: Fraction = 0.5
     dispatch: str = "self-consumption"
-    """self-consumption, peak-shaving, carbon-aware (``sim.dispatch``) or "package.module:Class"."""
+    """self-consumption, peak-shaving, carbon-aware (``sim.facility.dispatch``) or "package.module:Class"."""
     dispatch_options: dict[str, Any] = Field(default_factory=dict)
     """keyword arguments of the dispatch policy."""
     peak_kw: Positive | None = None
@@ -253,7 +253,7 @@ class SupplyConfig(StrictModel):
     weather: str | None = None
     """Weather for PV/wind when the engine provides none (bundled name or CSV)."""
     model: str | None = None
-    """A user's own supply model, "package.module:Class" (``sim.plant_api.SupplyModel``),
+    """A user's own supply model, "package.module:Class" (``sim.engine.contracts.SupplyModel``),
     built as ``Class(options=..., start=..., duration_s=..., step_s=..., weather=...)``;
     the other keys of this section are then unused."""
     options: dict[str, Any] = Field(default_factory=dict)
@@ -262,7 +262,7 @@ class SupplyConfig(StrictModel):
     @classmethod
     def _importable(cls, value: str | None) -> str | None:
         if value is not None:
-            from sim.plugins import import_object
+            from sim.registry import import_object
 
             import_object(value)  # ValueError names what is missing
         return value
@@ -339,7 +339,7 @@ def wind_turbine(turbine_type: str, hub_height_m: float) -> Any:
         some = ", ".join(wind_turbine_types()[:6])
         raise ValueError(
             f"supply.wind.turbine_type: {turbine_type!r} is not in windpowerlib's turbine library with a power"
-            f" curve (e.g. {some}; all: sim.supply.wind_turbine_types())"
+            f" curve (e.g. {some}; all: sim.facility.supply.wind_turbine_types())"
         )
     return WindTurbine(turbine_type=turbine_type, hub_height=hub_height_m)
 
@@ -401,7 +401,7 @@ def _trace_generation_w(
 
 
 class Supply:
-    """The supply model of one run (satisfies ``sim.plant_api.SupplyModel``)."""
+    """The supply model of one run (satisfies ``sim.engine.contracts.SupplyModel``)."""
 
     def __init__(
         self,
@@ -668,7 +668,7 @@ def build_supply(
     if step_s <= 0:
         raise ValueError(f"plant step must be positive, got {step_s}")
     if config.model is not None:  # the user's own model
-        from sim.plugins import import_object
+        from sim.registry import import_object
 
         return import_object(config.model)(options=dict(config.options), start=as_utc(start),
                                            duration_s=duration_s, step_s=step_s, weather=weather)

@@ -23,14 +23,14 @@ import pandas as pd
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from sim.comm import NetworkConfig
-from sim.cooling import ConstantPueConfig, CoolingConfig
-from sim.scheduling.config import SchedulerConfig
-from sim.schema import Duration, Positive, PositiveDuration, StrictModel
-from sim.supply import SupplyConfig
-from sim.topology import TopologyConfig
+from sim.facility.cooling import ConstantPueConfig, CoolingConfig
+from sim.facility.supply import SupplyConfig
+from sim.network.fabric import NetworkConfig
+from sim.network.topology import TopologyConfig
+from sim.spec.scheduling import SchedulerConfig
+from sim.spec.types import Duration, Positive, PositiveDuration, StrictModel
 from sim.units import parse_duration
-from sim.workload import WorkloadConfig
+from sim.workload.jobs import WorkloadConfig
 
 
 class ScenarioError(ValueError):
@@ -69,7 +69,7 @@ class ClusterConfig(StrictModel):
         default=None, description="power limit of every accelerator (W); None = its TDP"
     )
     topology: TopologyConfig | None = Field(
-        default=None, description="the network (sim/topology.py); None = no network model"
+        default=None, description="the network (sim/network/topology.py); None = no network model"
     )
     power_model: str | None = Field(
         default=None,
@@ -81,7 +81,7 @@ class ClusterConfig(StrictModel):
     @classmethod
     def _known_power_model(cls, value: str | None) -> str | None:
         if value is not None:
-            from sim.hardware import resolve_power_model
+            from sim.compute.node import resolve_power_model
 
             resolve_power_model(value)  # ValueError names what is allowed or missing
         return value
@@ -254,7 +254,7 @@ def load_scenario(
     doc = dict(source) if isinstance(source, Mapping) else read_document(source)
     if overrides:
         doc = apply_overrides(doc, overrides)
-    from sim.traces import scenario_dir  # relative trace paths resolve against the file's folder
+    from sim.workload.traces import scenario_dir  # relative trace paths resolve against the file's folder
 
     with scenario_dir(None if isinstance(source, Mapping) else Path(source).parent):
         return validate_document(doc)
@@ -283,7 +283,7 @@ def _check_against_catalog(s: Scenario) -> None:
             continue
         acc = cat.accelerator(nt.accelerator)
         if s.cluster.power_model is None:
-            from sim.hardware import resolve_power_model
+            from sim.compute.node import resolve_power_model
 
             try:
                 resolve_power_model(acc.power_model)

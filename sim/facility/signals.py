@@ -46,8 +46,7 @@ Policies must decide on forecasts, never on the actual future.
   so a forecast issued at ``t`` is the same whatever was asked before.
 
 Bundled data files live in ``data/`` at the repository root, next to ``sim/``;
-``data_path()`` computes that folder from ``sim/__file__`` and is the only
-place that knows it.
+``sim.paths.data_path()`` is the only place that knows that folder.
 """
 
 from __future__ import annotations
@@ -62,15 +61,13 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
-from sim.schema import Duration, NonNegative, StrictModel
+from sim.paths import data_path
+from sim.spec.types import Duration, NonNegative, StrictModel
 from sim.units import DAY, HOUR, as_utc
 
 # ---------------------------------------------------------------- data files
 
 
-def data_path(*parts: str) -> Path:
-    """A file in the project's ``data/`` folder (``<repo>/data``, next to ``sim/``)."""
-    return Path(__file__).resolve().parent.parent.joinpath("data", *parts)
 
 
 @dataclass(frozen=True)

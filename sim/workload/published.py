@@ -31,7 +31,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.traces import data_dir
+from sim.paths import scenarios_path
+from sim.workload.traces import data_dir
 
 ENERGY_TOLERANCE = 0.20
 CARBON_TOLERANCE = 0.20
@@ -44,7 +45,7 @@ BASIS: dict[str, str] = {"bloom-176b-luccioni": "accelerator"}
 
 def validation_dir() -> Path:
     """`scenarios/validation/` of the project."""
-    return Path(__file__).resolve().parent.parent / "scenarios" / "validation"
+    return scenarios_path("validation")
 
 
 def published_runs() -> pd.DataFrame:
@@ -64,8 +65,8 @@ def compare(paths: list[str | Path] | None = None) -> pd.DataFrame:
     tco2e_err, within (all three inside their tolerance), wall_s.
     Errors are relative: sim / published - 1.
     """
-    from sim.scenario import load_scenario
-    from sim.world import simulate
+    from sim.engine.world import simulate
+    from sim.spec.scenario import load_scenario
 
     table = published_runs()
     rows = []

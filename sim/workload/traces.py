@@ -57,7 +57,8 @@ import numpy as np
 import pandas as pd
 from pydantic import BeforeValidator, Field, PrivateAttr, field_validator, model_validator
 
-from sim.schema import Duration, Positive, StrictModel
+from sim.paths import data_path
+from sim.spec.types import Duration, Positive, StrictModel
 from sim.units import parse_duration
 
 COLUMNS = ["job_id", "submit_s", "duration_s", "accelerators", "gpu_fraction",
@@ -98,7 +99,7 @@ def scenario_dir(path: str | Path | None) -> Iterator[None]:
 
 def data_dir() -> Path:
     """The project's `data/` folder (next to `sim/`)."""
-    return Path(__file__).resolve().parent.parent / "data"
+    return data_path()
 
 
 def resolve_trace_path(path: str, base: Path | None = None) -> Path:

@@ -14,7 +14,7 @@ Step model (per accelerator, synchronous data-parallel):
     t_step    = t_compute + max(0, t_comm - overlap * t_compute)
 
 with b the per-accelerator batch, F_sample the training FLOPs per sample and
-speed(cap) the DVFS slowdown of `sim.hardware.PowerCurve`. The step waits for
+speed(cap) the DVFS slowdown of `sim.compute.node.PowerCurve`. The step waits for
 the slowest worker. A job that gives only total FLOPs and an achieved FLOP/s
 (as published runs do) has its communication inside that figure, so
 t_comm = 0. Communication time comes from a `CommModel` (the network).
@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Protocol
 
-from sim.hardware import WAIT_ACTIVITY, Node
+from sim.compute.node import WAIT_ACTIVITY, Node
 
 if TYPE_CHECKING:
     import simpy
@@ -76,7 +76,7 @@ class JobWork:
 
 
 class CommModel(Protocol):
-    """Communication of placed jobs (sim/comm.py): step times and the job's flows.
+    """Communication of placed jobs (sim/network/fabric.py): step times and the job's flows.
 
     comm_time_s: communication time of one synchronous step (s);
     worker_comm_time_s: push + pull time of one asynchronous worker on a node (s);
@@ -193,7 +193,7 @@ class TrainingRuntime:
             else:
                 share = 1.0
             rate = slowest * job.accelerators * share
-        else:  # async parameter server: workers advance independently (sim/comm.py)
+        else:  # async parameter server: workers advance independently (sim/network/fabric.py)
             rate = busy = 0.0
             for p, (node, c) in zip(per, job.placement):
                 t_c = (w.batch_per_accelerator or 0) * (w.flops_per_sample or 0.0) / p

@@ -1,6 +1,6 @@
 """What the plant loop expects of a cooling model and of a supply model.
 
-The plant loop (`sim/plant.py`) closes one step `[t0, t1)` at a time: it reads
+The plant loop (`sim/engine/plant_loop.py`) closes one step `[t0, t1)` at a time: it reads
 the exact IT energy of that step from the ledger, asks the cooling model for
 the overhead of carrying that heat, asks the supply model where the facility
 power came from, and books every answer into the ledger as a constant segment

@@ -50,7 +50,7 @@ from typing import Annotated, Literal
 import networkx as nx
 from pydantic import BeforeValidator, Field, TypeAdapter, field_validator
 
-from sim.schema import NonNegative, StrictModel
+from sim.spec.types import NonNegative, StrictModel
 
 # --- bandwidth parsing -------------------------------------------------------
 

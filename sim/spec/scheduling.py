@@ -22,8 +22,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Discriminator, Field, Tag, field_validator
 
-from sim.schema import Duration, NonNegative, Positive, PositiveDuration, StrictModel
-from sim.signals import SignalConfig
+from sim.facility.signals import SignalConfig
+from sim.spec.types import Duration, NonNegative, Positive, PositiveDuration, StrictModel
 
 
 class EstimateConfig(StrictModel):
@@ -42,7 +42,7 @@ class EstimateConfig(StrictModel):
 
 class PreemptionConfig(StrictModel):
     """What preempting and resuming a job costs: the job holds its accelerators
-    at checkpoint power (idle + 15%, `sim.hardware.WAIT_ACTIVITY`) while it saves
+    at checkpoint power (idle + 15%, `sim.compute.node.WAIT_ACTIVITY`) while it saves
     its state, and again while it restores it on resumption."""
 
     checkpoint_save: Duration = Field(default=60.0, description="save time when preempted")

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from sim.results import Result
+    from sim.results.result import Result
 
 _STACK = (
     ("accelerator_power_w", "accelerators"),

@@ -1,7 +1,7 @@
 """Battery dispatch: how much to discharge, and how much to charge from the grid, each step.
 
 A ``Dispatch`` has one method, ``decide(situation) -> (charge_from_grid_w,
-discharge_w)``: the *requested* powers for one plant step. ``sim.supply.Supply``
+discharge_w)``: the *requested* powers for one plant step. ``sim.facility.supply.Supply``
 keeps the balance in one place: it has already put surplus renewables into
 the battery (``charge_max_w`` is the room left after that), then clips the
 request to the battery's limits, discharges to keep import under
@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
-from sim.plugins import Registry
+from sim.registry import Registry
 from sim.units import W_PER_KW
 
 
@@ -57,7 +57,7 @@ class DispatchSituation(NamedTuple):
     """the grid carbon signal; read it only through ``forecast``."""
 
     def forecast(self, horizon_s: float, resolution_s: float) -> Any:
-        """The carbon forecast issued at ``t0_s`` (``sim.signals`` Forecast: ``values``, ``quantile(q)``)."""
+        """The carbon forecast issued at ``t0_s`` (``sim.facility.signals`` Forecast: ``values``, ``quantile(q)``)."""
         return self.carbon_signal.forecast(self.t0_s, horizon_s, resolution_s)
 
 
@@ -71,7 +71,7 @@ class Dispatch(Protocol):
 DISPATCH_POLICIES = Registry(
     "dispatch policy",
     lambda cls: None if callable(getattr(cls, "decide", None))
-    else "has no method decide(situation) (sim.dispatch.Dispatch)",
+    else "has no method decide(situation) (sim.facility.dispatch.Dispatch)",
 )
 register_dispatch = DISPATCH_POLICIES.register
 resolve_dispatch = DISPATCH_POLICIES.resolve
