@@ -12,7 +12,8 @@ import time
 import numpy as np
 import pandas as pd
 
-from sim.facility.cooling import PlantCoolingConfig, build_cooling
+from sim.facility.cooling import build_cooling
+from sim.spec.cooling import PlantCoolingConfig
 
 START = pd.Timestamp("2021-07-01T00:00:00Z")
 STEP_S = 60.0

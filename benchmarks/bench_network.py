@@ -19,8 +19,9 @@ import time
 
 import numpy as np
 
-from sim.network.flows import Network, NetworkPowerModel, Router, collective_flows
-from sim.network.topology import FatTreeTopology, build_topology, host_name
+from sim.network.flows import Network, Router, collective_flows
+from sim.network.topology import build_topology, host_name
+from sim.spec.network import FatTreeTopology, NetworkPowerModel
 
 
 def main() -> None:

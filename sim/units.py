@@ -102,3 +102,6 @@ def as_utc(when: pd.Timestamp | str) -> pd.Timestamp:
     """A timestamp in UTC; a naive one is read as UTC (as scenario start times are)."""
     ts = pd.Timestamp(when)
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+BITS_PER_BYTE = 8.0
+"""Bits in a byte (links are quoted in bit/s, the engine works in bytes/s)."""

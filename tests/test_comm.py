@@ -17,7 +17,8 @@ from sim import load_scenario, simulate
 from sim.engine.world import World
 from sim.network.flows import hierarchical_allreduce_time, ring_allreduce_time
 from sim.spec.scenario import ScenarioError
-from sim.workload.jobs import JobSpec, job_from_spec
+from sim.spec.workload import JobSpec
+from sim.workload.jobs import job_from_spec
 
 PEAK_H100 = 989e12  # sim/catalog/accelerators.yaml
 MODEL = {"parameters": 1e9, "flops_per_sample": 1e12, "gradient_bytes": 4e9}

@@ -20,11 +20,7 @@ from sim.facility.cooling import (
     RATING_CHW_C,
     RATING_CONDENSER_AIR_C,
     RATING_CONDENSER_WATER_C,
-    ConstantPueConfig,
-    CoolingConfig,
-    DistributionLossConfig,
     PlantCooling,
-    PlantCoolingConfig,
     build_cooling,
     carnot_cop,
     carnot_fraction,
@@ -33,6 +29,7 @@ from sim.facility.cooling import (
     part_load_multiplier,
 )
 from sim.facility.weather import Weather, load_weather
+from sim.spec.cooling import ConstantPueConfig, CoolingConfig, DistributionLossConfig, PlantCoolingConfig
 
 START = pd.Timestamp("2021-01-01T00:00:00Z")
 YEAR_S = 365 * 86400.0

@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 
 from sim.network.flows import (
     Network,
-    NetworkPowerModel,
     Router,
     collective_flows,
     hierarchical_allreduce_time,
@@ -20,12 +19,14 @@ from sim.network.flows import (
     ring_allreduce_time,
     tree_allreduce_time,
 )
-from sim.network.topology import (
+from sim.network.power import network_power_w
+from sim.network.topology import build_topology
+from sim.spec.network import (
     FatTreeTopology,
     LeafSpineTopology,
+    NetworkPowerModel,
     SingleSwitchTopology,
     TorusTopology,
-    build_topology,
 )
 
 GB = 1e9
@@ -250,14 +251,14 @@ def test_network_power_by_hand() -> None:
     net.set_flows("j", [("h0", "h1", INF)])  # 50e9 B/s through s0
     assert net.active_ports() == 4  # h0 and h1 NIC ports + their two switch ports
     assert net.active_ports("s0") == 2
-    power = NetworkPowerModel().power_w(net)
+    power = network_power_w(NetworkPowerModel(), net)
     # 750 W chassis + 4 ports x 8.5 W + 5 pJ/bit x 400e9 bit/s = 750 + 34 + 2
     assert power["s0"] == pytest.approx(786.0)
     # 4 NICs x 20 W + 4 host port-ends x 8.5 W
     assert power["nics"] == pytest.approx(114.0)
     assert power["total"] == pytest.approx(900.0)
-    sleepy = NetworkPowerModel(port_idle_w=0.0).power_w(net)
+    sleepy = network_power_w(NetworkPowerModel(port_idle_w=0.0), net)
     assert sleepy["s0"] == pytest.approx(750 + 2 * 8.5 + 2.0)
     net.remove("j")
     assert net.active_ports() == 0
-    assert NetworkPowerModel().power_w(net)["s0"] == pytest.approx(784.0)
+    assert network_power_w(NetworkPowerModel(), net)["s0"] == pytest.approx(784.0)

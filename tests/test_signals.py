@@ -10,12 +10,12 @@ from pydantic import ValidationError
 from sim.facility.signals import (
     ConstantSignal,
     SampledSignal,
-    SignalConfig,
     build_signal,
     data_path,
     step_means,
     unit_factor,
 )
+from sim.spec.signals import SignalConfig
 
 START = pd.Timestamp("2020-06-01T00:00Z")
 WEEK_S = 7 * 86400.0

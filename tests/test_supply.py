@@ -8,8 +8,9 @@ import pytest
 
 from sim.engine.contracts import SupplyStep
 from sim.facility.signals import data_path
-from sim.facility.supply import SupplyConfig, build_supply, pv_power_w, summarize, wind_power_w
+from sim.facility.supply import build_supply, pv_power_w, summarize, wind_power_w
 from sim.facility.weather import load_weather
+from sim.spec.supply import SupplyConfig
 
 START = pd.Timestamp("2020-06-01T00:00Z")
 DAY_S = 86400.0

@@ -9,20 +9,16 @@ import networkx as nx
 import pytest
 from pydantic import ValidationError
 
-from sim.network.topology import (
+from sim.network.topology import build_topology, fat_tree_k, hosts, leaf_uplink_bandwidth, switches
+from sim.spec.network import (
     DEFAULT_HOST_LINK_BYTES_PER_S,
     FatTreeTopology,
     FileTopology,
     LeafSpineTopology,
     SingleSwitchTopology,
     TorusTopology,
-    build_topology,
-    fat_tree_k,
-    hosts,
-    leaf_uplink_bandwidth,
     parse_bandwidth,
     parse_topology,
-    switches,
 )
 
 # --- bandwidth strings ------------------------------------------------------------

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from sim.spec.scenario import ScenarioError, load_scenario
-from sim.workload.traces import TraceConfig, TraceError, TraceFilter, apply_filter, load_trace, read_trace
+from sim.spec.traces import TraceConfig, TraceError, TraceFilter
+from sim.workload.traces import apply_filter, load_trace, read_trace
 
 
 @pytest.fixture(scope="module")

@@ -13,16 +13,15 @@ import pytest
 from sim.catalog import load_catalog
 from sim.engine.world import World
 from sim.spec.scenario import load_scenario
-from sim.workload.jobs import (
+from sim.spec.traces import TraceConfig
+from sim.spec.workload import (
     DiurnalGeneratorConfig,
     LLMCampaignConfig,
     PhillyGeneratorConfig,
     ResampleGeneratorConfig,
     WorkloadConfig,
-    generate,
-    jobs_from_trace,
 )
-from sim.workload.traces import TraceConfig
+from sim.workload.jobs import generate, jobs_from_trace
 
 CAT = load_catalog()
 P100 = CAT.accelerator("p100")

@@ -16,8 +16,9 @@ from wattsim_testing import tiny_scenario
 
 from sim import load_scenario, simulate
 from sim.engine.meter import Meter
-from sim.facility.cooling import PlantCooling, PlantCoolingConfig, zone_of_nodes
+from sim.facility.cooling import PlantCooling, zone_of_nodes
 from sim.facility.weather import load_weather
+from sim.spec.cooling import PlantCoolingConfig
 
 H = 3600.0
 

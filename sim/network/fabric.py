@@ -71,20 +71,21 @@ from typing import TYPE_CHECKING, Literal
 
 import networkx as nx
 import numpy as np
-from pydantic import Field, field_validator
 
 from sim.network.flows import (
     Flow,
     Network,
-    NetworkPowerModel,
     Router,
     collective_flows,
     hierarchical_allreduce_time,
     ring_allreduce_time,
     tree_allreduce_time,
 )
-from sim.network.topology import TopologyConfig, build_topology, host_name
-from sim.spec.types import Fraction, NonNegative, StrictModel
+from sim.network.topology import build_topology, host_name
+from sim.spec.network import (
+    NetworkConfig,
+    TopologyConfig,
+)
 
 if TYPE_CHECKING:
     import simpy
@@ -98,35 +99,6 @@ if TYPE_CHECKING:
 INTRA_NODE_LATENCY_S = 2e-6
 
 
-class NetworkConfig(StrictModel):
-    """The scenario's ``network:`` section (the fabric itself is ``cluster.topology``).
-
-    model: "flow" puts jobs' collectives on the routed topology with max-min
-        fair sharing; "off" makes communication free (compute only) and books no
-        network power. Without ``cluster.topology`` there is no network model.
-    ecmp: spread flows over equal-cost paths (per-flow hash) or route each
-        host pair on one path.
-    overlap: share of a step's compute time that hides communication,
-        exposed = max(0, t_comm - overlap * t_compute). 0 = none (conservative);
-        PyTorch DDP overlaps the all-reduce with the backward pass (about 2/3 of
-        compute), so up to ~0.6 (Li et al., "PyTorch Distributed", VLDB 2020).
-    collective: all-reduce algorithm of synchronous multi-node jobs.
-    staleness_penalty: kappa of the asynchronous work factor 1 + kappa (W - 1).
-    power: switch and NIC power (see `sim.network.flows.NetworkPowerModel`).
-    """
-
-    model: Literal["flow", "off"] = "flow"
-    ecmp: bool = True
-    overlap: Fraction = 0.0
-    collective: Literal["ring", "hierarchical", "tree"] = "hierarchical"
-    staleness_penalty: NonNegative = Field(default=0.02, description="kappa in 1 + kappa (W - 1), async jobs")
-    power: NetworkPowerModel = Field(default_factory=NetworkPowerModel)
-
-    @field_validator("model", mode="before")
-    @classmethod
-    def _yaml_off(cls, value: object) -> object:
-        # YAML 1.1 reads a bare `off` as False (and `on` as True)
-        return {False: "off", True: "flow"}.get(value, value) if isinstance(value, bool) else value
 
 
 class BatchedNetwork(Network):

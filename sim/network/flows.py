@@ -44,9 +44,6 @@ import networkx as nx
 import numpy as np
 import scipy.sparse
 import scipy.sparse.csgraph
-from pydantic import Field
-
-from sim.spec.types import StrictModel
 
 BITS_PER_BYTE = 8.0
 _REL_TOL = 1e-9
@@ -579,58 +576,3 @@ def collective_flows(hosts: Sequence[Hashable], kind: CollectiveKind = "ring",
 # --- power ------------------------------------------------------------------------------
 
 
-class NetworkPowerModel(StrictModel):
-    """Power of switches and NICs: chassis + per port-end + energy per bit.
-
-    P_switch = switch_idle_w + port_active_w * active ports
-               + port_idle_w * idle ports + energy_per_bit_j * 8 * ingress B/s
-    P_nics   = sum over hosts of nic_w + port power of the host's port-ends
-
-    A port is active when its link carries traffic in either direction.
-    Transceivers do not sleep in today's fabrics, so by default an idle port
-    draws as much as an active one; set ``port_idle_w`` lower to study link
-    sleep (Abts et al., "Energy proportional datacenter networks", ISCA 2010).
-
-    Defaults (M = modelling assumption):
-    * port_active_w 8.5 W: a Quantum-2 twin-port OSFP cage takes a Class 8
-      (17 W) transceiver for 2 x 400G, i.e. ~8.5 W per 400G port-end
-      (docs.nvidia.com, QM97XX user manual, "Interfaces"); the single-port
-      400G OSFP on the adapter side is rated 8 W typical / 9 W max
-      (docs.nvidia.com, MMA4Z00-NS400). HDR active cables ~6 W per port;
-      passive copper ~0 W (NVIDIA DGX SuperPOD cabling guide, "port power").
-    * switch_idle_w 750 W (M): a 64-port 400G 1U switch (ASIC, fans, CPU,
-      PSU losses) without optics; with 64 optics at 8.5 W it totals ~1.3 kW,
-      at the low end of the 1.5-2 kW usually quoted for a loaded chassis.
-    * energy_per_bit_j 5 pJ/bit (M): a 51.2 Tb/s switch ASIC drawing
-      ~250-500 W at full load is 5-10 pJ/bit; part of it is static (already
-      in switch_idle_w), so 5 pJ/bit is the order of the dynamic part.
-    * nic_w 20 W (M): a ConnectX-7 400G adapter without its transceiver,
-      order of magnitude of adapter power ratings (~15-25 W).
-    """
-
-    switch_idle_w: float = Field(default=750.0, ge=0)
-    port_active_w: float = Field(default=8.5, ge=0)
-    port_idle_w: float = Field(default=8.5, ge=0)
-    energy_per_bit_j: float = Field(default=5e-12, ge=0)
-    nic_w: float = Field(default=20.0, ge=0)
-
-    def power_w(self, network: Network) -> dict[str, float]:
-        """Watts per switch (keyed by node name), ``"nics"`` and ``"total"``."""
-        router = network.router
-        active = network._active_ports_per_node()
-        idle = network._degree - active
-        ingress_bytes_per_s = network.switch_throughput_bytes_per_s()
-        port_w = self.port_active_w * active + self.port_idle_w * idle
-        is_switch = network._is_switch
-        switch_w = (self.switch_idle_w + port_w
-                    + self.energy_per_bit_j * BITS_PER_BYTE * ingress_bytes_per_s)
-        out: dict[str, float] = {}
-        for i in np.flatnonzero(is_switch):
-            name = str(router.nodes[i])
-            if name in ("nics", "total"):
-                raise ValueError(f"a switch may not be named {name!r} (reserved in power reports)")
-            out[name] = float(switch_w[i])
-        hosts_with_ports = (~is_switch) & (network._degree > 0)
-        out["nics"] = float(self.nic_w * hosts_with_ports.sum() + port_w[~is_switch].sum())
-        out["total"] = float(switch_w[is_switch].sum() + out["nics"])
-        return out

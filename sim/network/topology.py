@@ -45,149 +45,52 @@ from __future__ import annotations
 import math
 import re
 from pathlib import Path
-from typing import Annotated, Literal
 
 import networkx as nx
-from pydantic import BeforeValidator, Field, TypeAdapter, field_validator
 
-from sim.spec.types import NonNegative, StrictModel
+from sim.spec.network import (
+    FatTreeTopology,
+    FileTopology,
+    LeafSpineTopology,
+    SingleSwitchTopology,
+    TopologyConfig,
+    TorusTopology,
+    _TopologyBase,
+    parse_bandwidth,
+)
 
 # --- bandwidth parsing -------------------------------------------------------
 
 BITS_PER_BYTE = 8.0
 
-_PREFIX = {"": 1.0, "k": 1e3, "m": 1e6, "g": 1e9, "t": 1e12, "p": 1e15}
-_BIN_PREFIX = {"ki": 2.0**10, "mi": 2.0**20, "gi": 2.0**30, "ti": 2.0**40}
-_BANDWIDTH = re.compile(
-    r"^\s*([+-]?[0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*"
-    r"(?:([kKmMgGtTpP][iI]?)?(b|B)(?:ps|/s|it/s|its/s|yte/s|ytes/s))?\s*$"
-)
 
 
-def parse_bandwidth(value: str | float) -> float:
-    """Return bytes per second from a number (already B/s) or a string.
-
-    Strings: a number and a unit, where a lower-case ``b`` means bits and an
-    upper-case ``B`` bytes: ``"400Gbps"``, ``"400 Gb/s"``, ``"50GB/s"``,
-    ``"50GBps"``, ``"1.5e9B/s"``, ``"25GiB/s"``. Decimal prefixes k, M, G, T, P
-    (case-insensitive); binary Ki, Mi, Gi, Ti. A bare number is bytes/s.
-    Negative values, NaN and unknown units raise ``ValueError`` naming the
-    value and the accepted forms; other types (bool, None) ``TypeError``.
-    """
-    if isinstance(value, bool):
-        raise TypeError(f"expected a bandwidth, got {value!r}")
-    if isinstance(value, (int, float)):
-        rate_bytes_per_s = float(value)
-    elif isinstance(value, str):
-        m = _BANDWIDTH.match(value)
-        if not m:
-            raise ValueError(_bandwidth_help(value))
-        number, prefix, bit_or_byte = m.groups()
-        rate = float(number)
-        if bit_or_byte is None:
-            scale = 1.0
-        else:
-            p = (prefix or "").lower()
-            scale = _BIN_PREFIX[p] if p.endswith("i") else _PREFIX[p]
-            if bit_or_byte == "b":
-                scale /= BITS_PER_BYTE
-        rate_bytes_per_s = rate * scale
-    else:
-        raise TypeError(_bandwidth_help(value))
-    if math.isnan(rate_bytes_per_s) or rate_bytes_per_s < 0:
-        raise ValueError(f"bandwidth must be non-negative, got {value!r}")
-    return rate_bytes_per_s
 
 
-def _bandwidth_help(value: object) -> str:
-    return (
-        f"{value!r} is not a bandwidth; use bytes/s as a number or a string such as "
-        "'400Gbps', '400 Gb/s' (bits) or '50GB/s', '50GBps' (bytes)"
-    )
 
 
-def _bandwidth_validator(value: object) -> float:
-    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
-        return parse_bandwidth(value)
-    raise ValueError(_bandwidth_help(value))
 
 
-Bandwidth = Annotated[float, BeforeValidator(_bandwidth_validator), Field(gt=0)]
-"""Bytes per second; accepts "400Gbps", "50GB/s" or a number of B/s."""
 
 # --- defaults ------------------------------------------------------------------
 
-DEFAULT_HOST_LINK_BYTES_PER_S = 400e9 / BITS_PER_BYTE  # NDR 400 Gb/s (ConnectX-7, QM9700)
-DEFAULT_SWITCH_LATENCY_S = 1e-6  # M: cut-through IB ~0.1-0.3 us, DC Ethernet ~0.5-1 us
-DEFAULT_LINK_LATENCY_S = 50e-9  # M: ~10 m of fibre at ~5 ns/m
-DEFAULT_INTRA_NODE_BYTES_PER_S = 450e9  # NVLink 4 (H100 SXM): 900 GB/s bidirectional per GPU
 
 
-class _TopologyBase(StrictModel):
-    """Keys shared by every topology kind."""
-
-    host_link_bandwidth: Bandwidth = DEFAULT_HOST_LINK_BYTES_PER_S
-    """Host-to-network link, bytes/s in each direction (full duplex)."""
-    link_latency_s: NonNegative = DEFAULT_LINK_LATENCY_S
-    switch_latency_s: NonNegative = DEFAULT_SWITCH_LATENCY_S
-    intra_node_bandwidth: Bandwidth = DEFAULT_INTRA_NODE_BYTES_PER_S
-    """Fabric inside a host (NVLink/NVSwitch), bytes/s per accelerator and direction."""
 
 
-class SingleSwitchTopology(_TopologyBase):
-    kind: Literal["single-switch"] = "single-switch"
 
 
-class LeafSpineTopology(_TopologyBase):
-    kind: Literal["leaf-spine"] = "leaf-spine"
-    hosts_per_leaf: int = Field(default=32, gt=0)
-    spines: int = Field(default=4, gt=0)
-    oversubscription: float = Field(default=1.0, gt=0)
-    """Leaf downlink bandwidth / leaf uplink bandwidth (1 = non-blocking)."""
 
 
-class FatTreeTopology(_TopologyBase):
-    kind: Literal["fat-tree"] = "fat-tree"
-    k: int | None = Field(default=None, ge=2)
-    """Switch radix (even). None: the smallest even k with k^3/4 >= hosts."""
-    link_bandwidth: Bandwidth | None = None
-    """Switch-to-switch links; None: same as host_link_bandwidth."""
-
-    @field_validator("k")
-    @classmethod
-    def _even(cls, k: int | None) -> int | None:
-        if k is not None and k % 2:
-            raise ValueError(f"a k-ary fat-tree needs an even k, got {k}")
-        return k
 
 
-class TorusTopology(_TopologyBase):
-    kind: Literal["torus"] = "torus"
-    dims: list[Annotated[int, Field(gt=0)]] = Field(min_length=2, max_length=3)
-    """[x, y] or [x, y, z]; the product must equal the number of hosts."""
-    host_link_bandwidth: Bandwidth = DEFAULT_HOST_LINK_BYTES_PER_S
-    """Each neighbour link (ICI), bytes/s in each direction."""
 
 
-class FileTopology(_TopologyBase):
-    kind: Literal["file"] = "file"
-    path: str
-    format: Literal["graphml", "edgelist"] | None = None
-    """None: GraphML for .graphml/.xml, edge list otherwise."""
 
 
-TopologyConfig = Annotated[
-    SingleSwitchTopology | LeafSpineTopology | FatTreeTopology | TorusTopology | FileTopology,
-    Field(discriminator="kind"),
-]
-"""The scenario's ``cluster.topology``: one of the kinds above, chosen by ``kind``."""
-
-_TOPOLOGY_ADAPTER: TypeAdapter[TopologyConfig] = TypeAdapter(TopologyConfig)
 
 
-def parse_topology(data: object) -> TopologyConfig:
-    """Validate a plain dict (``{"kind": "fat-tree", "k": 4}``) into a config."""
-    return _TOPOLOGY_ADAPTER.validate_python(data)
+
 
 
 # --- builders -------------------------------------------------------------------

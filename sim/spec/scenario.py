@@ -23,14 +23,13 @@ import pandas as pd
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from sim.facility.cooling import ConstantPueConfig, CoolingConfig
-from sim.facility.supply import SupplyConfig
-from sim.network.fabric import NetworkConfig
-from sim.network.topology import TopologyConfig
+from sim.spec.cooling import ConstantPueConfig, CoolingConfig
+from sim.spec.network import NetworkConfig, TopologyConfig
 from sim.spec.scheduling import SchedulerConfig
+from sim.spec.supply import SupplyConfig
 from sim.spec.types import Duration, Positive, PositiveDuration, StrictModel
+from sim.spec.workload import WorkloadConfig
 from sim.units import parse_duration
-from sim.workload.jobs import WorkloadConfig
 
 
 class ScenarioError(ValueError):
@@ -254,7 +253,7 @@ def load_scenario(
     doc = dict(source) if isinstance(source, Mapping) else read_document(source)
     if overrides:
         doc = apply_overrides(doc, overrides)
-    from sim.workload.traces import scenario_dir  # relative trace paths resolve against the file's folder
+    from sim.spec.traces import scenario_dir  # relative trace paths resolve against the file's folder
 
     with scenario_dir(None if isinstance(source, Mapping) else Path(source).parent):
         return validate_document(doc)

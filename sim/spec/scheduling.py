@@ -22,7 +22,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Discriminator, Field, Tag, field_validator
 
-from sim.facility.signals import SignalConfig
+from sim.spec.signals import SignalConfig
 from sim.spec.types import Duration, NonNegative, Positive, PositiveDuration, StrictModel
 
 

@@ -32,7 +32,7 @@ from pathlib import Path
 import pandas as pd
 
 from sim.paths import scenarios_path
-from sim.workload.traces import data_dir
+from sim.spec.traces import data_dir
 
 ENERGY_TOLERANCE = 0.20
 CARBON_TOLERANCE = 0.20
