@@ -32,12 +32,12 @@ USER_MODULE = textwrap.dedent('''
     class HoldOneHour:
         """Every job waits one hour after it is submitted."""
 
-        def __init__(self, scheduler, options, world):
-            self.s = scheduler
+        def __init__(self, options, context):
+            self.ctx = context
             self.hold_s = options.get("hold_s", 3600.0)
 
         def hold_until(self, job):
-            return float(self.s.env.now) + self.hold_s
+            return self.ctx.now_s + self.hold_s
 
 
     class HalfSpeed:
@@ -152,16 +152,20 @@ def test_the_linear_power_model_slows_a_capped_job_more_than_the_cube_law():
 
 @pytest.mark.parametrize(("sections", "message"), [
     ({"supply": {"battery": {"dispatch": "hoard"}}},
-     r"supply.battery.dispatch: 'hoard' .*not a dispatch policy; known: carbon-aware, peak-shaving"),
+     r"supply.battery.dispatch: 'hoard' is not allowed: not a dispatch policy; known: carbon-aware, peak-shaving"),
     ({"supply": {"battery": {"dispatch": "no_such_module:X"}}},
      r"supply.battery.dispatch: .*module 'no_such_module' cannot be imported"),
-    ({"supply": {"battery": {"dispatch": "math:sqrt"}}}, r"supply.battery.dispatch: .*has no method decide"),
+    ({"supply": {"battery": {"dispatch": "math:sqrt"}}}, r"supply.battery.dispatch: .*has no decide \(sim.facility.dispatch.Dispatch\)"),
     ({"scheduler": {"controls": [{"kind": "night-only"}]}},
      r"scheduler.controls.0.*kind: 'night-only' .*not a control; known: carbon-defer, power-envelope"),
-    ({"scheduler": {"controls": [{"kind": "math:sqrt"}]}}, r"scheduler.controls.0.*kind: .*none of the control hooks"),
+    ({"scheduler": {"controls": [{"kind": "math:sqrt"}]}}, r"scheduler.controls.0.*kind: .*has none of hold_until, admits, after_change"),
     ({"cluster": {"nodes": 2, "power_model": "quadratic"}},
      r"cluster.power_model: 'quadratic' .*not a power model; known: cube-law, linear"),
     ({"cluster": {"nodes": 2, "power_model": "math:sqrt"}}, r"cluster.power_model: .*has no of, compute_power_w"),
+    ({"scheduler": {"queue": "lifo"}}, r"scheduler.queue: 'lifo' .*not a queue policy; known: easy-backfill, fair, fifo"),
+    ({"scheduler": {"placement": "math:sqrt"}}, r"scheduler.placement: .*has no place"),
+    ({"cooling": {"model": "math:sqrt"}}, r"cooling\.(custom\.)?model: .*has no step, config \(sim.engine.contracts.CoolingModel\)"),
+    ({"supply": {"model": "math:sqrt"}}, r"supply.model: .*has no step, config \(sim.engine.contracts.SupplyModel\)"),
 ])
 def test_a_bad_name_is_a_scenario_error_naming_the_key(sections, message):
     with pytest.raises(ScenarioError, match=message):

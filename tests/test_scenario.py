@@ -86,7 +86,7 @@ def test_job_work_given_twice_is_refused():
 
 def test_unknown_policy_lists_the_registered_ones():
     msg = error_of(tiny_scenario(), overrides={"scheduler.queue": "fifoo"})
-    assert msg.startswith("scheduler.queue: 'fifoo' is not a queue policy") and "fifo" in msg
+    assert msg.startswith("scheduler.queue: 'fifoo' is not allowed: not a queue policy; known: ") and "fifo" in msg
 
 
 def test_user_accelerator_and_node_type_run():

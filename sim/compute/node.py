@@ -46,7 +46,7 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from sim.catalog import Accelerator, NodeType
-from sim.registry import Registry
+from sim.registry import REGISTRIES
 
 #: power of an accelerator waiting on communication, as a share of the way
 #: from idle to busy. OLMo 2 on H100 drew ~15% of TDP during checkpoint saves
@@ -73,16 +73,7 @@ class PowerModel(Protocol):
     def power_w(self, compute_share: float, cap_w: float | None) -> float: ...
 
 
-POWER_MODEL_METHODS = ("of", "compute_power_w", "speed", "power_w")
-
-
-def _power_model_problem(cls: type) -> str | None:
-    missing = [m for m in POWER_MODEL_METHODS if not callable(getattr(cls, m, None))]
-    return (f"has no {', '.join(missing)} (sim.compute.node.PowerModel; build: Class.of(accelerator))"
-            if missing else None)
-
-
-POWER_MODELS = Registry("power model", _power_model_problem)
+POWER_MODELS = REGISTRIES["power_model"]
 register_power_model = POWER_MODELS.register
 resolve_power_model = POWER_MODELS.resolve
 
@@ -92,7 +83,6 @@ def make_power_model(acc: Accelerator, name: str | None = None) -> PowerModel:
     return resolve_power_model(name or acc.power_model).of(acc)
 
 
-@register_power_model("cube-law")
 @dataclass(frozen=True)
 class PowerCurve:
     """Busy/idle power of one accelerator type and its DVFS response."""
@@ -131,7 +121,6 @@ class PowerCurve:
         return p_wait + (p_c - p_wait) * compute_share
 
 
-@register_power_model("linear")
 @dataclass(frozen=True)
 class LinearPowerCurve(PowerCurve):
     """Clock proportional to the power above idle (voltage held): f / f_max = (P - P_idle) / (P_busy - P_idle)."""

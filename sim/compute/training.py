@@ -39,6 +39,9 @@ from sim.compute.node import WAIT_ACTIVITY, Node
 if TYPE_CHECKING:
     import simpy
 
+#: the power cap (W, None: uncapped) of a job's accelerators on a node
+CapOf = Callable[[Node, "Job"], float | None]
+
 #: relative tolerance under which remaining work counts as done
 _DONE_RTOL = 1e-9
 
@@ -154,7 +157,7 @@ class TrainingRuntime:
         self,
         env: simpy.Environment,
         default_mfu: Callable[[Node], float],
-        cap_w: Callable[[Node, Job], float | None],
+        cap_w: CapOf,
         comm: CommModel | None = None,
         overlap: float = 0.0,
     ) -> None:
@@ -167,22 +170,22 @@ class TrainingRuntime:
         self.on_complete: Callable[[Job], None] = lambda job: None
 
     # -- the step model ------------------------------------------------------
-    def per_accelerator_flops(self, job: Job, node: Node) -> float:
-        """Achieved FLOP/s of one accelerator of `job` on `node` while computing."""
+    def per_accelerator_flops(self, job: Job, node: Node, cap_of: CapOf | None = None) -> float:
+        """Achieved FLOP/s of one accelerator of `job` on `node` while computing (under `cap_of`, default the caps in force)."""
         w = job.work
         if w.achieved_flops_per_accelerator is not None:
             base = w.achieved_flops_per_accelerator
         else:
             mfu = w.mfu if w.mfu is not None else self._default_mfu(node)
             base = node.accelerator.peak_flops * mfu
-        return base * node.curve.speed(self._cap_w(node, job), w.gamma)
+        return base * node.curve.speed((cap_of or self._cap_w)(node, job), w.gamma)
 
-    def _rates(self, job: Job) -> tuple[float, float]:
+    def _rates(self, job: Job, cap_of: CapOf | None = None) -> tuple[float, float]:
         """(useful FLOP/s of the whole job, compute share of a step)."""
         if not job.placement or job.paused:
             return 0.0, 0.0
         w = job.work
-        per = [self.per_accelerator_flops(job, n) for n, _ in job.placement]
+        per = [self.per_accelerator_flops(job, n, cap_of) for n, _ in job.placement]
         if job.mode == "sync":
             slowest = min(per)
             t_comm = self.comm.comm_time_s(job) if (self.comm and w.flops_per_sample) else 0.0
@@ -214,10 +217,16 @@ class TrainingRuntime:
             return w.checkpoint_interval_s / (w.checkpoint_interval_s + w.checkpoint_time_s)
         return 1.0
 
-    def _power_each_w(self, job: Job, node: Node) -> float:
+    def power_each_w(self, job: Job, node: Node, cap_of: CapOf) -> float:
+        """Mean power of one of the job's accelerators on `node` if the caps were `cap_of`; changes nothing."""
+        return self._power_each_w(job, node, cap_of, self._rates(job, cap_of)[1])
+
+    def _power_each_w(self, job: Job, node: Node, cap_of: CapOf | None = None,
+                      compute_share: float | None = None) -> float:
         """Mean power of one of the job's accelerators on `node`."""
-        cap = self._cap_w(node, job)
-        p_run = node.curve.power_w(job.compute_share, cap)
+        cap = (cap_of or self._cap_w)(node, job)
+        share = job.compute_share if compute_share is None else compute_share
+        p_run = node.curve.power_w(share, cap)
         duty = self._checkpoint_duty(job)
         if duty < 1.0:
             p_c = node.curve.compute_power_w(cap)

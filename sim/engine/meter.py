@@ -331,8 +331,16 @@ class Meter:
             member[:] = False
             member[list(chans)] = True
             mask = member[ch] if len(ch) else np.zeros(0, dtype=bool)
-            out[name] = np.diff(_cumulative_at(t[mask], delta[mask], edges))
+            out[name] = np.diff(cumulative_at(t[mask], delta[mask], edges))
         return out
+
+    def cumulative(self, channels: Iterable[int], edges: np.ndarray) -> np.ndarray:
+        """Exact integral of the sum of `channels` from 0 to each edge (J for power channels)."""
+        t, ch, delta = self.log()
+        member = np.zeros(len(self.channels), dtype=bool)
+        member[list(channels)] = True
+        mask = member[ch] if len(ch) else np.zeros(0, dtype=bool)
+        return cumulative_at(t[mask], delta[mask], edges)
 
     def groups_by(self, key: str, quantity: str | None = "power_w") -> dict[str, list[int]]:
         """Channel indices grouped by `category` or a tag, for `binned`."""
@@ -347,7 +355,7 @@ class Meter:
         return groups
 
 
-def _cumulative_at(t: np.ndarray, delta: np.ndarray, edges: np.ndarray) -> np.ndarray:
+def cumulative_at(t: np.ndarray, delta: np.ndarray, edges: np.ndarray) -> np.ndarray:
     """Integral from -inf to each edge of the step function sum(delta_i * H(x - t_i))."""
     if len(t) == 0:
         return np.zeros(len(edges))

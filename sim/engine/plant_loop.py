@@ -37,8 +37,6 @@ if TYPE_CHECKING:
 
     from sim.engine.meter import Meter
 
-#: ledger categories whose energy is IT load (the heat the plant removes)
-IT_CATEGORIES = ("accelerator", "host", "network", "background")
 
 
 class Plant:

@@ -16,12 +16,16 @@ import simpy
 
 from sim.catalog import Catalog, load_catalog
 from sim.compute.node import Node
-from sim.compute.training import Job, TrainingRuntime
+from sim.compute.training import Job, JobState, TrainingRuntime
+from sim.engine.caps import PowerCaps
 from sim.engine.meter import Meter
 from sim.engine.plant_loop import Plant
+from sim.engine.record import JobRecord, NodeRecord, RunRecord
 from sim.facility.cooling import build_cooling, zone_of_nodes
 from sim.facility.supply import build_supply
-from sim.facility.weather import Weather
+from sim.facility.weather import Weather, load_weather
+from sim.network.fabric import build_network
+from sim.results.result import Result, build_result
 from sim.scheduling import Scheduler, make_policy
 from sim.spec.scenario import Scenario, ScenarioError
 from sim.workload.jobs import dependency_ids, generate, job_from_spec, jobs_from_trace
@@ -72,16 +76,12 @@ class World:
                 zone = zone_of[len(self.nodes)] if zone_of is not None else None
                 self.nodes.append(Node(len(self.nodes), p, nt, acc, self.meter, zone=zone,
                                        power_model=s.cluster.power_model))
-        self.thermal_fraction = 1.0
-        self.zone_thermal_fraction: tuple[float, ...] | None = None  # per zone, if the plant has zones
-        self.site_cap_fraction = 1.0  # common accelerator cap set by a power-envelope control
+        self.caps = PowerCaps(s.cluster.power_cap_w)  # every cap source, combined in one place
         self.runtime = TrainingRuntime(
             self.env,
             default_mfu=lambda node: node.accelerator.default_mfu,
-            cap_w=self._cap_w,
+            cap_w=self.caps.cap_w,
         )
-        from sim.network.fabric import build_network  # the fabric and the jobs' collectives on it
-
         self.topology, self.comm = build_network(
             s.cluster.topology, s.network, self.env, self.meter, self.nodes, self.runtime)
         self.scheduler = Scheduler(
@@ -116,15 +116,17 @@ class World:
                         f"{s.max_duration / 86400:g} d; set max_duration to what the run needs)")
             raise ScenarioError(f"{exc}{hint}") from None
         self.plant = Plant(self.env, self.meter, self.cooling, self.supply, step, self._set_thermal_limit)
-        self.scheduler.bind(self)  # controls, failures, power-down need the supply and the topology
+        graph = self.topology if self.topology is not None and hasattr(self.topology, "nodes") else None
+        zone_temp = getattr(self.cooling, "zone_temp_c", None)
+        self.scheduler.bind(caps=self.caps, start=s.start_ts, horizon_s=horizon, topology=graph,
+                            zone_temp_c=zone_temp if callable(zone_temp) else None,
+                            carbon=getattr(self.supply, "carbon", None))
         self.end_s = 0.0
         self.wall_s = 0.0
 
     # -- construction helpers -------------------------------------------------
     def _weather_of(self, *sources: str | None) -> Weather:
         """The first named weather source (default Greensboro NC TMY3), read once per run."""
-        from sim.facility.weather import load_weather
-
         source = next((x for x in sources if x), "tmy3-greensboro-nc")
         if source not in self._weather:
             s = self.scenario
@@ -164,20 +166,8 @@ class World:
         return jobs
 
     # -- power caps ------------------------------------------------------------
-    def _cap_w(self, node: Node, job: Job) -> float | None:
-        """The smallest of the scenario cap, the job's cap and the thermal limit (of the node's zone)."""
-        caps = [c for c in (self.scenario.cluster.power_cap_w, job.power_cap_w) if c is not None]
-        zf = self.zone_thermal_fraction
-        thermal = self.thermal_fraction if zf is None else zf[node.zone]
-        if thermal < 1.0:
-            caps.append(node.accelerator.tdp_w * thermal)
-        if self.site_cap_fraction < 1.0:
-            caps.append(node.accelerator.tdp_w * self.site_cap_fraction)
-        return min(caps) if caps else None
-
     def _set_thermal_limit(self, fraction: float, zone_fractions: tuple[float, ...] | None = None) -> None:
-        self.thermal_fraction = fraction
-        self.zone_thermal_fraction = zone_fractions
+        self.caps.set_thermal(fraction, zone_fractions)
         self.runtime.update_all()
         # a lifted thermal limit raises accelerator power: the site envelope must re-cap
         self.scheduler._controls_changed()
@@ -229,13 +219,47 @@ class World:
         self.wall_s = time.perf_counter() - t_wall
         return self
 
-    def result(self):
-        from sim.results.result import build_result
+    def record(self) -> RunRecord:
+        """The run as plain data (after `run`): what `build_result` needs, nothing live."""
+        m = self.meter
+        end = self.end_s
+        att = m.attributed_j
+        est = self.scheduler.estimator
+        jobs = [
+            JobRecord(
+                id=j.id, name=j.name, user=j.user, mode=j.mode, accelerators=j.accelerators,
+                nodes=tuple(j.node_names), submit_s=j.submit_s, ready_s=j.ready_s, start_s=j.start_s,
+                end_s=j.end_s, state=j.state.value, reason=j.reason, work_flops=j.work.work_flops,
+                done_flops=j.done_flops, flops_per_sample=j.work.flops_per_sample,
+                attributed_it_j=att.get(j.id, 0.0), wasted_energy_j=j.wasted_energy_j,
+                preemptions=j.preemptions, restarts=j.restarts, attained_service_s=j.attained_service_s,
+                comm_wait_s=j.comm_wait_s,
+                alone_s=est.true_total(j) if j.state is JobState.COMPLETED else None,
+            )
+            for j in self.jobs
+        ]
+        nodes = [
+            NodeRecord(
+                name=n.name, node_type=n.node_type.key, accelerator=n.accelerator.key, pool=n.pool,
+                accelerators=n.slots, accelerator_energy_j=m.integral(n.acc_channel, end),
+                host_energy_j=m.integral(n.host_channel, end), busy_accelerator_s=m.integral(n.busy_channel, end),
+            )
+            for n in self.nodes
+        ]
+        summary = getattr(self.supply, "summary", None)
+        return RunRecord(
+            scenario=self.scenario, ledger=m, end_s=end, wall_s=self.wall_s,
+            events=self.env.events_processed, jobs=jobs, nodes=nodes,
+            components={"cooling": self.cooling.config(), "supply": self.supply.config()},
+            supply_summary=summary() if summary is not None else None,
+        )
 
-        return build_result(self)
+    def result(self) -> Result:
+        """The Result of the run (after `run`), built from its record."""
+        return build_result(self.record())
 
 
-def simulate(scenario: Scenario):
+def simulate(scenario: Scenario) -> Result:
     """Run a scenario and return its `Result`."""
     return World(scenario).run().result()
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
-from sim.registry import Registry
+from sim.registry import REGISTRIES
 from sim.units import W_PER_KW
 
 
@@ -68,11 +68,7 @@ class Dispatch(Protocol):
     def decide(self, s: DispatchSituation) -> tuple[float, float]: ...
 
 
-DISPATCH_POLICIES = Registry(
-    "dispatch policy",
-    lambda cls: None if callable(getattr(cls, "decide", None))
-    else "has no method decide(situation) (sim.facility.dispatch.Dispatch)",
-)
+DISPATCH_POLICIES = REGISTRIES["dispatch"]
 register_dispatch = DISPATCH_POLICIES.register
 resolve_dispatch = DISPATCH_POLICIES.resolve
 
@@ -86,7 +82,6 @@ def build_dispatch(name: str, options: dict[str, Any], battery: Any, grid: Any) 
     return cls(**options)
 
 
-@register_dispatch("self-consumption")
 class SelfConsumption:
     """Discharge to cover the demand renewables leave; never charge from the grid."""
 
@@ -94,7 +89,6 @@ class SelfConsumption:
         return 0.0, min(s.net_demand_w, s.discharge_max_w)
 
 
-@register_dispatch("peak-shaving")
 class PeakShaving:
     """Hold grid import at ``peak_w``: discharge above it, recharge from the grid below it."""
 
@@ -117,7 +111,6 @@ class PeakShaving:
         return self.peak_w - net, 0.0
 
 
-@register_dispatch("carbon-aware")
 class CarbonAware:
     """Charge from the grid when it is forecast clean, discharge when dirty, else hold."""
 

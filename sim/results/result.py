@@ -29,13 +29,13 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from sim.compute.training import JobState
-from sim.engine.meter import _cumulative_at
-from sim.engine.plant_loop import IT_CATEGORIES
 from sim.units import J_PER_KWH, W_PER_KW
 
 if TYPE_CHECKING:
-    from sim.engine.world import World
+    from sim.engine.record import JobRecord, RunRecord
+
+#: job states as the run record writes them (`sim.compute.training.JobState` values)
+PENDING, QUEUED, RUNNING, COMPLETED, FAILED = "pending", "queued", "running", "completed", "failed"
 
 POWER_CATEGORIES = ("accelerator", "host", "network", "background", "cooling", "losses")
 
@@ -226,10 +226,12 @@ def _jsonable(obj: Any) -> Any:
 # -- building a Result from a finished World ------------------------------------
 
 
-def build_result(world: World) -> Result:
-    meter = world.meter
-    s = world.scenario
-    end = world.end_s
+def build_result(record: RunRecord) -> Result:
+    """The Result of a run, from its record alone."""
+    meter = record.ledger
+    s = record.scenario
+    end = record.end_s
+    IT_CATEGORIES = record.it_categories  # noqa: N806 - the record's constant
     start_ts = s.start_ts
     interval = s.output.interval
     edges = np.arange(0.0, end, interval)
@@ -285,14 +287,14 @@ def build_result(world: World) -> Result:
     carbon_idx = [c.index for c in meter.channels if c.name == "carbon_g"]
     cum_carbon = _cum(meter, carbon_idx, step_edges)
 
-    jobs = _jobs_table(world, step_edges, cum_fac, cum_it, cum_carbon)
-    nodes = _nodes_table(world)
+    jobs = _jobs_table(record, step_edges, cum_fac, cum_it, cum_carbon)
+    nodes = _nodes_table(record)
     busy_s = meter.integral(meter.index("busy_accelerators"), end)
-    capacity = sum(n.slots for n in world.nodes)
+    capacity = sum(n.accelerators for n in record.nodes)
 
-    completed = jobs[jobs.state == JobState.COMPLETED.value]
+    completed = jobs[jobs.state == COMPLETED]
     started = jobs[jobs.start_s.notna()]
-    submitted = jobs[jobs.state != JobState.PENDING.value]
+    submitted = jobs[jobs.state != PENDING]
     summary: dict[str, Any] = {
         "name": s.name,
         "seed": s.seed,
@@ -308,8 +310,8 @@ def build_result(world: World) -> Result:
         "peak_power_kw": float(step_power.max()) / W_PER_KW if len(step_power) else 0.0,
         "jobs_submitted": int(len(submitted)),
         "jobs_completed": int(len(completed)),
-        "jobs_failed": int((jobs.state == JobState.FAILED.value).sum()),
-        "jobs_unfinished": int(jobs.state.isin([JobState.QUEUED.value, JobState.RUNNING.value]).sum()),
+        "jobs_failed": int((jobs.state == FAILED).sum()),
+        "jobs_unfinished": int(jobs.state.isin([QUEUED, RUNNING]).sum()),
         "mean_jct_s": float(completed.jct_s.mean()) if len(completed) else float("nan"),
         "p95_jct_s": float(np.percentile(completed.jct_s, 95)) if len(completed) else float("nan"),
         "mean_wait_s": float(started.wait_s.mean()) if len(started) else float("nan"),
@@ -319,13 +321,12 @@ def build_result(world: World) -> Result:
         "throttled_accelerator_hours": _level_integral(meter, "throttled_accelerators", end) / 3600.0,
         "max_inlet_temp_c": float(ts["inlet_temp_c"].max()) if "inlet_temp_c" in ts else float("nan"),
         "simulated_s": end,
-        "wall_s": world.wall_s,
-        "events": world.env.events_processed,
+        "wall_s": record.wall_s,
+        "events": record.events,
         **_scheduling_summary(jobs),
     }
-    supply_summary = getattr(world.supply, "summary", None)
-    if supply_summary is not None:
-        extra = supply_summary()
+    if record.supply_summary is not None:
+        extra = record.supply_summary
         for key in ("renewable_share", "annual_matched_share"):
             if key in extra:
                 summary[key] = extra[key]
@@ -334,10 +335,10 @@ def build_result(world: World) -> Result:
         "scenario": s.resolved(),
         "seed": s.seed,
         "simulated_s": end,
-        "wall_s": world.wall_s,
-        "events": world.env.events_processed,
+        "wall_s": record.wall_s,
+        "events": record.events,
         "ledger_changes": meter.changes,
-        "components": {"cooling": world.cooling.config(), "supply": world.supply.config()},
+        "components": record.components,
         "versions": _versions(),
         "git_revision": _git_revision(),
         "python": platform.python_version(),
@@ -350,23 +351,18 @@ def _level_integral(meter, name: str, end: float) -> float:
     return meter.integral(meter.index(name), end) if meter.has(name) else 0.0
 
 
-def _cum(meter, channels: list[int], edges: np.ndarray) -> np.ndarray:
-    t, ch, delta = meter.log()
-    member = np.zeros(len(meter.channels), dtype=bool)
-    member[channels] = True
-    mask = member[ch] if len(ch) else np.zeros(0, dtype=bool)
-    return _cumulative_at(t[mask], delta[mask], edges)
+def _cum(meter: Any, channels: list[int], edges: np.ndarray) -> np.ndarray:
+    return meter.cumulative(channels, edges)
 
 
-def _jobs_table(world: World, edges, cum_fac, cum_it, cum_carbon) -> pd.DataFrame:
-    att = world.meter.attributed_j
+def _jobs_table(record: RunRecord, edges, cum_fac, cum_it, cum_carbon) -> pd.DataFrame:
     rows = []
-    for j in world.jobs:
-        it_j = att.get(j.id, 0.0)
+    for j in record.jobs:
+        it_j = j.attributed_it_j
         energy_j, carbon_g = it_j, 0.0
         if j.start_s is not None:
             a = j.start_s
-            b = j.end_s if j.end_s is not None else world.end_s
+            b = j.end_s if j.end_s is not None else record.end_s
             fa, fb = np.interp([a, b], edges, cum_fac)
             ia, ib = np.interp([a, b], edges, cum_it)
             ca, cb = np.interp([a, b], edges, cum_carbon)
@@ -381,25 +377,25 @@ def _jobs_table(world: World, edges, cum_fac, cum_it, cum_carbon) -> pd.DataFram
                 "user": j.user,
                 "mode": j.mode,
                 "accelerators": j.accelerators,
-                "nodes": list(j.node_names),
+                "nodes": list(j.nodes),
                 "submit_s": j.submit_s,
                 "ready_s": j.ready_s,
                 "start_s": j.start_s,
                 "end_s": j.end_s,
-                "state": j.state.value,
+                "state": j.state,
                 "reason": j.reason,
                 "wait_s": (j.start_s - (j.submit_s if j.ready_s is None else j.ready_s))
                 if j.start_s is not None else np.nan,
-                "jct_s": (j.end_s - j.submit_s) if j.state is JobState.COMPLETED else np.nan,
-                "work_flops": j.work.work_flops,
+                "jct_s": (j.end_s - j.submit_s) if j.state == COMPLETED else np.nan,
+                "work_flops": j.work_flops,
                 "done_flops": j.done_flops,
                 "it_energy_kwh": it_j / J_PER_KWH,
                 "energy_kwh": energy_j / J_PER_KWH,
                 "carbon_kg": carbon_g / 1000.0,
-                "wasted_energy_kwh": getattr(j, "wasted_energy_j", 0.0) / J_PER_KWH,
-                "preemptions": getattr(j, "preemptions", 0),
-                "restarts": getattr(j, "restarts", 0),
-                "slowdown": _slowdown(world, j),
+                "wasted_energy_kwh": j.wasted_energy_j / J_PER_KWH,
+                "preemptions": j.preemptions,
+                "restarts": j.restarts,
+                "slowdown": _slowdown(j),
                 **_efficiency(j, it_j),
             }
         )
@@ -411,7 +407,7 @@ def _jobs_table(world: World, edges, cum_fac, cum_it, cum_carbon) -> pd.DataFram
     return df
 
 
-def _efficiency(j, it_j: float) -> dict[str, float]:
+def _efficiency(j: JobRecord, it_j: float) -> dict[str, float]:
     """Energy efficiency of a job (docs/training.md): IT energy per unit of useful work.
 
     kwh_per_pflop: IT kWh per 1e15 useful FLOPs done; samples_per_kwh: samples
@@ -421,29 +417,27 @@ def _efficiency(j, it_j: float) -> dict[str, float]:
     """
     kwh = it_j / J_PER_KWH
     pflop = j.done_flops / 1e15
-    fps = j.work.flops_per_sample
+    fps = j.flops_per_sample
     held_s = j.attained_service_s
     run_s = held_s / j.accelerators if j.accelerators else 0.0
     return {
         "kwh_per_pflop": kwh / pflop if pflop > 0 else np.nan,
         "samples_per_kwh": (j.done_flops / fps) / kwh if (fps and kwh > 0) else np.nan,
         "power_per_accelerator_w": it_j / held_s if held_s > 0 else np.nan,
-        "comm_wait_share": getattr(j, "comm_wait_s", 0.0) / run_s if run_s > 0 else np.nan,
+        "comm_wait_share": j.comm_wait_s / run_s if run_s > 0 else np.nan,
     }
 
 
-def _slowdown(world: World, j) -> float:
+def _slowdown(j: JobRecord) -> float:
     """JCT over the job's runtime alone at full speed (the scheduler's exact estimate)."""
-    est = getattr(getattr(world, "scheduler", None), "estimator", None)
-    if j.state is not JobState.COMPLETED or est is None:
+    if j.state != COMPLETED or j.alone_s is None or j.end_s is None:
         return np.nan
-    alone = est.true_total(j)
-    return (j.end_s - j.submit_s) / alone if alone > 0 else np.nan
+    return (j.end_s - j.submit_s) / j.alone_s if j.alone_s > 0 else np.nan
 
 
 def _scheduling_summary(jobs: pd.DataFrame) -> dict[str, float]:
     """Scheduling metrics of the jobs table (sim/scheduling)."""
-    done = jobs[jobs.state == JobState.COMPLETED.value]
+    done = jobs[jobs.state == COMPLETED]
     started = jobs[jobs.start_s.notna()]
     sd = done["slowdown"].dropna().to_numpy(float) if "slowdown" in done else np.zeros(0)
     nan = float("nan")
@@ -460,25 +454,22 @@ def _scheduling_summary(jobs: pd.DataFrame) -> dict[str, float]:
     }
 
 
-def _nodes_table(world: World) -> pd.DataFrame:
-    m = world.meter
-    end = world.end_s
-    rows = []
-    for n in world.nodes:
-        busy_s = m.integral(n.busy_channel, end)
-        rows.append(
-            {
-                "node": n.name,
-                "node_type": n.node_type.key,
-                "accelerator": n.accelerator.key,
-                "pool": n.pool,
-                "accelerators": n.slots,
-                "accelerator_energy_kwh": m.integral(n.acc_channel, end) / J_PER_KWH,
-                "host_energy_kwh": m.integral(n.host_channel, end) / J_PER_KWH,
-                "busy_accelerator_h": busy_s / 3600.0,
-                "utilization": busy_s / (n.slots * end) if end > 0 else 0.0,
-            }
-        )
+def _nodes_table(record: RunRecord) -> pd.DataFrame:
+    end = record.end_s
+    rows = [
+        {
+            "node": n.name,
+            "node_type": n.node_type,
+            "accelerator": n.accelerator,
+            "pool": n.pool,
+            "accelerators": n.accelerators,
+            "accelerator_energy_kwh": n.accelerator_energy_j / J_PER_KWH,
+            "host_energy_kwh": n.host_energy_j / J_PER_KWH,
+            "busy_accelerator_h": n.busy_accelerator_s / 3600.0,
+            "utilization": n.busy_accelerator_s / (n.accelerators * end) if end > 0 else 0.0,
+        }
+        for n in record.nodes
+    ]
     return pd.DataFrame(rows)
 
 

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sim.scheduling.scheduler import BOOTING, OFF, UP
+from sim.scheduling.policies import BOOTING, OFF, UP
 from sim.spec.scheduling import FailureConfig, PowerDownConfig
 
 if TYPE_CHECKING:

@@ -33,7 +33,7 @@ import math
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from sim.scheduling.policies import ClusterView, FirstFit, register_placement
+from sim.scheduling.policies import ClusterView, FirstFit
 
 if TYPE_CHECKING:
     import numpy as np
@@ -137,7 +137,6 @@ def packed_placement(view: ClusterView, job: Job, pool: int | None = None,
     return _fill_remainder(view, out, rem, None, pool)
 
 
-@register_placement("packed")
 class Packed:
     """Fewest nodes, then the same rack/leaf (best fit)."""
 
@@ -145,7 +144,6 @@ class Packed:
         return packed_placement(view, job)
 
 
-@register_placement("spread")
 class Spread:
     """As many nodes as possible, the emptiest first, one accelerator each in turn."""
 
@@ -176,7 +174,6 @@ class Spread:
         return [(i, c) for i, c in alloc.items() if c]
 
 
-@register_placement("topology")
 class Topology:
     """Packed, choosing among racks the one that keeps the highest bottleneck bandwidth."""
 
@@ -212,7 +209,6 @@ class Topology:
         return packed_placement(view, job, group_key=key if view.graph is not None else None)
 
 
-@register_placement("random")
 class Random:
     """Uniformly random nodes with room; seeded from the scenario seed."""
 
@@ -252,7 +248,6 @@ class Random:
         return out
 
 
-@register_placement("thermal")
 class Thermal:
     """The rack in the coolest zone, then the least busy rack, that holds the job; packed inside it."""
 
@@ -269,7 +264,6 @@ class Thermal:
         return packed_placement(view, job, group_key=heat)
 
 
-@register_placement("heterogeneity")
 class Heterogeneity:
     """The accelerator type on which the job runs fastest, packed; then the next."""
 

@@ -11,10 +11,10 @@ rejected in O(slots); one that succeeds touches only the nodes it considers.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from sim.registry import import_object
+from sim.registry import REGISTRIES
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -22,6 +22,10 @@ if TYPE_CHECKING:
 
     from sim.compute.node import Node
     from sim.compute.training import Job
+
+
+#: node states in the cluster view
+UP, OFF, BOOTING, FAILED = "up", "off", "booting", "failed"
 
 
 class FreeIndex:
@@ -243,71 +247,20 @@ class PlacementPolicy(Protocol):
     def place(self, job: Job, view: ClusterView) -> list[tuple[int, int]] | None: ...
 
 
-QUEUE_POLICIES: dict[str, type] = {}
-PLACEMENT_POLICIES: dict[str, type] = {}
-_REGISTRIES = {"queue": QUEUE_POLICIES, "placement": PLACEMENT_POLICIES}
-
-
-def register_queue(name: str) -> Callable[[type], type]:
-    """Class decorator: make a queue policy available under `name`."""
-
-    def deco(cls: type) -> type:
-        QUEUE_POLICIES[name] = cls
-        return cls
-
-    return deco
-
-
-def register_placement(name: str) -> Callable[[type], type]:
-    """Class decorator: make a placement policy available under `name`."""
-
-    def deco(cls: type) -> type:
-        PLACEMENT_POLICIES[name] = cls
-        return cls
-
-    return deco
-
-
-def _load_builtins() -> None:
-    import sim.scheduling.placement  # noqa: F401 - registers on import
-    import sim.scheduling.queues  # noqa: F401
-
-
-def resolve_policy(kind: str, name: str) -> type:
-    """The class registered as `name`, or imported from 'pkg.module:Class'."""
-    _load_builtins()
-    registry = _REGISTRIES[kind]
-    if name in registry:
-        return registry[name]
-    if ":" in name:
-        try:
-            return import_object(name)
-        except ValueError as exc:
-            raise ImportError(str(exc)) from None
-    raise KeyError(name)
+QUEUES = REGISTRIES["queue"]
+PLACEMENTS = REGISTRIES["placement"]
+register_queue = QUEUES.register
+register_placement = PLACEMENTS.register
 
 
 def make_policy(kind: str, name: str, options: dict[str, Any] | None = None) -> Any:
-    """An instance of the named policy, built with `options` as keyword arguments."""
-    cls = resolve_policy(kind, name)
-    return cls(**(options or {}))
-
-
-def check_policy_name(kind: str, name: str) -> str | None:
-    """None if `name` resolves, else a message listing what is allowed."""
-    try:
-        resolve_policy(kind, name)
-        return None
-    except (KeyError, ImportError, AttributeError) as exc:
-        known = ", ".join(sorted(_REGISTRIES[kind]))
-        why = f" ({type(exc).__name__}: {exc})" if ":" in name else ""
-        return f"{name!r} is not a {kind} policy{why}; known: {known}, or 'package.module:Class'"
+    """An instance of the named queue or placement policy, built with `options` as keyword arguments."""
+    return REGISTRIES[kind].resolve(name)(**(options or {}))
 
 
 # -- the first policies -------------------------------------------------------
 
 
-@register_queue("fifo")
 class Fifo:
     """First come, first served, strictly: the head blocks the queue."""
 
@@ -317,7 +270,6 @@ class Fifo:
         return sorted(queue, key=lambda j: (j.submit_s, j.id))
 
 
-@register_placement("first-fit")
 class FirstFit:
     """The first nodes (in index order) with room.
 

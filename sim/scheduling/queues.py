@@ -32,7 +32,7 @@ import math
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from sim.scheduling.policies import ClusterView, Fifo, register_queue
+from sim.scheduling.policies import ClusterView, Fifo
 from sim.units import parse_duration
 
 if TYPE_CHECKING:
@@ -45,7 +45,6 @@ def _fifo_key(j: Job) -> tuple[float, int]:
     return (j.submit_s, j.id)
 
 
-@register_queue("sjf")
 class Sjf:
     """Shortest estimated job first (total runtime estimate)."""
 
@@ -56,7 +55,6 @@ class Sjf:
         return sorted(queue, key=lambda j: (view.estimate(j), j.submit_s, j.id))
 
 
-@register_queue("srtf")
 class Srtf:
     """Shortest estimated remaining time first; preemptive."""
 
@@ -67,7 +65,6 @@ class Srtf:
         return sorted(queue, key=lambda j: (view.remaining_estimate(j), j.submit_s, j.id))
 
 
-@register_queue("easy-backfill")
 class EasyBackfill:
     """FIFO with EASY backfilling; `reservations` keeps each head job's first reserved start."""
 
@@ -109,7 +106,6 @@ class EasyBackfill:
             return
 
 
-@register_queue("las")
 class Las:
     """Tiresias discretised 2D-LAS with a starvation guard; preemptive.
 
@@ -163,7 +159,6 @@ class Las:
         return best if math.isfinite(best) and best > now else None
 
 
-@register_queue("fair")
 class FairShare:
     """Fair share across users or virtual clusters: the least weighted usage goes next.
 

@@ -43,18 +43,29 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from sim.compute.training import Job, JobState, TrainingRuntime
+from sim.scheduling.control_api import ControlContext, build_controls
 from sim.scheduling.estimates import Estimator
-from sim.scheduling.policies import ClusterView, FreeIndex, PlacementPolicy, QueuePolicy
+from sim.scheduling.operations import EnergySaver, FailureProcess
+from sim.scheduling.policies import (
+    FAILED,
+    UP,
+    ClusterView,
+    FreeIndex,
+    PlacementPolicy,
+    QueuePolicy,
+)
 from sim.spec.scheduling import SchedulerConfig
 
 if TYPE_CHECKING:
     import networkx as nx
+    import pandas as pd
     import simpy
 
     from sim.compute.node import Node
+    from sim.engine.caps import PowerCaps
     from sim.engine.meter import Meter
+    from sim.facility.signals import Signal
 
-UP, OFF, BOOTING, FAILED = "up", "off", "booting", "failed"
 
 
 def block_groups(n: int, size: int) -> list[int]:
@@ -136,23 +147,25 @@ class Scheduler:
         runtime.on_complete = self._completed
 
     # -- wiring ------------------------------------------------------------
-    def bind(self, world: Any) -> None:
-        """Late wiring once the world is built: topology, controls, failures, power-down."""
-        from sim.scheduling.controls import build_controls
-        from sim.scheduling.operations import EnergySaver, FailureProcess
+    def bind(self, *, caps: PowerCaps, start: pd.Timestamp, horizon_s: float,
+             topology: nx.Graph | None = None, zone_temp_c: Callable[[int], float] | None = None,
+             carbon: Signal | None = None) -> None:
+        """Late wiring once the world is built: topology, thermal zones, controls, failures, power-down.
 
-        graph = getattr(world, "topology", None) or getattr(world, "graph", None)
-        if graph is not None and hasattr(graph, "nodes"):
-            self.graph = graph
-            self.index.set_groups(graph_groups(graph, len(self.nodes), self.config.rack_nodes))
-        zone = getattr(getattr(world, "cooling", None), "zone_temp_c", None)
-        if callable(zone):
-            self.zone_temp_c = zone
-        self.controls = build_controls(self.config.controls, self, world)
+        ``caps``: where caps combine (controls set theirs through their context);
+        ``carbon``: the grid carbon signal controls may forecast.
+        """
+        if topology is not None:
+            self.graph = topology
+            self.index.set_groups(graph_groups(topology, len(self.nodes), self.config.rack_nodes))
+        if zone_temp_c is not None:
+            self.zone_temp_c = zone_temp_c
+        self.control_context = ControlContext(self, caps, carbon, start, horizon_s)
+        self.controls = build_controls(self.config.controls, self.control_context)
         if self.config.power_down is not None:
             self.saver = EnergySaver(self, self.config.power_down)
         if self.config.failures is not None:
-            self.failures = FailureProcess(self, self.config.failures, world.scenario.horizon_s)
+            self.failures = FailureProcess(self, self.config.failures, horizon_s)
         if self.config.tick is not None:
             env = self.env
 
@@ -190,7 +203,7 @@ class Scheduler:
         self.enqueued_s[job.id] = self.env.now
         for c in self.controls:
             hold = getattr(c, "hold_until", None)
-            t = hold(job) if hold else None
+            t = hold(self.control_context.view(job)) if hold else None
             if t is not None and t > self.env.now:
                 self.held[job.id] = job
                 self.env.timeout(t - self.env.now).callbacks.append(partial(self._release_held, job))
@@ -293,7 +306,7 @@ class Scheduler:
             return False
         for c in self.controls:
             admits = getattr(c, "admits", None)
-            if admits is not None and not admits(job, placement):
+            if admits is not None and not admits(self.control_context.view(job), placement):
                 return False
         self._start(job, placement)
         return True

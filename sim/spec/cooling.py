@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
-from pydantic import Discriminator, Field, Tag, field_validator, model_validator
+from pydantic import Discriminator, Field, Tag, model_validator
 
-from sim.spec.types import Fraction, NonNegative, Positive, StrictModel
+from sim.spec.types import CoolingModelName, Fraction, NonNegative, Positive, StrictModel
 
 if TYPE_CHECKING:
     pass
@@ -168,16 +168,8 @@ class CustomCoolingConfig(StrictModel):
     it_energy_j) -> CoolingStep`` and ``config() -> dict``.
     """
 
-    model: str
+    model: CoolingModelName
     options: dict[str, Any] = Field(default_factory=dict)
-
-    @field_validator("model")
-    @classmethod
-    def _importable(cls, value: str) -> str:
-        from sim.registry import import_object
-
-        import_object(value)  # ValueError names what is missing
-        return value
 
 
 def _cooling_kind(value: Any) -> str:

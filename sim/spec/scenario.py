@@ -23,11 +23,12 @@ import pandas as pd
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
+from sim.registry import REGISTRIES
 from sim.spec.cooling import ConstantPueConfig, CoolingConfig
 from sim.spec.network import NetworkConfig, TopologyConfig
 from sim.spec.scheduling import SchedulerConfig
 from sim.spec.supply import SupplyConfig
-from sim.spec.types import Duration, Positive, PositiveDuration, StrictModel
+from sim.spec.types import Duration, Positive, PositiveDuration, PowerModelName, StrictModel
 from sim.spec.workload import WorkloadConfig
 from sim.units import parse_duration
 
@@ -70,20 +71,12 @@ class ClusterConfig(StrictModel):
     topology: TopologyConfig | None = Field(
         default=None, description="the network (sim/network/topology.py); None = no network model"
     )
-    power_model: str | None = Field(
+    power_model: PowerModelName | None = Field(
         default=None,
         description="every accelerator's power model (cube-law, linear or 'package.module:Class'); "
         "None = each accelerator's catalog power_model",
     )
 
-    @field_validator("power_model")
-    @classmethod
-    def _known_power_model(cls, value: str | None) -> str | None:
-        if value is not None:
-            from sim.compute.node import resolve_power_model
-
-            resolve_power_model(value)  # ValueError names what is allowed or missing
-        return value
 
     def node_pools(self) -> list[NodePool]:
         return list(self.pools) if self.pools else [NodePool(node_type=self.node_type, nodes=self.nodes)]
@@ -282,10 +275,9 @@ def _check_against_catalog(s: Scenario) -> None:
             continue
         acc = cat.accelerator(nt.accelerator)
         if s.cluster.power_model is None:
-            from sim.compute.node import resolve_power_model
 
             try:
-                resolve_power_model(acc.power_model)
+                REGISTRIES["power_model"].check(acc.power_model)
             except ValueError as exc:
                 problems.append(f"catalog.accelerators.{acc.key}.power_model: {exc}")
     for i, job in enumerate(s.workload.jobs):
@@ -304,12 +296,6 @@ def _check_against_catalog(s: Scenario) -> None:
                 cat.accelerator(job.reference_accelerator)
             except CatalogError as exc:
                 problems.append(f"{where}.reference_accelerator: {_catalog_message(exc)}")
-    from sim.scheduling import check_policy_name
-
-    for key in ("queue", "placement"):
-        msg = check_policy_name(key, getattr(s.scheduler, key))
-        if msg:
-            problems.append(f"scheduler.{key}: {msg}")
     if problems:
         raise ScenarioError("\n".join(problems))
 

@@ -20,10 +20,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Discriminator, Field, Tag, field_validator
+from pydantic import ConfigDict, Discriminator, Field, Tag
 
 from sim.spec.signals import SignalConfig
-from sim.spec.types import Duration, NonNegative, Positive, PositiveDuration, StrictModel
+from sim.spec.types import (
+    ControlName,
+    Duration,
+    NonNegative,
+    PlacementName,
+    Positive,
+    PositiveDuration,
+    QueueName,
+    StrictModel,
+)
 
 
 class EstimateConfig(StrictModel):
@@ -108,15 +117,7 @@ class UserControlConfig(StrictModel):
     `register_control`): the other keys of the entry are its options, passed as a dict."""
 
     model_config = ConfigDict(extra="allow")
-    kind: str
-
-    @field_validator("kind")
-    @classmethod
-    def _resolves(cls, value: str) -> str:
-        from sim.scheduling.controls import resolve_control
-
-        resolve_control(value)  # ValueError names what is allowed or missing
-        return value
+    kind: ControlName
 
     @property
     def options(self) -> dict[str, Any]:
@@ -140,8 +141,8 @@ ControlConfig = Annotated[
 
 
 class SchedulerConfig(StrictModel):
-    queue: str = Field(default="fifo", description="registered name or 'pkg.module:Class'")
-    placement: str = Field(default="first-fit", description="registered name or 'pkg.module:Class'")
+    queue: QueueName = Field(default="fifo", description="registered name or 'pkg.module:Class'")
+    placement: PlacementName = Field(default="first-fit", description="registered name or 'pkg.module:Class'")
     queue_options: dict[str, Any] = Field(default_factory=dict, description="keyword arguments of the queue policy")
     placement_options: dict[str, Any] = Field(
         default_factory=dict, description="keyword arguments of the placement policy")

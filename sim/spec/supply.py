@@ -7,11 +7,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
-from sim.facility.dispatch import resolve_dispatch
 from sim.spec.signals import SignalConfig
-from sim.spec.types import Duration, Fraction, NonNegative, Positive, StrictModel
+from sim.spec.types import (
+    DispatchName,
+    Duration,
+    Fraction,
+    NonNegative,
+    Positive,
+    StrictModel,
+    SupplyModelName,
+)
 from sim.units import DAY, HOUR
 
 US_AVERAGE_CARBON_G_PER_KWH = 429.0
@@ -117,7 +124,7 @@ class BatteryConfig(StrictModel):
     soc_min_fraction: Fraction = 0.1
     soc_max_fraction: Fraction = 1.0
     initial_soc_fraction: Fraction = 0.5
-    dispatch: str = "self-consumption"
+    dispatch: DispatchName = "self-consumption"
     """self-consumption, peak-shaving, carbon-aware (``sim.facility.dispatch``) or "package.module:Class"."""
     dispatch_options: dict[str, Any] = Field(default_factory=dict)
     """keyword arguments of the dispatch policy."""
@@ -135,11 +142,6 @@ class BatteryConfig(StrictModel):
             raise ValueError("clean_quantile must not exceed dirty_quantile")
         return self
 
-    @field_validator("dispatch")
-    @classmethod
-    def _known_dispatch(cls, value: str) -> str:
-        resolve_dispatch(value)  # ValueError names what is allowed or missing
-        return value
 
 
 class PPAConfig(_GenerationTrace):
@@ -163,17 +165,9 @@ class SupplyConfig(StrictModel):
     """A measured load already in the building (power, W unless ``unit`` says)."""
     weather: str | None = None
     """Weather for PV/wind when the engine provides none (bundled name or CSV)."""
-    model: str | None = None
+    model: SupplyModelName | None = None
     """A user's own supply model, "package.module:Class" (``sim.engine.contracts.SupplyModel``),
     built as ``Class(options=..., start=..., duration_s=..., step_s=..., weather=...)``;
     the other keys of this section are then unused."""
     options: dict[str, Any] = Field(default_factory=dict)
 
-    @field_validator("model")
-    @classmethod
-    def _importable(cls, value: str | None) -> str | None:
-        if value is not None:
-            from sim.registry import import_object
-
-            import_object(value)  # ValueError names what is missing
-        return value

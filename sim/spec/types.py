@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
+from sim.registry import REGISTRIES
 from sim.units import parse_duration
 
 
@@ -34,3 +35,22 @@ PositiveDuration = Annotated[float, BeforeValidator(_duration), Field(gt=0)]
 NonNegative = Annotated[float, Field(ge=0)]
 Positive = Annotated[float, Field(gt=0)]
 Fraction = Annotated[float, Field(ge=0, le=1)]
+
+
+def plugin_name(point: str) -> AfterValidator:
+    """A validator: the value names a plug-in of `point` (``sim.registry.REGISTRIES``), checked in one place."""
+
+    def check(value: str) -> str:
+        REGISTRIES[point].check(value)  # ValueError: what is wrong and what is allowed
+        return value
+
+    return AfterValidator(check)
+
+
+QueueName = Annotated[str, plugin_name("queue")]
+PlacementName = Annotated[str, plugin_name("placement")]
+ControlName = Annotated[str, plugin_name("control")]
+PowerModelName = Annotated[str, plugin_name("power_model")]
+CoolingModelName = Annotated[str, plugin_name("cooling_model")]
+SupplyModelName = Annotated[str, plugin_name("supply_model")]
+DispatchName = Annotated[str, plugin_name("dispatch")]

@@ -1,0 +1,202 @@
+"""The documented API of scheduling controls: what a control sees and what it may do.
+
+A control is a class with any of three hooks, found by name through the
+registry (`sim.registry.REGISTRIES["control"]`) and built as
+``Class(options, context)``:
+
+- ``hold_until(job: JobView) -> float | None``: at submission, keep the job
+  out of the queue until that time (s since the scenario start);
+- ``admits(job: JobView, placement: list[tuple[int, int]]) -> bool``: may this
+  job start now on these (node index, accelerators);
+- ``after_change()``: a job started or stopped, a node booted or switched off,
+  a cap or a thermal limit changed.
+
+``options`` is the entry's validated config (a built-in) or a dict of the
+entry's keys other than ``kind`` (a user's control). ``context`` is a
+`ControlContext`: read-only views with units in their names, plus explicit
+actions. A control written against this page keeps working through any
+internal change of the scheduler, the runtime or the World; nothing else
+(no private attribute, no World) is part of the contract.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from sim.registry import REGISTRIES
+from sim.spec.scheduling import UserControlConfig
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from sim.compute.node import Node
+    from sim.compute.training import Job
+    from sim.engine.caps import PowerCaps
+    from sim.facility.signals import Forecast, Signal
+    from sim.scheduling.scheduler import Scheduler
+
+
+@dataclass(frozen=True, slots=True)
+class JobView:
+    """A job as a control sees it (read-only; times in s since the scenario start)."""
+
+    id: int
+    name: str
+    accelerators: int
+    submit_s: float
+    ready_s: float | None
+    """when its predecessors had completed (its submit time without any)."""
+    start_s: float | None
+    runtime_estimate_s: float | None
+    """the scenario's estimate, if it gave one (see `ControlContext.runtime_estimate_s`)."""
+    deadline_s: float | None
+    slack_s: float | None
+    running: bool
+    preemptible: bool
+    """running and not busy saving or restoring a checkpoint."""
+
+
+@runtime_checkable
+class Control(Protocol):
+    """Holds jobs at submission and/or vetoes starts; `after_change()` is a third, optional hook."""
+
+    def hold_until(self, job: JobView) -> float | None: ...
+
+    def admits(self, job: JobView, placement: list[tuple[int, int]]) -> bool: ...
+
+
+class ControlContext:
+    """What a control may read and do. Built by the scheduler; the only door to the engine."""
+
+    def __init__(self, scheduler: Scheduler, caps: PowerCaps, carbon: Signal | None,
+                 start: pd.Timestamp, horizon_s: float) -> None:
+        self._s = scheduler
+        self._caps = caps
+        self._carbon = carbon
+        self._start = start
+        self._horizon_s = horizon_s
+        self._site_fraction: dict[int, float] = {}
+
+    # -- reading ---------------------------------------------------------------
+    @property
+    def now_s(self) -> float:
+        """Simulated time, s since the scenario start."""
+        return float(self._s.env.now)
+
+    @property
+    def start(self) -> pd.Timestamp:
+        """The scenario's start (timezone-aware)."""
+        return self._start
+
+    @property
+    def horizon_s(self) -> float:
+        return self._horizon_s
+
+    def view(self, job: Job) -> JobView:
+        """The read-only view of an engine job (the scheduler hands controls views already)."""
+        return JobView(
+            id=job.id, name=job.name, accelerators=job.accelerators, submit_s=job.submit_s,
+            ready_s=job.ready_s, start_s=job.start_s, runtime_estimate_s=job.runtime_estimate_s,
+            deadline_s=job.deadline_s, slack_s=job.slack_s, running=job.id in self._s.runtime.running,
+            preemptible=job.id in self._s.runtime.running and job.id not in self._s._saving,
+        )
+
+    def runtime_estimate_s(self, job: JobView) -> float:
+        """The scheduler's estimate of the job's whole run time (s), as its queue policies use it."""
+        return float(self._s.estimator.total(self._s.jobs_by_id.get(job.id) or self._s._known[job.id]))
+
+    def running_jobs(self) -> list[JobView]:
+        """The running jobs, newest start first."""
+        jobs = sorted(self._s.runtime.running.values(), key=lambda j: -(j.start_s or 0.0))
+        return [self.view(j) for j in jobs]
+
+    def carbon_forecast(self, horizon_s: float, resolution_s: float) -> Forecast | None:
+        """The grid carbon-intensity forecast issued now (g/kWh; None without a carbon signal)."""
+        if self._carbon is None:
+            return None
+        return self._carbon.forecast(self.now_s, horizon_s, resolution_s)
+
+    def it_power_w(self, cap_fraction: float | None = None,
+                   extra: Mapping[int, int] | None = None) -> float:
+        """Cluster IT power now (accelerators + hosts + network, W).
+
+        ``cap_fraction``: as if this control's common cap were that fraction of
+        TDP (None: the caps in force); ``extra``: as if that many more
+        accelerators per node index ran at the lowest settable cap. Nothing
+        is changed: the answer is computed, not tried.
+        """
+        s = self._s
+        caps = self._caps
+        rt = s.runtime
+
+        def cap_of(node: Node, job: Job) -> float | None:
+            return caps.cap_w(node, job, site_fraction=cap_fraction)
+
+        total = s._meter.category_value("network")
+        add = extra or {}
+        for node in s.nodes:
+            if not node.on:
+                continue
+            used = 0
+            acc = 0.0
+            for jid, (count, w) in node.jobs.items():
+                job = s.jobs_by_id.get(jid)  # type: ignore[arg-type]
+                if job is not None and cap_fraction is not None:
+                    w = rt.power_each_w(job, node, cap_of)
+                used += count
+                acc += count * w
+            more = add.get(node.index, 0)
+            if more:
+                used += more
+                acc += more * node.curve.power_w(1.0, 0.0)
+            acc += (node.slots - used) * node.curve.idle_w
+            nt = node.node_type
+            total += acc + nt.host_idle_w + (nt.host_busy_w - nt.host_idle_w) * used / node.slots
+        return total
+
+    # -- acting ------------------------------------------------------------------
+    def set_cap_fraction(self, owner: object, fraction: float) -> None:
+        """Cap every accelerator at `fraction` of its TDP on behalf of `owner` (a control).
+
+        The engine combines all sources (scenario, job, thermal limit, every
+        control) in `sim.engine.caps.PowerCaps`: the lowest wins. 1 lifts it.
+        """
+        self._site_fraction[id(owner)] = min(max(float(fraction), 0.0), 1.0)
+        combined = min(self._site_fraction.values(), default=1.0)
+        if combined != self._caps.site_fraction:
+            self._caps.site_fraction = combined
+            self._s.runtime.update_all()
+
+    def preempt(self, job: JobView) -> None:
+        """Stop a running job now (it checkpoints and requeues as the scenario's preemption says)."""
+        self._s.preempt(self._s.runtime.running[job.id])
+
+    def wake(self) -> None:
+        """Ask for a scheduling pass now (e.g. after a limit rose)."""
+        self._s.wake()
+
+    def every(self, interval_s: float, callback: Callable[[], None]) -> None:
+        """Call `callback()` every `interval_s` seconds of simulated time, from now on."""
+        env = self._s.env
+
+        def loop() -> Generator[Any, Any, None]:
+            while True:
+                yield env.timeout(interval_s)
+                callback()
+
+        env.process(loop())
+
+
+CONTROLS = REGISTRIES["control"]
+register_control = CONTROLS.register
+
+
+def build_controls(configs: list[Any], context: ControlContext) -> list[Any]:
+    """The scenario's controls, each built as ``Class(options, context)``."""
+    out: list[Any] = []
+    for c in configs:
+        options = c.options if isinstance(c, UserControlConfig) else c
+        out.append(CONTROLS.resolve(c.kind)(options, context))
+    return out
