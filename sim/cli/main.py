@@ -1,7 +1,12 @@
-"""`wattsim run | validate | catalog`: the command line.
+"""`wattsim run | validate | catalog | sweep | published | report`: the command line.
 
 Errors in a scenario print one line per problem (dotted path, value, what is
 allowed) and exit with status 2; no traceback.
+
+Start-up cost: `wattsim --help` builds the parsers only. Each command imports
+what it runs inside its own function (the one deliberate use of function-level
+imports in `sim`: the CLI loads only what the command uses; nothing imports
+`sim.cli`, so this can hide no cycle).
 """
 
 from __future__ import annotations
@@ -10,13 +15,17 @@ import argparse
 import sys
 from pathlib import Path
 
-from sim.spec.scenario import ScenarioError, load_scenario, parse_override
+from sim.cli.published import add_published_command
+from sim.cli.sweep import add_sweep_command
+from sim.spec.errors import ScenarioError
 
 #: ASHRAE TC 9.9 (2021) class A4 allowable inlet upper limit, 45 C (data/reference/cooling_and_grid.md 2.1)
 INLET_WARNING_C = 45.0
 
 
 def _overrides(items: list[str] | None) -> dict[str, object]:
+    from sim.spec.scenario import parse_override
+
     out: dict[str, object] = {}
     for item in items or []:
         key, value = parse_override(item)
@@ -64,6 +73,7 @@ def summary_table(summary: dict) -> str:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from sim.engine.world import simulate
+    from sim.spec.scenario import load_scenario
 
     scenario = load_scenario(args.scenario, overrides=_overrides(args.set))
     result = simulate(scenario)
@@ -88,6 +98,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from sim.spec.scenario import load_scenario
+
     scenario = load_scenario(args.scenario, overrides=_overrides(args.set))
     pools = ", ".join(f"{p.nodes} x {p.node_type}" for p in scenario.cluster.node_pools())
     horizon = scenario.duration if scenario.duration == "until-done" else _fmt_duration(scenario.horizon_s)
@@ -153,12 +165,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("what", nargs="?", default="all", choices=["all", "accelerators", "nodes", "models"])
     c.add_argument("--sources", action="store_true", help="also print where each figure comes from")
     c.set_defaults(func=cmd_catalog)
-    from sim.sweep.execute import add_sweep_command
-
     add_sweep_command(sub)
-    from sim.workload.published import register as register_published  # `wattsim published`
-
-    register_published(sub)
+    add_published_command(sub)
     _register_plugins(sub)
     return p
 

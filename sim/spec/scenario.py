@@ -25,17 +25,13 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from sim.registry import REGISTRIES
 from sim.spec.cooling import ConstantPueConfig, CoolingConfig
+from sim.spec.errors import ScenarioError
 from sim.spec.network import NetworkConfig, TopologyConfig
 from sim.spec.scheduling import SchedulerConfig
 from sim.spec.supply import SupplyConfig
 from sim.spec.types import Duration, Positive, PositiveDuration, PowerModelName, StrictModel
 from sim.spec.workload import WorkloadConfig
 from sim.units import parse_duration
-
-
-class ScenarioError(ValueError):
-    """A scenario that cannot run; the message names where and why, one line each."""
-
 
 # -- catalog additions -----------------------------------------------------
 

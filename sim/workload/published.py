@@ -135,16 +135,4 @@ def cmd_published(args) -> int:  # noqa: ANN001 - argparse.Namespace
     return 0 if bool(df["within"].all()) else 1
 
 
-def register(sub) -> None:  # noqa: ANN001 - argparse subparsers
-    """Add `wattsim published` to the command line."""
-    p = sub.add_parser("published", help="simulate the published training runs and compare",
-                       description="Run scenarios/validation/*.yaml (or the given files) and print simulated "
-                                   "against published duration, energy and carbon (exit 1 if any is outside "
-                                   "its tolerance).")
-    p.add_argument("scenarios", nargs="*", help="validation scenarios (default: all bundled)")
-    p.add_argument("--markdown", action="store_true", help="print a Markdown table")
-    p.add_argument("--csv", help="also write the comparison to this CSV file")
-    p.set_defaults(func=cmd_published)
-
-
-__all__ = ["compare", "format_table", "published_runs", "register", "scenario_paths"]
+__all__ = ["compare", "format_table", "published_runs", "scenario_paths"]
