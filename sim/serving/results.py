@@ -198,7 +198,7 @@ def summary(engine: ServingEngine, ledger: Any, requests: pd.DataFrame, t_end: f
         "serving_slo_attainment": float(done["slo_met"].mean()) if n else math.nan,
         "serving_mean_batch": batch_j / on_j if on_j else 0.0,
         "serving_kv_occupancy": kv_j / (on_j * engine.perf.kv_capacity_tokens) if on_j else 0.0,
-        "serving_replica_hours_on": on_j / 3600.0,
+        "serving_replica_on_hours": on_j / 3600.0,
         "serving_accelerator_active_kwh": active_j / J_PER_KWH,
         "serving_accelerator_idle_kwh": idle_j / J_PER_KWH,
         "serving_host_kwh": host_j / J_PER_KWH,

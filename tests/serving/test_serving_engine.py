@@ -9,10 +9,13 @@ max((2 N b + 4 x 80 x 8192 x S) / F, (W + 327,680 S) / B).
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 from serving_testing import perf, run_requests
+
+from sim.serving.config import ServingConfig
+from sim.serving.requests import read_trace
+from sim.serving.run import simulate_serving
 
 N, F, BW, W, KV = 70.55e9, 0.5 * 4 * 989e12, 0.8 * 4 * 3.35e12, 141.1e9, 327_680.0
 ATT = 4 * 80 * 8192
@@ -99,14 +102,11 @@ def test_no_request_is_lost_and_credited_energy_equals_active_accelerator_energy
 
 @pytest.fixture(scope="module")
 def azure_hour():
-    from sim.serving.requests import read_trace
     s = read_trace("azure-conv").until(600.0)
     return run_requests(perf(), s.arrival_s, s.prompt_tokens, s.output_tokens, replicas=2)
 
 
 def test_runs_are_deterministic():
-    from sim.serving.config import ServingConfig
-    from sim.serving.run import simulate_serving
     cfg = ServingConfig.model_validate({"requests": {"generator": {"kind": "diurnal", "rate_per_s": 2.0}},
                                         "replicas": 2})
     a = simulate_serving(cfg, 600.0, seed=7)

@@ -14,7 +14,7 @@ import pytest
 from serving_testing import perf
 
 from sim.serving.architectures import find_model
-from sim.serving.perf import DeploymentError, DecodeRun
+from sim.serving.perf import DecodeRun, DeploymentError
 
 
 def test_kv_bytes_per_token_of_a_70b_gqa_model_is_320_kib():
