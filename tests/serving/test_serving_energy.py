@@ -72,12 +72,12 @@ def test_autoscaling_powers_idle_replicas_down_and_saves_energy():
 
 
 def test_a_busy_fleet_lands_near_the_published_energy_per_prompt():
-    # The Azure conversation hour packed on 2 replicas of 4 H100 (mean batch ~10, all SLOs met).
+    # The Azure conversation hour packed on 2 replicas of 4 H100 (mean batch ~10, > 99 % of requests within the SLOs).
     # Google's median Gemini prompt: 0.10 Wh accelerators only, 0.24 Wh comprehensive (Elsworth et al.
     # 2025). Another model on other chips, so "near" = within a factor of 2 of each figure.
     cfg = ServingConfig.model_validate({"requests": {"trace": "azure-conv"}, "replicas": 2})
     s = simulate_serving(cfg, 3600.0).summary
-    assert s["serving_slo_attainment"] == 1.0
+    assert s["serving_slo_attainment"] > 0.99
     assert 0.05 < s["serving_energy_per_request_accel_wh"] < 0.20
     assert 0.12 < s["serving_energy_per_request_comprehensive_wh"] < 0.48
     # the breakdown is reported; the accelerators are the largest part, as in Google's breakdown
