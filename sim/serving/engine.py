@@ -63,7 +63,7 @@ class Ledger(Protocol):
 class Replica:
     __slots__ = ("idx", "state", "draining", "queue", "queued_tokens", "reserved", "batch", "kv", "steps",
                  "finish", "share", "t0", "run", "n_end", "version", "group", "group_flops", "power_w",
-                 "ch_acc", "ch_host", "ch_batch", "ch_kv", "ch_on", "on", "active_j", "prefill_tokens")
+                 "ch_acc", "ch_host", "ch_batch", "ch_kv", "ch_on", "on", "active_j", "prefill_tokens", "booked")
 
     def __init__(self, idx: int) -> None:
         self.idx = idx
@@ -85,6 +85,7 @@ class Replica:
         self.group_flops = 0.0
         self.power_w = 0.0  # accelerator power of the replica now (all tp boards)
         self.on = 0.0  # 1 while powered (booting included)
+        self.booked = [0.0, 0.0, 0.0, 0.0]  # last values booked: accelerators, host, batch, KV
         self.active_j = 0.0  # accelerator energy while prefilling or decoding
         self.prefill_tokens = 0
 
@@ -175,9 +176,10 @@ class ServingEngine:
     def _all_idle(self) -> bool:
         return not self.held and all(r.empty for r in self.replicas)
 
-    def step(self) -> float:
-        """Process the next event; returns its time."""
-        t = self.next_time()
+    def step(self, t: float | None = None) -> float:
+        """Process the next event (at `t` = `next_time()` if known); returns its time."""
+        if t is None:
+            t = self.next_time()
         h = self._heap
         self.events += 1
         if h and h[0][0] <= t and (self._next >= len(self._arr) or h[0][0] <= self._arr[self._next]):
@@ -203,7 +205,7 @@ class ServingEngine:
             t = self.next_time()
             if t == math.inf or t > until:
                 break
-            self.step()
+            self.step(t)
         self.close(until if until < math.inf else self.now)
         return self
 
@@ -215,7 +217,7 @@ class ServingEngine:
                 return
             if t > env.now:
                 yield env.timeout(t - env.now)
-            self.step()
+            self.step(t)
 
     def close(self, t: float) -> None:
         """Credit the active energy of iterations still running at `t` (not to any request)."""
@@ -369,10 +371,21 @@ class ServingEngine:
         else:
             host = perf.host_busy_w
         led = self.ledger
-        led.set(r.ch_acc, acc, t)
-        led.set(r.ch_host, host, t)
-        led.set(r.ch_batch, float(r.batch + len(r.group)), t)
-        led.set(r.ch_kv, float(r.reserved), t)
+        last = r.booked
+        batch = float(r.batch + len(r.group))
+        kv = float(r.reserved)
+        if acc != last[0]:  # an unchanged value would only close a segment of the same value
+            last[0] = acc
+            led.set(r.ch_acc, acc, t)
+        if host != last[1]:
+            last[1] = host
+            led.set(r.ch_host, host, t)
+        if batch != last[2]:
+            last[2] = batch
+            led.set(r.ch_batch, batch, t)
+        if kv != last[3]:
+            last[3] = kv
+            led.set(r.ch_kv, kv, t)
         on = 0.0 if s == OFF else 1.0
         if on != r.on:
             r.on = on

@@ -65,7 +65,7 @@ replica holds requests, host_idle_w while it is empty, 0 while off.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sim.catalog import Accelerator, NodeType
 from sim.hardware import PowerCurve
@@ -110,6 +110,10 @@ class ReplicaPerf:
     host_busy_w: float
     decode_cap_w: float | None
     decode_clock: float  # SM clock fraction set for decode (1 = default clocks)
+    # memo of the per-batch figures (a frozen dataclass may hold mutable dicts)
+    _power_cache: dict[int, float] = field(default_factory=dict, repr=False, compare=False)
+    _run_cache: dict[int, tuple[float, float, float, float]] = field(default_factory=dict, repr=False,
+                                                                      compare=False)
 
     @classmethod
     def build(cls, model: ServingModel, acc: Accelerator, node: NodeType, tp: int, weight_bytes: float,
@@ -181,19 +185,24 @@ class ReplicaPerf:
 
     def decode_power_w(self, batch: int) -> float:
         """Power per accelerator while decoding a batch (constant while the batch is)."""
-        return self.decode_power_at(batch, self.decode_clock_for(batch))
+        cache = self._power_cache
+        w = cache.get(batch)
+        if w is None:
+            w = cache[batch] = self.decode_power_at(batch, self.decode_clock_for(batch))
+        return w
 
     def decode_run(self, batch: int, kv_tokens: float) -> DecodeRun:
         """Step-time lines of a run of constant batch starting with `kv_tokens` cached."""
-        m = self.model
-        f = self.decode_clock_for(batch)
-        flops = self.flops_decode * f
-        attn = 4.0 * m.layers * m.attention_width
-        c0 = (2.0 * m.parameters * batch + attn * kv_tokens) / flops
-        c1 = attn * batch / flops
-        m0 = (self.weight_bytes + self.kv_bytes_per_token * kv_tokens) / self.bandwidth
-        m1 = self.kv_bytes_per_token * batch / self.bandwidth
-        return DecodeRun.of(c0, c1, m0, m1)
+        k = self._run_cache.get(batch)
+        if k is None:
+            m = self.model
+            flops = self.flops_decode * self.decode_clock_for(batch)
+            attn = 4.0 * m.layers * m.attention_width
+            # c = (c_w + c_s S) for compute, m = (m_w + m_s S) for memory; S grows by `batch` a step
+            k = self._run_cache[batch] = (2.0 * m.parameters * batch / flops, attn / flops,
+                                          self.weight_bytes / self.bandwidth, self.kv_bytes_per_token / self.bandwidth)
+        c_w, c_s, m_w, m_s = k
+        return DecodeRun.of(c_w + c_s * kv_tokens, c_s * batch, m_w + m_s * kv_tokens, m_s * batch)
 
     def step_time(self, batch: int, kv_tokens: float) -> float:
         """Time of one decode step (the first of a run)."""
