@@ -13,10 +13,10 @@ import math
 import resource
 import time
 
-from sim.meter import Meter
-from sim.serving.config import ServingConfig
+from sim.engine.meter import Meter
 from sim.serving.deployment import build_engine
 from sim.serving.run import simulate_serving
+from sim.spec.serving import ServingConfig
 
 CFG = ServingConfig.model_validate({"model": "llama-3.1-70b", "node_type": "dgx-h100", "replicas": 8,
                                     "tensor_parallel": 4, "requests": {"trace": "azure-conv"}})

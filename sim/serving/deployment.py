@@ -27,7 +27,6 @@ import numpy as np
 
 from sim.catalog import Catalog, load_catalog
 from sim.serving.architectures import PRECISION_BYTES, ServingModel, build_model, find_model
-from sim.serving.config import ServingConfig
 from sim.serving.engine import Ledger, ServingEngine
 from sim.serving.perf import DeploymentError, Efficiency, ReplicaPerf
 from sim.serving.requests import (
@@ -38,6 +37,7 @@ from sim.serving.requests import (
     poisson_arrivals,
     read_trace,
 )
+from sim.spec.serving import ServingConfig
 
 
 def make_perf(cfg: ServingConfig, catalog: Catalog | None = None, where: str = "serving") -> ReplicaPerf:

@@ -41,9 +41,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from sim.serving.config import AutoscaleConfig
 from sim.serving.perf import DecodeRun, ReplicaPerf
 from sim.serving.requests import RequestStream
+from sim.spec.serving import AutoscaleConfig
 
 OFF, BOOTING, IDLE, PREFILL, DECODE = range(5)
 STATE_NAMES = ("off", "booting", "idle", "prefill", "decode")
@@ -52,7 +52,7 @@ _REPLICA, _BOOT, _SCALE = 0, 1, 2
 
 
 class Ledger(Protocol):
-    """What the engine needs of `sim.meter.Meter`: open a channel, book a value from a time on."""
+    """What the engine needs of `sim.engine.meter.Meter`: open a channel, book a value from a time on."""
 
     def channel(self, name: str, category: str, quantity: str = ..., initial: float = ...,
                 t: float | None = ..., **tags: object) -> int: ...

@@ -22,7 +22,7 @@ causal attention: token i attends to i tokens, QK^T and AV cost 2 i w FLOPs
 each per layer (w = heads x head_dim), summed over i = 1..p. F is the
 accelerator's dense 16-bit peak, eta_pre the achieved fraction (MFU) in
 prefill, f_pre the clock fraction under a prefill power cap (the cube law of
-`sim.hardware.PowerCurve`, the same model as training uses).
+`sim.compute.node.PowerCurve`, the same model as training uses).
 
 Decode (memory-bound). One step produces one token for each of the B
 requests of the batch, which hold S KV tokens together:
@@ -43,7 +43,7 @@ Power per accelerator (W), with P_i = idle_w, P_b = busy_w of the catalog:
   u_c = min(1, t_compute / t_weights) the compute share of a step at batch B
   (weights-only terms, so power depends on the batch only and is constant
   between events), f the SM clock fraction (cube law of dynamic power, as in
-  `sim.hardware`), m = 0.2 the share that does not follow the SM clock (HBM
+  `sim.compute.node`), m = 0.2 the share that does not follow the SM clock (HBM
   traffic), s = 0.27 the activity of SMs stalled on memory. Calibration (D):
   an H100 decoding at small batch then draws 70 + 550 x (0.2 + 0.8 x 0.27)
   = 299 W, the top of the 137-300 W that Ma et al. 2026 (arXiv 2605.11999,
@@ -68,7 +68,7 @@ import math
 from dataclasses import dataclass, field
 
 from sim.catalog import Accelerator, NodeType
-from sim.hardware import PowerCurve
+from sim.compute.node import PowerCurve
 from sim.serving.architectures import ServingModel
 
 #: decode power: share of (busy - idle) that does not follow the SM clock (HBM traffic); calibrated above
@@ -83,7 +83,7 @@ class DeploymentError(ValueError):
 
 @dataclass(frozen=True)
 class Efficiency:
-    """Achieved fractions of peak (defaults in `sim.serving.config`, with their sources)."""
+    """Achieved fractions of peak (defaults in `sim.spec.serving`, with their sources)."""
 
     prefill_mfu: float
     decode_mfu: float

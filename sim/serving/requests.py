@@ -45,6 +45,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sim.paths import data_path
+
 #: bundled trace names -> file under data/traces/azure-llm-2023
 BUNDLED = {"azure-conv": "conv.csv", "azure-code": "code.csv"}
 
@@ -76,16 +78,12 @@ class RequestStream:
         return RequestStream(self.arrival_s[:k], self.prompt_tokens[:k], self.output_tokens[:k])
 
 
-def data_dir() -> Path:
-    return Path(__file__).resolve().parents[2] / "data"
-
-
 def trace_path(name: str) -> Path:
     """A bundled name (`azure-conv`, `azure-code`) or a path (absolute, cwd, data/, data/traces/)."""
     if name in BUNDLED:
-        return data_dir() / "traces" / "azure-llm-2023" / BUNDLED[name]
+        return data_path("traces", "azure-llm-2023", BUNDLED[name])
     p = Path(name).expanduser()
-    for c in ([p] if p.is_absolute() else [Path.cwd() / p, data_dir() / p, data_dir() / "traces" / p]):
+    for c in ([p] if p.is_absolute() else [Path.cwd() / p, data_path() / p, data_path("traces") / p]):
         if c.is_file():
             return c
     raise StreamError(f"serving.requests.trace: {name!r} is not a file nor a bundled trace "

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sim.meter import Meter
-from sim.serving.config import ServingConfig
+from sim.engine.meter import Meter
 from sim.serving.deployment import build_engine
 from sim.serving.engine import ServingEngine
 from sim.serving.results import bins_table, requests_table, summary
+from sim.spec.serving import ServingConfig
 
 #: facility PUE of a standalone run (M: Google fleet PUE ~1.09-1.10, as used for Gemini by Elsworth et al. 2025)
 DEFAULT_PUE = 1.09

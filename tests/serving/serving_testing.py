@@ -6,12 +6,12 @@ import math
 
 import numpy as np
 
-from sim.meter import Meter
-from sim.serving.config import ServingConfig
+from sim.engine.meter import Meter
 from sim.serving.deployment import make_perf
 from sim.serving.engine import ServingEngine
 from sim.serving.perf import ReplicaPerf
 from sim.serving.requests import RequestStream
+from sim.spec.serving import ServingConfig
 
 
 def config(**kw) -> ServingConfig:

@@ -17,8 +17,8 @@ from __future__ import annotations
 import pytest
 from serving_testing import perf, run_requests
 
-from sim.serving.config import ServingConfig
 from sim.serving.run import simulate_serving
+from sim.spec.serving import ServingConfig
 
 
 def _j_per_token(batch: int, prompt: int = 2035, output: int = 300) -> float:

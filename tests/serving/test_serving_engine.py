@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 from serving_testing import perf, run_requests
 
-from sim.serving.config import ServingConfig
 from sim.serving.requests import read_trace
 from sim.serving.run import simulate_serving
+from sim.spec.serving import ServingConfig
 
 N, F, BW, W, KV = 70.55e9, 0.5 * 4 * 989e12, 0.8 * 4 * 3.35e12, 141.1e9, 327_680.0
 ATT = 4 * 80 * 8192

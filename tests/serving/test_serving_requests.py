@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from sim.meter import Meter
-from sim.serving.config import ServingConfig
+from sim.engine.meter import Meter
 from sim.serving.deployment import build_engine, make_perf, make_stream
 from sim.serving.perf import DeploymentError
 from sim.serving.requests import (
@@ -19,6 +18,7 @@ from sim.serving.requests import (
     poisson_arrivals,
     read_trace,
 )
+from sim.spec.serving import ServingConfig
 
 
 def test_the_azure_conversation_trace_has_19366_requests_over_an_hour():

@@ -30,7 +30,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from sim.schema import Duration, Positive, PositiveDuration, StrictModel
+from sim.spec.types import Duration, Positive, PositiveDuration, StrictModel
 
 
 class GeneratorConfig(StrictModel):
