@@ -140,7 +140,7 @@ class ServingEngine:
         self.replicas = [Replica(i) for i in range(replicas)]
         tp = perf.tp
         per_node = perf.node_type.accelerators_per_node // tp
-        on = replicas if autoscale is None else max(min(autoscale.min_replicas, replicas), 0)
+        on = replicas  # all up at the start; an autoscaler's first decision comes after one interval
         for r in self.replicas:
             node = f"{name}-n{r.idx // per_node}"
             tags = {"node": node, "node_type": perf.node_type.key, "serving": name, "replica": r.idx}
@@ -153,7 +153,13 @@ class ServingEngine:
                 r.state = IDLE
                 self._book(r, 0.0)
         if autoscale is not None:
-            self._push(0.0, _SCALE, 0, 0)
+            self._push(autoscale.interval, _SCALE, 0, 0)
+
+    @property
+    def capacity_w(self) -> float:
+        """Nameplate IT power of the deployment: every replica's boards at TDP + its host share, busy."""
+        p = self.perf
+        return len(self.replicas) * (p.tp * p.accelerator.tdp_w + p.host_busy_w)
 
     # -- event queue ------------------------------------------------------------
     def _push(self, t: float, kind: int, idx: int, version: int) -> None:
@@ -401,10 +407,11 @@ class ServingEngine:
     def _scale(self, t: float) -> None:
         a = self.autoscale
         assert a is not None
-        lo = int(np.searchsorted(self.stream.arrival_s, t - a.window, side="right"))
-        rate = (min(self._next, len(self._arr)) - lo) / a.window
+        window = min(a.window, t)  # the first decisions see only the time since the start
+        lo = int(np.searchsorted(self.stream.arrival_s, t - window, side="right"))
+        rate = (min(self._next, len(self._arr)) - lo) / window
         rec = self._recent
-        while rec and rec[0][0] < t - a.window:
+        while rec and rec[0][0] < t - window:
             self._recent_sum -= rec.popleft()[1]
         in_flight = len(self.held) + sum(r.batch + len(r.group) + len(r.queue) for r in self.replicas)
         latency = self._recent_sum / len(rec) if rec else 0.0

@@ -34,37 +34,73 @@ import pandas as pd
 from sim.serving.engine import ServingEngine
 from sim.units import J_PER_KWH
 
-REQUEST_COLUMNS = {
-    "request_id": "index in the stream (arrival order)",
-    "replica": "replica that served it (-1: never routed)",
-    "arrival_s": "arrival time (s)",
-    "prompt_tokens": "prompt length (tokens)",
-    "output_tokens": "output length (tokens)",
-    "start_s": "prefill start (s)",
-    "first_token_s": "time of the first output token (s)",
-    "end_s": "time of the last output token (s); NaN if unfinished",
-    "ttft_s": "time to first token = first_token_s - arrival_s (s)",
-    "tbt_mean_s": "mean time between output tokens = (end - first) / (output - 1) (s)",
-    "e2e_s": "end_s - arrival_s (s)",
-    "energy_j": "accelerator energy credited to the request (J): its FLOP share of prefills + an equal share of "
-                "each decode step",
-    "slo_met": "ttft_s <= slo.ttft_s and tbt_mean_s <= slo.tbt_s",
+#: requests.parquet: one row per request (unit, meaning)
+REQUEST_COLUMNS: dict[str, tuple[str, str]] = {
+    "request_id": ("-", "index in the stream (arrival order)"),
+    "replica": ("-", "replica that served it (-1: never routed)"),
+    "arrival_s": ("s", "arrival time"),
+    "prompt_tokens": ("tokens", "prompt length"),
+    "output_tokens": ("tokens", "output length"),
+    "start_s": ("s", "prefill start; NaN if never admitted"),
+    "first_token_s": ("s", "time of the first output token"),
+    "end_s": ("s", "time of the last output token; NaN if unfinished"),
+    "ttft_s": ("s", "time to first token = first_token_s - arrival_s"),
+    "tbt_mean_s": ("s", "mean time between output tokens = (end_s - first_token_s) / (output_tokens - 1)"),
+    "e2e_s": ("s", "end_s - arrival_s"),
+    "energy_j": ("J", "accelerator energy credited to the request: its FLOP share of prefills and an equal "
+                      "share of each decode step"),
+    "slo_met": ("bool", "ttft_s <= serving.slo.ttft_s and tbt_mean_s <= serving.slo.tbt_s"),
 }
 
-BIN_COLUMNS = {
-    "t_start_s": "bin start (s)",
-    "arrivals_per_s": "requests arriving per second",
-    "output_tokens_per_s": "output tokens per second",
-    "mean_batch": "mean sequences per replica that is on (decode batch + prefill group)",
-    "kv_occupancy": "reserved KV cache / KV capacity of the replicas on (time mean)",
-    "replicas_on": "replicas powered, time mean",
-    "ttft_p50_s": "median TTFT of the requests arriving in the bin (s)",
-    "ttft_p99_s": "99th percentile TTFT (s)",
-    "tbt_p50_s": "median of the per-request mean TBT (s)",
-    "tbt_p99_s": "99th percentile of the per-request mean TBT (s)",
-    "slo_attainment": "share of the bin's completed requests that met both SLOs",
-    "accelerator_w": "mean accelerator power of the deployment (W)",
-    "host_w": "mean host power of the deployment (W)",
+#: per output bin (timeseries columns `serving_<name>` in a World run)
+BIN_COLUMNS: dict[str, tuple[str, str]] = {
+    "arrivals_per_s": ("1/s", "requests arriving per second"),
+    "output_tokens_per_s": ("1/s", "output tokens per second"),
+    "mean_batch": ("count", "mean sequences per powered replica (decode batch + prefill group)"),
+    "kv_occupancy": ("1", "reserved KV cache / KV capacity of the powered replicas, time mean"),
+    "replicas_on": ("count", "replicas powered (booting included), time mean"),
+    "ttft_p50_s": ("s", "median TTFT of the completed requests that arrived in the bin"),
+    "ttft_p99_s": ("s", "99th percentile of that TTFT"),
+    "tbt_p50_s": ("s", "median per-request mean TBT of the same requests"),
+    "tbt_p99_s": ("s", "99th percentile of that TBT"),
+    "slo_attainment": ("1", "share of the same requests that met both SLOs"),
+    "accelerator_w": ("W", "mean accelerator power of the deployment"),
+    "host_w": ("W", "mean host power of the deployment"),
+}
+
+#: summary keys of a serving run (unit, meaning)
+SUMMARY_KEYS: dict[str, tuple[str, str]] = {
+    "serving_requests": ("count", "requests that arrived"),
+    "serving_requests_completed": ("count", "requests whose last token came before the end"),
+    "serving_requests_unfinished": ("count", "requests still queued or running at the end"),
+    "serving_output_tokens": ("tokens", "output tokens of the completed requests"),
+    "serving_prompt_tokens": ("tokens", "prompt tokens of the completed requests"),
+    "serving_max_batch": ("count", "batch limit per replica (serving.max_batch, auto resolved)"),
+    "serving_kv_capacity_tokens": ("tokens", "KV cache of one replica"),
+    "serving_ttft_p50_s": ("s", "median time to first token"),
+    "serving_ttft_p99_s": ("s", "99th percentile time to first token"),
+    "serving_tbt_p50_s": ("s", "median per-request mean time between tokens"),
+    "serving_tbt_p99_s": ("s", "99th percentile per-request mean time between tokens"),
+    "serving_e2e_p50_s": ("s", "median arrival-to-last-token time"),
+    "serving_e2e_p99_s": ("s", "99th percentile arrival-to-last-token time"),
+    "serving_slo_attainment": ("1", "share of completed requests that met both SLOs"),
+    "serving_mean_batch": ("count", "mean sequences per powered replica"),
+    "serving_kv_occupancy": ("1", "mean reserved KV / KV capacity of the powered replicas"),
+    "serving_replica_on_hours": ("h", "replica-hours powered (booting included)"),
+    "serving_accelerator_active_kwh": ("kWh", "accelerator energy while prefilling or decoding"),
+    "serving_accelerator_idle_kwh": ("kWh", "accelerator energy of powered replicas with nothing to do, or booting"),
+    "serving_host_kwh": ("kWh", "host energy of the deployment's share of its nodes"),
+    "serving_overhead_kwh": ("kWh", "(PUE - 1) x the deployment's IT energy: cooling and power losses"),
+    "serving_comprehensive_kwh": ("kWh", "accelerators (active + idle) + host + overhead"),
+    "serving_energy_per_request_accel_wh": ("Wh", "active accelerator energy per completed request"),
+    "serving_energy_per_request_accel_median_wh": ("Wh", "median of the requests' credited energy_j"),
+    "serving_energy_per_request_comprehensive_wh": ("Wh", "comprehensive energy per completed request"),
+    "serving_energy_per_output_token_accel_j": ("J", "active accelerator energy per output token"),
+    "serving_energy_per_output_token_comprehensive_j": ("J", "comprehensive energy per output token"),
+    "serving_share_accelerator_active": ("1", "share of the comprehensive energy: active accelerators"),
+    "serving_share_accelerator_idle": ("1", "share: idle and booting accelerators"),
+    "serving_share_host": ("1", "share: hosts"),
+    "serving_share_overhead": ("1", "share: facility overhead"),
 }
 
 
@@ -134,7 +170,6 @@ def bins_table(engine: ServingEngine, ledger: Any, edges: np.ndarray, requests: 
         mean_batch = np.where(on > 0, integ["batch"] / width / on, 0.0)
         kv_occ = np.where(on > 0, integ["kv"] / width / (on * cap), 0.0)
     rows: dict[str, Any] = {
-        "t_start_s": edges[:-1],
         "arrivals_per_s": np.histogram(requests["arrival_s"], bins=edges)[0] / width,
         "output_tokens_per_s": tokens / width,
         "mean_batch": mean_batch,

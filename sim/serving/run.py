@@ -54,6 +54,7 @@ def simulate_serving(cfg: ServingConfig, duration_s: float, *, seed: int = 1, pu
     edges[-1] = max(edges[-1], t_end)
     req = requests_table(engine, cfg.slo.ttft_s, cfg.slo.tbt_s)
     bins = bins_table(engine, meter, edges, req)
+    bins.insert(0, "t_start_s", edges[:-1])
     summ = summary(engine, meter, req, t_end, pue - 1.0)
     summ["serving_simulated_s"] = t_end
     summ["serving_events"] = float(engine.events)
