@@ -9,7 +9,7 @@ touches the World, the scheduler or a SimPy object.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sim.engine.meter import Meter
@@ -80,4 +80,6 @@ class RunRecord:
     """the resolved configuration of the cooling and supply models."""
     supply_summary: dict[str, float] | None = None
     it_categories: tuple[str, ...] = IT_CATEGORIES
-    extra_tables: dict[str, Any] = field(default_factory=dict)
+    serving: Any = None
+    """the closed serving engine (`sim.serving.engine.ServingEngine`) of a run with a `serving:` section;
+    `sim.results.serving` reads its request arrays and ledger channels."""

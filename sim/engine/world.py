@@ -27,6 +27,8 @@ from sim.facility.weather import Weather, load_weather
 from sim.network.fabric import build_network
 from sim.results.result import Result, build_result
 from sim.scheduling import Scheduler, make_policy
+from sim.serving.deployment import build_engine
+from sim.serving.engine import ServingEngine
 from sim.spec.scenario import Scenario, ScenarioError
 from sim.workload.jobs import dependency_ids, generate, job_from_spec, jobs_from_trace
 
@@ -101,10 +103,19 @@ class World:
         self.scheduler.on_idle = self._job_ended
         horizon = s.horizon_s
         step = s.plant.step
+        self.serving: ServingEngine | None = None  # an LLM inference deployment on its own nodes
+        if s.serving is not None:
+            try:
+                self.serving = build_engine(s.serving, self.meter, horizon, s.seed, self.catalog,
+                                            s.start_ts.hour + s.start_ts.minute / 60.0, s.start_ts.weekday())
+            except ValueError as exc:
+                raise ScenarioError(str(exc)) from None
+            if s.duration == "until-done":
+                self.serving.horizon = math.inf  # the autoscaler stops once the last request has ended
         self._weather: dict[str, Weather] = {}  # by source, read only if a model asks
         it_capacity_w = sum(
             n.slots * n.accelerator.tdp_w + n.node_type.host_busy_w for n in self.nodes
-        )
+        ) + (self.serving.capacity_w if self.serving is not None else 0.0)
         try:  # the builders read weather and traces: what they refuse is bad input, said plainly
             self.cooling = build_cooling(s.cooling, s.start_ts, horizon, step, it_capacity_w,
                                          self._cooling_weather, self._zone_capacity_w(zone_of))
@@ -122,6 +133,7 @@ class World:
                             zone_temp_c=zone_temp if callable(zone_temp) else None,
                             carbon=getattr(self.supply, "carbon", None))
         self.end_s = 0.0
+        self._serving_done = False
         self.wall_s = 0.0
 
     # -- construction helpers -------------------------------------------------
@@ -187,8 +199,20 @@ class World:
 
     def _job_ended(self) -> None:
         self._outstanding -= 1
-        if self._outstanding <= 0 and self.scenario.duration == "until-done" and not self.all_done.triggered:
+        self._maybe_all_done()
+
+    def _maybe_all_done(self) -> None:
+        serving_left = self.serving is not None and not self._serving_done
+        if self._outstanding <= 0 and not serving_left and self.scenario.duration == "until-done" \
+                and not self.all_done.triggered:
             self.all_done.succeed()
+
+    def _serve(self):
+        """The serving engine on the world's clock; until-done also waits for its last request."""
+        assert self.serving is not None
+        yield from self.serving.process(self.env)
+        self._serving_done = True
+        self._maybe_all_done()
 
     def run(self, wall_limit_s: float | None = None) -> World:
         """Run to the horizon (or until every job has ended) and close the books.
@@ -202,10 +226,13 @@ class World:
             env.deadline = t_wall + wall_limit_s
         env.process(self._arrivals())
         env.process(self.plant.run())
+        self._serving_done = False
+        if self.serving is not None:
+            env.process(self._serve())
         horizon = self.scenario.horizon_s
         stop = env.timeout(horizon)
         if self.scenario.duration == "until-done":
-            if not self.jobs:
+            if not self.jobs and self.serving is None:
                 self.all_done.succeed()
             env.run(until=env.any_of([stop, self.all_done]))
         else:
@@ -213,6 +240,8 @@ class World:
         self.end_s = float(env.now)
         for job in list(self.runtime.running.values()):
             self.runtime._book(job)
+        if self.serving is not None:
+            self.serving.close(self.end_s)
         self.plant.close_step(self.end_s)
         self.plant.flush()
         self.meter.close_all(self.end_s)
@@ -252,6 +281,7 @@ class World:
             events=self.env.events_processed, jobs=jobs, nodes=nodes,
             components={"cooling": self.cooling.config(), "supply": self.supply.config()},
             supply_summary=summary() if summary is not None else None,
+            serving=self.serving,
         )
 
     def result(self) -> Result:

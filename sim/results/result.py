@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from sim.results import serving as serving_results
 from sim.units import J_PER_KWH, W_PER_KW
 
 if TYPE_CHECKING:
@@ -181,6 +182,7 @@ class Result:
     jobs: pd.DataFrame
     nodes: pd.DataFrame
     manifest: dict[str, Any] = field(default_factory=dict)
+    requests: pd.DataFrame = field(default_factory=pd.DataFrame)  # serving: one row per request
 
     def to_dir(self, path: str | Path) -> Path:
         """Write the run folder: summary.json, *.parquet, manifest.yaml."""
@@ -190,6 +192,8 @@ class Result:
         self.timeseries.to_parquet(out / "timeseries.parquet", index=False)
         self.jobs.to_parquet(out / "jobs.parquet", index=False)
         self.nodes.to_parquet(out / "nodes.parquet", index=False)
+        if len(self.requests.columns):
+            self.requests.to_parquet(out / "requests.parquet", index=False)
         (out / "manifest.yaml").write_text(yaml.safe_dump(_jsonable(self.manifest), sort_keys=False))
         return out
 
@@ -207,6 +211,8 @@ class Result:
             jobs=pd.read_parquet(p / "jobs.parquet"),
             nodes=pd.read_parquet(p / "nodes.parquet"),
             manifest=manifest or {},
+            requests=pd.read_parquet(p / "requests.parquet") if (p / "requests.parquet").is_file()
+            else pd.DataFrame(),
         )
 
 
@@ -245,7 +251,7 @@ def build_result(record: RunRecord) -> Result:
     for c in meter.channels:
         if c.quantity == "flow_w":
             groups[f"{c.name}_w"] = [c.index]
-        elif c.quantity == "level" and c.category != "node_busy":
+        elif c.quantity == "level" and c.category != "node_busy" and not c.category.startswith("serving_"):
             groups[c.name] = [c.index]
         elif c.quantity == "rate":
             groups[c.name] = [c.index]
@@ -331,6 +337,7 @@ def build_result(record: RunRecord) -> Result:
             if key in extra:
                 summary[key] = extra[key]
         summary["grid_peak_kw"] = extra.get("grid_peak_kw", summary["peak_power_kw"])
+    requests = _serving_tables(record, edges, ts, summary)
     manifest = {
         "scenario": s.resolved(),
         "seed": s.seed,
@@ -343,7 +350,26 @@ def build_result(record: RunRecord) -> Result:
         "git_revision": _git_revision(),
         "python": platform.python_version(),
     }
-    return Result(summary=summary, timeseries=ts, jobs=jobs, nodes=nodes, manifest=manifest)
+    return Result(summary=summary, timeseries=ts, jobs=jobs, nodes=nodes, manifest=manifest, requests=requests)
+
+
+def _serving_tables(record: RunRecord, edges: np.ndarray, ts: pd.DataFrame, summary: dict[str, Any]) -> pd.DataFrame:
+    """A serving deployment's requests table; its bins join the time series, its keys the summary.
+
+    The comprehensive boundary's overhead is the run's own: (PUE - 1) x the deployment's IT energy.
+    """
+    eng = record.serving
+    if eng is None:
+        return pd.DataFrame()
+    slo = record.scenario.serving.slo
+    req = serving_results.requests_table(eng, slo.ttft_s, slo.tbt_s)
+    bins = serving_results.bins_table(eng, record.ledger, edges, req)
+    for col in bins.columns:
+        ts[f"serving_{col}"] = bins[col].to_numpy()
+    pue = summary["pue"]
+    overhead = pue - 1.0 if math.isfinite(pue) else 0.0
+    summary.update(serving_results.summary(eng, record.ledger, req, record.end_s, overhead))
+    return req
 
 
 def _level_integral(meter, name: str, end: float) -> float:
@@ -507,6 +533,13 @@ def columns_markdown() -> str:
     for title, table in (("jobs.parquet", JOB_COLUMNS), ("nodes.parquet", NODE_COLUMNS)):
         lines += ["", f"## {title}", "", "| column | unit | meaning |", "|---|---|---|"]
         lines += [f"| `{k}` | {u} | {m} |" for k, (u, m) in table.items()]
+    lines += ["", "## Serving (a run with a `serving:` section; docs/serving.md)", "",
+              "### summary.json, serving keys", "", "| key | unit | meaning |", "|---|---|---|"]
+    lines += [f"| `{k}` | {u} | {m} |" for k, (u, m) in serving_results.SUMMARY_KEYS.items()]
+    lines += ["", "### timeseries.parquet, serving columns", "", "| column | unit | meaning |", "|---|---|---|"]
+    lines += [f"| `serving_{k}` | {u} | {m} |" for k, (u, m) in serving_results.BIN_COLUMNS.items()]
+    lines += ["", "### requests.parquet", "", "| column | unit | meaning |", "|---|---|---|"]
+    lines += [f"| `{k}` | {u} | {m} |" for k, (u, m) in serving_results.REQUEST_COLUMNS.items()]
     return "\n".join(lines) + "\n"
 
 

@@ -28,6 +28,7 @@ from sim.spec.cooling import ConstantPueConfig, CoolingConfig
 from sim.spec.errors import ScenarioError
 from sim.spec.network import NetworkConfig, TopologyConfig
 from sim.spec.scheduling import SchedulerConfig
+from sim.spec.serving import ServingConfig
 from sim.spec.supply import SupplyConfig
 from sim.spec.types import Duration, Positive, PositiveDuration, PowerModelName, StrictModel
 from sim.spec.workload import WorkloadConfig
@@ -109,6 +110,7 @@ class Scenario(StrictModel):
     supply: SupplyConfig = Field(default_factory=SupplyConfig)
     plant: PlantConfig = Field(default_factory=PlantConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
+    serving: ServingConfig | None = Field(default=None, description="an LLM inference deployment (docs/serving.md)")
 
     @model_validator(mode="after")
     def _bins_close_on_plant_steps(self) -> Scenario:
