@@ -152,7 +152,8 @@ class World:
     def _make_jobs(self) -> list[Job]:
         s = self.scenario
         reference = self.nodes[0].accelerator
-        jobs = [job_from_spec(i, spec, self.catalog, reference) for i, spec in enumerate(s.workload.jobs)]
+        node_type = self.nodes[0].node_type
+        jobs = [job_from_spec(i, spec, self.catalog, reference, node_type) for i, spec in enumerate(s.workload.jobs)]
         for job, after in zip(jobs, dependency_ids(s.workload.jobs)):
             job.after = after
         if s.workload.trace is not None:

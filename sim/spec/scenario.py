@@ -299,6 +299,15 @@ def _check_against_catalog(s: Scenario) -> None:
                 cat.model(job.model)
             except CatalogError as exc:
                 problems.append(f"{where}.model: {_catalog_message(exc)}")
+                continue
+        if job.model is not None and pools and not problems:
+            from sim.compute.parallelism import LayoutError
+            from sim.workload.jobs import job_layout
+
+            try:  # memory and parallel layout on the cluster's first node type (sim/compute)
+                job_layout(job, cat, cat.node_type(pools[0].node_type), where)
+            except LayoutError as exc:
+                problems.append(str(exc))
         if job.reference_accelerator is not None:
             try:
                 cat.accelerator(job.reference_accelerator)
