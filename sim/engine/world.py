@@ -117,6 +117,9 @@ class World:
             raise ScenarioError(f"{exc}{hint}") from None
         self.plant = Plant(self.env, self.meter, self.cooling, self.supply, step, self._set_thermal_limit)
         self.scheduler.bind(self)  # controls, failures, power-down need the supply and the topology
+        if self.comm is not None and self.scheduler.controls:
+            # controls that bound IT power see the network power of flows committed after they ran
+            self.comm.after_flush = self.scheduler._controls_changed
         self.end_s = 0.0
         self.wall_s = 0.0
 
