@@ -17,15 +17,16 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from sim.engine.checks import load_scenario
     from sim.engine.world import World, simulate
     from sim.results.result import Result
-    from sim.spec.scenario import Scenario, ScenarioError, load_scenario
+    from sim.spec.scenario import Scenario, ScenarioError
 
 _PUBLIC = {
     "Result": "sim.results.result",
     "Scenario": "sim.spec.scenario",
     "ScenarioError": "sim.spec.scenario",
-    "load_scenario": "sim.spec.scenario",
+    "load_scenario": "sim.engine.checks",
     "World": "sim.engine.world",
     "simulate": "sim.engine.world",
 }

@@ -206,6 +206,7 @@ REGISTRIES: dict[str, Registry] = {
         {
             "cube-law": "sim.compute.node:PowerCurve",
             "linear": "sim.compute.node:LinearPowerCurve",
+            "phase": "sim.compute.power:PhasePower",
         },
     ),
     "cooling_model": Registry(

@@ -119,9 +119,14 @@ def test_power_cap_slows_a_job_and_lowers_its_power():
                          workload={"jobs": [{"accelerators": 8, "flops": one_hour_job_flops()}]})
     free = simulate(load_scenario(base))
     capped = simulate(load_scenario(base, overrides={"cluster.power_cap_w": 400}))
-    # cube law: f = ((400 - idle) / (busy - idle))^(1/3), time = 1 h / f
+    # phase model (sim/compute/power.py): at the default MFU the demand is busy_w; the cube law gives
+    # f = ((400 - idle) / (busy - idle))^(1/3) = 0.6^(1/3) and the job's speed is f^gamma, gamma = 0.3
     f = ((400 - H100.idle_w) / (H100.busy_w - H100.idle_w)) ** (1 / 3)
-    assert capped.jobs.jct_s.iloc[0] == pytest.approx(3600.0 / f, rel=1e-9)
+    assert capped.jobs.jct_s.iloc[0] == pytest.approx(3600.0 / f ** 0.3, rel=1e-9)
+    # a job declared fully compute-bound (gamma 1) slows with the clock itself
+    doc = tiny_scenario(duration="until-done", cluster={"nodes": 2, "power_cap_w": 400},
+                        workload={"jobs": [{"accelerators": 8, "flops": one_hour_job_flops(), "gamma": 1.0}]})
+    assert simulate(load_scenario(doc)).jobs.jct_s.iloc[0] == pytest.approx(3600.0 / f, rel=1e-9)
     assert capped.jobs.it_energy_kwh.iloc[0] < free.jobs.it_energy_kwh.iloc[0] * 1.5
     assert capped.timeseries.accelerator_power_w.max() < free.timeseries.accelerator_power_w.max()
 

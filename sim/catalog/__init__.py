@@ -71,7 +71,7 @@ class Accelerator:
     kind: str = "gpu"  # "gpu" | "tpu"
     published_tdp_w: float | None = None  # vendor TDP where it differs from tdp_w (TPUs)
     aliases: tuple[str, ...] = ()
-    power_model: str = "cube-law"  # a registered sim.compute.node power model or "package.module:Class"
+    power_model: str = "phase"  # a registered sim.compute.node power model or "package.module:Class"
 
     def __post_init__(self) -> None:
         if not self.busy_w:
@@ -123,6 +123,11 @@ class ModelPreset:
     # --- additions ---
     sequence_length: int | None = None  # tokens per sequence where relevant
     aliases: tuple[str, ...] = ()
+    # --- issue 13: power caps and memory (sim/compute) ---
+    gamma: float | None = None  # compute-boundedness, speed = f^gamma under a cap (None: the default)
+    layers: int | None = None  # transformer shape; None: inferred from the parameters (sim/compute/memory.py)
+    hidden_size: int | None = None
+    heads: int | None = None
 
 
 class CatalogError(KeyError):
@@ -255,6 +260,10 @@ _CHECKS: dict[type, dict[str, Any]] = {
         "source": _text,
         "sequence_length": _pos_int,
         "aliases": _aliases,
+        "gamma": _fraction,
+        "layers": _pos_int,
+        "hidden_size": _pos_int,
+        "heads": _pos_int,
     },
 }
 

@@ -72,8 +72,8 @@ def summary_table(summary: dict) -> str:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from sim.engine.checks import load_scenario
     from sim.engine.world import simulate
-    from sim.spec.scenario import load_scenario
 
     scenario = load_scenario(args.scenario, overrides=_overrides(args.set))
     result = simulate(scenario)
@@ -98,7 +98,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from sim.spec.scenario import load_scenario
+    from sim.engine.checks import load_scenario
 
     scenario = load_scenario(args.scenario, overrides=_overrides(args.set))
     pools = ", ".join(f"{p.nodes} x {p.node_type}" for p in scenario.cluster.node_pools())

@@ -1,0 +1,1 @@
+"""Accelerators and what they do: power by phase, memory, parallelism (issue 13)."""

@@ -22,8 +22,11 @@ the optimum up. Zeus measured 15-76% energy-efficiency gains from power limit
 and batch size together; Samsi et al. (2024) cut A100 inference energy 23% for
 +6.7% time at 175 W vs 250 W.
 
-Power models. The cube law above is the registered power model "cube-law"
-(`PowerCurve`, the default). An accelerator may name another in the catalog
+Power models. The default is "phase" (`sim.compute.power.PhasePower`): power
+by phase of the step (compute at the job's MFU, communication wait, idle) and
+a cube law with a voltage floor under a cap; see that module for the
+equations and their sources. The cube law above is the registered power
+model "cube-law" (`PowerCurve`, the default before issue 13). An accelerator may name another in the catalog
 (`power_model:`), and a scenario may override every accelerator's with
 `cluster.power_model`: a registered name or a user's "package.module:Class".
 A `PowerModel` is built by `Class.of(accelerator)`; built-ins:
@@ -46,13 +49,14 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from sim.catalog import Accelerator, NodeType
+from sim.compute.power import WAIT_SHARE
 from sim.registry import REGISTRIES
 
 #: power of an accelerator waiting on communication, as a share of the way
 #: from idle to busy. OLMo 2 on H100 drew ~15% of TDP during checkpoint saves
 #: (Morrison et al. 2025, Fig. 2), close to idle; NCCL kernels keep SMs partly
 #: busy during collectives, so we take a bit more than idle (M).
-WAIT_ACTIVITY = 0.15
+WAIT_ACTIVITY = WAIT_SHARE
 
 
 @runtime_checkable
@@ -62,6 +66,10 @@ class PowerModel(Protocol):
     `idle_w` is drawn with nothing running. The engine calls `speed` (relative
     throughput, 1 uncapped) and `power_w` (mean power at a compute share);
     `compute_power_w` is the power while computing, the top of `power_w`.
+
+    A model whose power follows the job's utilisation sets the class attribute
+    `follows_utilisation = True`; the engine then passes `mfu=` (the job's
+    model-FLOPs utilisation at full clock) to all three methods.
     """
 
     idle_w: float
@@ -76,6 +84,7 @@ class PowerModel(Protocol):
 POWER_MODELS = REGISTRIES["power_model"]
 register_power_model = POWER_MODELS.register
 resolve_power_model = POWER_MODELS.resolve
+
 
 
 def make_power_model(acc: Accelerator, name: str | None = None) -> PowerModel:

@@ -35,6 +35,8 @@ from functools import partial
 from typing import TYPE_CHECKING, Protocol
 
 from sim.compute.node import WAIT_ACTIVITY, Node
+from sim.compute.parallelism import Layout, model_parallel_comm_s, step_time_s
+from sim.compute.power import DEFAULT_GAMMA
 
 if TYPE_CHECKING:
     import simpy
@@ -64,7 +66,15 @@ class JobWork:
     mfu: achieved fraction of peak while computing; None = per accelerator
         default from the catalog.
     achieved_flops_per_accelerator: overrides peak x MFU when published.
-    gamma: compute-boundedness for the DVFS slowdown (1 = compute-bound).
+    gamma: compute-boundedness for the DVFS slowdown, speed = f^gamma
+        (1 = compute-bound; None = `sim.compute.power.DEFAULT_GAMMA`).
+    layout: tensor/pipeline/data parallelism and ZeRO stage
+        (`sim.compute.parallelism`); None for jobs given as totals.
+    roofline: apply the HBM roofline of the layout to the step (False when
+        the scenario gives the job's MFU: a measured MFU already holds it).
+    useful_flops: the work the job needs at a batch far below the critical
+        batch, without staleness or rollback (the "useful" work of the
+        efficiency columns); None = work_flops.
     """
 
     work_flops: float
@@ -73,9 +83,12 @@ class JobWork:
     gradient_bytes: float | None = None
     mfu: float | None = None
     achieved_flops_per_accelerator: float | None = None
-    gamma: float = 1.0
+    gamma: float | None = None
     checkpoint_interval_s: float | None = None
     checkpoint_time_s: float = 0.0
+    layout: Layout | None = None
+    roofline: bool = True
+    useful_flops: float | None = None
 
 
 class CommModel(Protocol):
@@ -170,15 +183,46 @@ class TrainingRuntime:
         self.on_complete: Callable[[Job], None] = lambda job: None
 
     # -- the step model ------------------------------------------------------
-    def per_accelerator_flops(self, job: Job, node: Node, cap_of: CapOf | None = None) -> float:
-        """Achieved FLOP/s of one accelerator of `job` on `node` while computing (under `cap_of`, default the caps in force)."""
+    def full_clock_flops(self, job: Job, node: Node) -> float:
+        """Achieved FLOP/s of one accelerator of `job` on `node` while computing, uncapped.
+
+        With a layout, the step's roofline (HBM traffic, the optimizer step,
+        the pipeline bubble, recomputation; `sim.compute.parallelism`) sets it,
+        so a memory-bound job runs faster on more HBM bandwidth.
+        """
         w = job.work
         if w.achieved_flops_per_accelerator is not None:
-            base = w.achieved_flops_per_accelerator
-        else:
-            mfu = w.mfu if w.mfu is not None else self._default_mfu(node)
-            base = node.accelerator.peak_flops * mfu
-        return base * node.curve.speed((cap_of or self._cap_w)(node, job), w.gamma)
+            return w.achieved_flops_per_accelerator
+        acc = node.accelerator
+        mfu = w.mfu if w.mfu is not None else self._default_mfu(node)
+        if w.layout is not None and w.roofline and w.flops_per_sample and w.batch_per_accelerator:
+            flops = w.batch_per_accelerator * w.flops_per_sample
+            t, _ = step_time_s(w.layout, flops, acc.peak_flops, mfu, acc.memory_bandwidth_bytes_per_s)
+            return flops / t
+        return acc.peak_flops * mfu
+
+    def _power_kw(self, job: Job, node: Node) -> dict[str, float]:
+        """`mfu=` for a power model that follows utilisation (sim.compute.node.PowerModel)."""
+        if getattr(node.curve, "follows_utilisation", False):
+            return {"mfu": self.full_clock_flops(job, node) / node.accelerator.peak_flops}
+        return {}
+
+    def per_accelerator_flops(self, job: Job, node: Node, cap_of: CapOf | None = None) -> float:
+        """Achieved FLOP/s of one accelerator of `job` on `node` while computing, under its cap
+        (`cap_of`, default the caps in force)."""
+        w = job.work
+        gamma = w.gamma if w.gamma is not None else DEFAULT_GAMMA
+        speed = node.curve.speed((cap_of or self._cap_w)(node, job), gamma, **self._power_kw(job, node))
+        return self.full_clock_flops(job, node) * speed
+
+    def _model_parallel_comm_s(self, job: Job) -> float:
+        """Tensor- and pipeline-parallel traffic of a step (intra-node fabric, scale-out NIC share)."""
+        lay = job.work.layout
+        if lay is None or (lay.tp == 1 and lay.pp == 1) or not job.placement:
+            return 0.0
+        nt = job.placement[0][0].node_type
+        inter = nt.nic_bandwidth_bytes_per_s / nt.accelerators_per_node
+        return model_parallel_comm_s(lay, nt.intra_node_bandwidth_bytes_per_s, inter)
 
     def _rates(self, job: Job, cap_of: CapOf | None = None) -> tuple[float, float]:
         """(useful FLOP/s of the whole job, compute share of a step)."""
@@ -188,7 +232,8 @@ class TrainingRuntime:
         per = [self.per_accelerator_flops(job, n, cap_of) for n, _ in job.placement]
         if job.mode == "sync":
             slowest = min(per)
-            t_comm = self.comm.comm_time_s(job) if (self.comm and w.flops_per_sample) else 0.0
+            t_comm = (self.comm.comm_time_s(job) + self._model_parallel_comm_s(job)
+                      if (self.comm and w.flops_per_sample) else 0.0)
             if t_comm > 0 and w.batch_per_accelerator:
                 t_compute = w.batch_per_accelerator * w.flops_per_sample / slowest
                 t_step = t_compute + max(0.0, t_comm - self.overlap * t_compute)
@@ -226,11 +271,13 @@ class TrainingRuntime:
         """Mean power of one of the job's accelerators on `node`."""
         cap = (cap_of or self._cap_w)(node, job)
         share = job.compute_share if compute_share is None else compute_share
-        p_run = node.curve.power_w(share, cap)
+        kw = self._power_kw(job, node)
+        p_run = node.curve.power_w(share, cap, **kw)
         duty = self._checkpoint_duty(job)
         if duty < 1.0:
-            p_c = node.curve.compute_power_w(cap)
-            p_ckpt = node.curve.idle_w + (p_c - node.curve.idle_w) * WAIT_ACTIVITY
+            p_c = node.curve.compute_power_w(cap, **kw)
+            p_ckpt = getattr(node.curve, "wait_w", node.curve.idle_w + (p_c - node.curve.idle_w) * WAIT_ACTIVITY)
+            p_ckpt = min(p_ckpt, p_c)
             return duty * p_run + (1.0 - duty) * p_ckpt
         return p_run
 

@@ -39,6 +39,8 @@ class JobRecord:
     work_flops: float
     done_flops: float
     flops_per_sample: float | None
+    useful_flops: float | None
+    """the work the job needs to reach its goal (tokens or samples to converge), if known."""
     attributed_it_j: float
     """IT energy the ledger credited to the job (its share of accelerators, hosts, switches)."""
     wasted_energy_j: float

@@ -132,6 +132,9 @@ class World:
         self.scheduler.bind(caps=self.caps, start=s.start_ts, horizon_s=horizon, topology=graph,
                             zone_temp_c=zone_temp if callable(zone_temp) else None,
                             carbon=getattr(self.supply, "carbon", None))
+        if self.comm is not None and self.scheduler.controls:
+            # controls that bound IT power see the network power of flows committed after they ran
+            self.comm.after_flush = self.scheduler._controls_changed
         self.end_s = 0.0
         self._serving_done = False
         self.wall_s = 0.0
@@ -166,7 +169,8 @@ class World:
     def _make_jobs(self) -> list[Job]:
         s = self.scenario
         reference = self.nodes[0].accelerator
-        jobs = [job_from_spec(i, spec, self.catalog, reference) for i, spec in enumerate(s.workload.jobs)]
+        node_type = self.nodes[0].node_type
+        jobs = [job_from_spec(i, spec, self.catalog, reference, node_type) for i, spec in enumerate(s.workload.jobs)]
         for job, after in zip(jobs, dependency_ids(s.workload.jobs)):
             job.after = after
         if s.workload.trace is not None:
@@ -260,6 +264,7 @@ class World:
                 nodes=tuple(j.node_names), submit_s=j.submit_s, ready_s=j.ready_s, start_s=j.start_s,
                 end_s=j.end_s, state=j.state.value, reason=j.reason, work_flops=j.work.work_flops,
                 done_flops=j.done_flops, flops_per_sample=j.work.flops_per_sample,
+                useful_flops=getattr(j.work, "useful_flops", None),
                 attributed_it_j=att.get(j.id, 0.0), wasted_energy_j=j.wasted_energy_j,
                 preemptions=j.preemptions, restarts=j.restarts, attained_service_s=j.attained_service_s,
                 comm_wait_s=j.comm_wait_s,

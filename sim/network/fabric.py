@@ -65,7 +65,7 @@ are re-booked only when they change. Network energy is not attributed to jobs
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -172,6 +172,7 @@ class NetworkComm:
         self._pending: set[int] = set()  # staged this instant, shares not yet computed
         self.flow_set_changes = 0  # recomputations of the shares
         self.flush_wall_s = 0.0
+        self.after_flush: Callable[[], None] | None = None  # called when a flush changed network power
         nodes = self.net.router.nodes
         self._switch_idx = np.flatnonzero(self.net._is_switch)
         self._switch_ch = [
@@ -231,6 +232,7 @@ class NetworkComm:
 
         t0 = time.perf_counter()
         self._dirty = False
+        net_before = self.meter.category_value("network")
         changed = self.net.commit() | self._pending  # new jobs were rated without their share
         self._pending.clear()
         self.flow_set_changes += 1
@@ -241,6 +243,8 @@ class NetworkComm:
                 self.runtime.update(job)
         self._book_power()
         self.flush_wall_s += time.perf_counter() - t0
+        if self.after_flush is not None and self.meter.category_value("network") != net_before:
+            self.after_flush()  # e.g. a power envelope that counted the network before these flows
 
     def _book_power(self) -> None:
         """Book switch and NIC power where it changed (`NetworkPowerModel`)."""

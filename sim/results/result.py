@@ -155,8 +155,10 @@ JOB_COLUMNS: dict[str, tuple[str, str]] = {
     "preemptions": ("count", "times the job was preempted"),
     "restarts": ("count", "restarts after node failures"),
     "slowdown": ("1", "JCT / runtime alone at full speed (completed jobs)"),
-    "kwh_per_pflop": ("kWh/PFLOP", "IT kWh per 1e15 useful FLOPs"),
-    "samples_per_kwh": ("1/kWh", "samples (tokens for language models) per IT kWh"),
+    "kwh_per_pflop": ("kWh/PFLOP", "IT kWh per 1e15 useful FLOPs: the work the job needs at a batch far below "
+                                    "the critical batch, without staleness or rollback"),
+    "samples_per_kwh": ("1/kWh", "useful samples (tokens for language models) per IT kWh: the samples the job "
+                                 "needs at a small batch, not the extra ones a large batch costs"),
     "power_per_accelerator_w": ("W", "IT power (accelerator + host share) per accelerator held"),
     "comm_wait_share": ("1", "share of running time spent waiting on communication"),
 }
@@ -436,19 +438,29 @@ def _jobs_table(record: RunRecord, edges, cum_fac, cum_it, cum_carbon) -> pd.Dat
 def _efficiency(j: JobRecord, it_j: float) -> dict[str, float]:
     """Energy efficiency of a job (docs/training.md): IT energy per unit of useful work.
 
-    kwh_per_pflop: IT kWh per 1e15 useful FLOPs done; samples_per_kwh: samples
-    (tokens for language models) per IT kWh, where FLOPs per sample are known;
-    power_per_accelerator_w: IT power (accelerator + host share) per accelerator
-    held; comm_wait_share: share of running time spent waiting on communication.
+    One definition of useful work for every job (issue 13): the work the job
+    needs to reach its target at a batch far below the critical batch, with no
+    staleness and nothing rolled back (`JobWork.useful_flops`, S_min x F for a
+    `batch_scaling` job). `done_flops` already excludes async staleness and
+    rolled-back work; the share useful_flops / work_flops removes the extra
+    samples a large batch needs (McCandlish et al. 2018).
+
+    kwh_per_pflop: IT kWh per 1e15 useful FLOPs done; samples_per_kwh: useful
+    samples (tokens for language models) per IT kWh, where FLOPs per sample are
+    known; power_per_accelerator_w: IT power (accelerator + host share) per
+    accelerator held; comm_wait_share: share of running time spent waiting on
+    communication.
     """
     kwh = it_j / J_PER_KWH
-    pflop = j.done_flops / 1e15
+    useful = j.useful_flops
+    share = useful / j.work_flops if (useful and j.work_flops > 0) else 1.0
+    pflop = j.done_flops * share / 1e15
     fps = j.flops_per_sample
     held_s = j.attained_service_s
     run_s = held_s / j.accelerators if j.accelerators else 0.0
     return {
         "kwh_per_pflop": kwh / pflop if pflop > 0 else np.nan,
-        "samples_per_kwh": (j.done_flops / fps) / kwh if (fps and kwh > 0) else np.nan,
+        "samples_per_kwh": (j.done_flops * share / fps) / kwh if (fps and kwh > 0) else np.nan,
         "power_per_accelerator_w": it_j / held_s if held_s > 0 else np.nan,
         "comm_wait_share": j.comm_wait_s / run_s if run_s > 0 else np.nan,
     }

@@ -289,6 +289,7 @@ def _check_against_catalog(s: Scenario) -> None:
                 cat.model(job.model)
             except CatalogError as exc:
                 problems.append(f"{where}.model: {_catalog_message(exc)}")
+                continue
         if job.reference_accelerator is not None:
             try:
                 cat.accelerator(job.reference_accelerator)

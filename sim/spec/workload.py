@@ -23,6 +23,16 @@ class ModelSpec(StrictModel):
     gradient_bytes: Positive | None = None
 
 
+class ParallelismSpec(StrictModel):
+    """How a job is laid out (sim/compute/parallelism.py); what is not given is chosen."""
+
+    tensor: int | None = Field(default=None, ge=1, description="tensor-parallel degree, inside a node")
+    pipeline: int | None = Field(default=None, ge=1, description="pipeline stages, across nodes")
+    zero_stage: Literal[0, 1, 2, 3] | None = Field(default=None, description="ZeRO stage of data parallelism")
+    micro_batch: int | None = Field(default=None, ge=1, description="sequences (samples) per micro-batch")
+    recompute: bool | None = Field(default=None, description="full activation recomputation")
+
+
 class JobSpec(StrictModel):
     """One training job. Give its work in exactly one way:
 
@@ -51,6 +61,11 @@ class JobSpec(StrictModel):
     checkpoint_interval: PositiveDuration | None = None
     checkpoint_time: Duration = 0.0
     power_cap_w: Positive | None = None
+    gamma: float | None = Field(
+        default=None, ge=0.0, le=1.0, description="compute-boundedness: speed = f^gamma under a power cap "
+        "(sim/compute/power.py); default: the model preset's, else 0.3")
+    parallelism: ParallelismSpec | None = Field(
+        default=None, description="tensor/pipeline/ZeRO layout; default: chosen to fit in memory")
     user: str | None = None
     vc: str | None = Field(default=None, description="virtual cluster or group, for fair share by vc")
     priority: int = 0

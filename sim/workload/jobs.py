@@ -50,7 +50,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.catalog import Accelerator, Catalog
+from sim.catalog import Accelerator, Catalog, NodeType
+from sim.compute.memory import TransformerShape
+from sim.compute.parallelism import Layout, plan
 from sim.compute.training import Job, JobWork
 from sim.spec.traces import DEFAULT_MODEL_RULES, ModelRule, TraceConfig
 from sim.spec.workload import (
@@ -58,6 +60,7 @@ from sim.spec.workload import (
     JobSpec,
     LLMCampaignConfig,
     ModelSpec,
+    ParallelismSpec,
     ResampleGeneratorConfig,
     job_name,
 )
@@ -113,20 +116,70 @@ def dependency_ids(specs: list[JobSpec]) -> list[list[int]]:
 #: FLOPs per parameter per training token (Kaplan et al. 2020, eq. 2.1)
 FLOPS_PER_PARAMETER_TOKEN = 6.0
 
+#: default batch of a job written as `model: {parameters, tokens}`: one
+#: 2,048-token sequence per accelerator per step (Llama 2: a 4M-token global
+#: batch, Touvron et al. 2023b Sec. 2.2, on ~2,048 GPUs)
+DEFAULT_TOKENS_PER_ACCELERATOR = 2048
+DEFAULT_SEQUENCE_LENGTH = 2048
 
-def job_from_spec(job_id: int, spec: JobSpec, catalog: Catalog, reference: Accelerator) -> Job:
-    """A `Job` from a scenario entry; `reference` is the cluster's first accelerator."""
+
+def job_layout(spec: JobSpec, catalog: Catalog, node_type: NodeType, what: str = "job") -> Layout | None:
+    """The parallel layout of a model job on `node_type`'s accelerators; LayoutError if it cannot fit.
+
+    None for jobs without a model (given as flops or a duration: no memory model).
+    """
+    if spec.model is None:
+        return None
+    acc = catalog.accelerator(node_type.accelerator)
+    if isinstance(spec.model, str):
+        preset = catalog.model(spec.model)
+        params = preset.parameters
+        batch = spec.batch_per_accelerator or preset.reference_batch_per_accelerator
+        if preset.sample_unit == "token":
+            seq = preset.sequence_length or DEFAULT_SEQUENCE_LENGTH
+            shape = (TransformerShape(preset.layers, preset.hidden_size, preset.heads or max(1, preset.hidden_size // 128),
+                                      seq)
+                     if preset.layers and preset.hidden_size else TransformerShape.infer(params, seq))
+            global_batch = max(spec.accelerators * batch / seq, 1.0)
+        else:
+            shape, global_batch = None, float(spec.accelerators * batch)
+    else:
+        params = spec.model.parameters
+        batch = spec.batch_per_accelerator or DEFAULT_TOKENS_PER_ACCELERATOR
+        shape = TransformerShape.infer(params, DEFAULT_SEQUENCE_LENGTH)
+        global_batch = max(spec.accelerators * batch / DEFAULT_SEQUENCE_LENGTH, 1.0)
+    p = spec.parallelism or ParallelismSpec()
+    return plan(params, spec.accelerators, node_type.accelerators_per_node, acc.memory_bytes, global_batch, shape,
+                tp=p.tensor, pp=p.pipeline, zero_stage=p.zero_stage, micro_batch=p.micro_batch,
+                recompute=p.recompute, what=what)
+
+
+def job_from_spec(job_id: int, spec: JobSpec, catalog: Catalog, reference: Accelerator,
+                  node_type: NodeType | None = None) -> Job:
+    """A `Job` from a scenario entry; `reference` is the cluster's first accelerator, `node_type` its node.
+
+    With `node_type`, a job with a model gets its parallel layout
+    (`job_layout`): memory, pipeline bubble and model-parallel traffic.
+    """
     flops_per_sample = gradient_bytes = None
     batch = spec.batch_per_accelerator
+    gamma = spec.gamma
     if isinstance(spec.model, str):
         preset = catalog.model(spec.model)
         flops_per_sample = preset.flops_per_sample
         gradient_bytes = preset.gradient_bytes
         batch = batch or preset.reference_batch_per_accelerator
+        gamma = gamma if gamma is not None else preset.gamma
     elif isinstance(spec.model, ModelSpec):
         m = spec.model
         flops_per_sample = m.flops_per_sample or FLOPS_PER_PARAMETER_TOKEN * m.parameters
         gradient_bytes = m.gradient_bytes or 2.0 * m.parameters  # 16-bit gradients
+        batch = batch or DEFAULT_TOKENS_PER_ACCELERATOR
+    layout = job_layout(spec, catalog, node_type, job_name(job_id, spec)) if node_type is not None else None
+    if layout is not None and gradient_bytes:
+        # each rank all-reduces the gradients of its tensor/pipeline share; ZeRO-1/2 move the same
+        # volume as an all-reduce, ZeRO-3 half as much again (ZeRO paper Sec. 7)
+        gradient_bytes *= (1.5 if layout.zero_stage == 3 else 1.0) / (layout.tp * layout.pp)
     if spec.flops is not None:
         work = spec.flops
     elif spec.duration is not None:
@@ -139,6 +192,7 @@ def job_from_spec(job_id: int, spec: JobSpec, catalog: Catalog, reference: Accel
             count = spec.model.tokens
         work = float(count) * float(flops_per_sample)
     mfu = spec.mfu
+    useful = work
     if spec.batch_scaling and isinstance(spec.model, str):  # sim/compute/batch_size.py
         from sim.compute.batch_size import mfu_at_batch, samples_to_converge
 
@@ -158,6 +212,10 @@ def job_from_spec(job_id: int, spec: JobSpec, catalog: Catalog, reference: Accel
             achieved_flops_per_accelerator=spec.achieved_flops_per_accelerator,
             checkpoint_interval_s=spec.checkpoint_interval,
             checkpoint_time_s=spec.checkpoint_time,
+            gamma=gamma,
+            layout=layout,
+            roofline=spec.mfu is None,
+            useful_flops=float(useful),
         ),
         mode=spec.mode,
         user=spec.user,
