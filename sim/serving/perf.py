@@ -21,8 +21,7 @@ Prefill (compute-bound). A group of prompts p_j runs as one iteration:
 causal attention: token i attends to i tokens, QK^T and AV cost 2 i w FLOPs
 each per layer (w = heads x head_dim), summed over i = 1..p. F is the
 accelerator's dense 16-bit peak, eta_pre the achieved fraction (MFU) in
-prefill, f_pre the clock fraction under a prefill power cap (the cube law of
-`sim.compute.node.PowerCurve`, the same model as training uses).
+prefill, f_pre the clock fraction under a prefill power cap.
 
 Decode (memory-bound). One step produces one token for each of the B
 requests of the batch, which hold S KV tokens together:
@@ -35,27 +34,37 @@ each step, so within a run of constant batch the step time is the maximum of
 two lines in the step index k; `DecodeRun` sums it and inverts the sum in
 closed form (integer steps, no approximation beyond the step-time model).
 
-Power per accelerator (W), with P_i = idle_w, P_b = busy_w of the catalog:
+Power per accelerator: the training physics' phase model
+(`sim.compute.power.PhasePower`, one model for training and serving). A
+compute phase at tensor-core utilisation u draws
+``D(u) = P_floor + (P_busy - P_floor) u / u_ref`` (clipped to TDP), with
+``P_floor`` the draw of memory-bound kernels with the clocks up and
+``(u_ref, P_busy)`` the catalog's training point; a power limit lowers the
+core clock f (cube law, linear below the voltage floor) until the demand fits.
 
-- prefill: ``PowerCurve.compute_power_w(prefill_cap)`` = P_b uncapped. Splitwise
-  (ISCA'24, section III-D) measured the prompt phase near the power limit.
-- decode: P_i + (P_b - P_i) x (m + (1 - m) x a x f^3), a = s + (1 - s) u_c,
-  u_c = min(1, t_compute / t_weights) the compute share of a step at batch B
-  (weights-only terms, so power depends on the batch only and is constant
-  between events), f the SM clock fraction (cube law of dynamic power, as in
-  `sim.compute.node`), m = 0.2 the share that does not follow the SM clock (HBM
-  traffic), s = 0.27 the activity of SMs stalled on memory. Calibration (D):
-  an H100 decoding at small batch then draws 70 + 550 x (0.2 + 0.8 x 0.27)
-  = 299 W, the top of the 137-300 W that Ma et al. 2026 (arXiv 2605.11999,
-  abstract, S) measured for decode on a 700 W H200 across attention types;
-  at full compute use it reaches P_b. Lowering the SM clock to 0.7 then saves
-  26 % of decode power at unchanged step time; Ma et al. report up to 32 % of
-  decode energy recovered by clock locking "at minimal throughput loss" (a
-  validation, not fitted).
-- a decode power cap (W) is met by the clock that brings the decode power to
-  the cap; a cap above the decode draw does nothing (Ma et al.: "no cap ever
-  triggers" in decode).
+- prefill: u = eta_pre (compute-bound): an H100 at u = 0.5 draws D = 675 W of
+  700 (Splitwise, ISCA'24, section III: the prompt phase runs near the power
+  limit). A prefill cap lowers the clock and the prefill FLOP rate with it.
+- decode at batch B: u = eta_dec x u_c(B), u_c = min(1, t_compute / t_weights)
+  the compute share of a step (weights-only terms, so power depends on the
+  batch only and is constant between events): from ``P_floor`` (400 W on an
+  H100) at small batch up to D(eta_dec) when decode turns compute-bound
+  (Splitwise: the token phase draws well below TDP; DynamoLLM, HPCA'25, and
+  the ML.ENERGY leaderboard: power rises with batch).
+- a decode clock (``decode_clock_fraction``, clock locking as in DynamoLLM and
+  Ma et al. 2026) or a decode power cap (met by the clock that brings the
+  demand to the cap; a cap above the demand does nothing) sets f; the power
+  is then ``P_idle + (D - P_idle) x h(f)`` with h the cube law (f^3 above the
+  voltage floor F_VMIN, f F_VMIN^2 below), the inverse of the phase model's
+  cap-to-clock law. Only the compute term of the step slows (1 / f); HBM has
+  its own clock, so a memory-bound step keeps its time.
 - idle replica: P_i; booting: P_i; off: 0.
+
+The phase model's floor (FLOOR_SHARE, M) puts small-batch decode at 400 W on
+an H100; Ma et al. 2026 (arXiv 2605.11999, abstract, S) measured 137-300 W
+for decode on a 700 W H200, and up to 32 % of decode energy recovered by
+clock locking, where the cube law on the whole above-idle power gives more
+(HBM power does not follow the SM clock). See docs/serving.md, Limits.
 
 Host (CPUs, DRAM, NICs, fans): the node type's host power shared by the
 replicas of a node, tp / accelerators_per_node of it: host_busy_w while the
@@ -68,13 +77,8 @@ import math
 from dataclasses import dataclass, field
 
 from sim.catalog import Accelerator, NodeType
-from sim.compute.node import PowerCurve
+from sim.compute.power import F_VMIN, PhasePower
 from sim.serving.architectures import ServingModel
-
-#: decode power: share of (busy - idle) that does not follow the SM clock (HBM traffic); calibrated above
-DECODE_MEMORY_SHARE = 0.2
-#: decode power: activity of SMs stalled on memory, as a share of full compute activity; calibrated above
-DECODE_STALL_ACTIVITY = 0.27
 
 
 class DeploymentError(ValueError):
@@ -105,7 +109,8 @@ class ReplicaPerf:
     bandwidth: float  # achieved HBM bytes/s of the replica
     prefill_w: float  # per accelerator, while prefilling
     idle_w: float  # per accelerator
-    busy_w: float  # per accelerator
+    curve: PhasePower  # the accelerator's phase power model
+    decode_mfu: float  # achieved tensor-core utilisation of a compute-bound decode step
     host_idle_w: float  # this replica's share of its node's host
     host_busy_w: float
     decode_cap_w: float | None
@@ -138,15 +143,16 @@ class ReplicaPerf:
                 f"but {tp} x {acc.key} leave {usable / 1e9:.1f} GB ({eff.memory_fraction:g} of "
                 f"{tp} x {acc.memory_bytes / 1e9:.1f} GB HBM); use more accelerators per replica or a smaller "
                 "precision")
-        curve = PowerCurve.of(acc)
-        f_pre = curve.speed(prefill_cap_w)
+        curve = PhasePower.of(acc)
+        f_pre = curve.clock_fraction(prefill_cap_w, eff.prefill_mfu)  # compute-bound: speed = clock
         return cls(
             model=model, accelerator=acc, node_type=node, tp=tp, weight_bytes=w,
             kv_bytes_per_token=kv, kv_capacity_tokens=int(capacity),
             flops_prefill=f_pre * eff.prefill_mfu * tp * acc.peak_flops,
             flops_decode=eff.decode_mfu * tp * acc.peak_flops,
             bandwidth=eff.memory_bandwidth * tp * acc.memory_bandwidth_bytes_per_s,
-            prefill_w=curve.compute_power_w(prefill_cap_w), idle_w=curve.idle_w, busy_w=curve.busy_w,
+            prefill_w=curve.compute_power_w(prefill_cap_w, eff.prefill_mfu), idle_w=curve.idle_w, curve=curve,
+            decode_mfu=eff.decode_mfu,
             host_idle_w=node.host_idle_w * tp / node.accelerators_per_node,
             host_busy_w=node.host_busy_w * tp / node.accelerators_per_node,
             decode_cap_w=decode_cap_w, decode_clock=decode_clock,
@@ -161,27 +167,25 @@ class ReplicaPerf:
         return max(flops / self.flops_prefill, (self.weight_bytes + self.kv_bytes_per_token * tokens) / self.bandwidth)
 
     # -- decode ------------------------------------------------------------------
-    def _decode_activity(self, batch: int) -> float:
-        """a = s + (1 - s) u_c at full clock, u_c from the weights-only step terms."""
+    def decode_utilisation(self, batch: int) -> float:
+        """Tensor-core utilisation of a decode step at full clock: eta_dec x u_c(B)."""
         u_c = min(1.0, (2.0 * self.model.parameters * batch / self.flops_decode)
                   / (self.weight_bytes / self.bandwidth))
-        return DECODE_STALL_ACTIVITY + (1.0 - DECODE_STALL_ACTIVITY) * u_c
-
-    def decode_power_at(self, batch: int, clock: float) -> float:
-        span = self.busy_w - self.idle_w
-        a = self._decode_activity(batch)
-        return self.idle_w + span * (DECODE_MEMORY_SHARE + (1.0 - DECODE_MEMORY_SHARE) * a * clock ** 3)
+        return self.decode_mfu * u_c
 
     def decode_clock_for(self, batch: int) -> float:
         """SM clock fraction in decode at this batch: the set clock, lowered further to meet a cap."""
         f = self.decode_clock
-        cap = self.decode_cap_w
-        if cap is not None and self.decode_power_at(batch, f) > cap:
-            span = self.busy_w - self.idle_w
-            a = self._decode_activity(batch)
-            room = (cap - self.idle_w - span * DECODE_MEMORY_SHARE) / (span * (1.0 - DECODE_MEMORY_SHARE) * a)
-            f = max(room, 1e-3) ** (1.0 / 3.0) if room > 0 else 0.1
+        if self.decode_cap_w is not None:
+            f = min(f, self.curve.clock_fraction(self.decode_cap_w, self.decode_utilisation(batch)))
         return f
+
+    def decode_power_at(self, batch: int, clock: float) -> float:
+        """Decode power per accelerator at SM clock fraction `clock` (the inverse of the cap-to-clock law)."""
+        idle = self.curve.idle_w
+        demand = self.curve.demand_w(self.decode_utilisation(batch))
+        h = clock ** 3 if clock >= F_VMIN else clock * F_VMIN * F_VMIN
+        return idle + (demand - idle) * h
 
     def decode_power_w(self, batch: int) -> float:
         """Power per accelerator while decoding a batch (constant while the batch is)."""

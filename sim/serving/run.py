@@ -1,10 +1,9 @@
 """A serving deployment run on its own: a ledger, the engine, the tables.
 
-Until the serving section is part of the scenario file, this is how a
-serving workload runs (tests, benchmark, `python -m sim.serving`); inside the
-World the same engine books into the world's ledger and the facility model
-(cooling, supply, carbon) adds the rest. Here the facility overhead is a
-constant PUE (default 1.09, Google's fleet-wide trailing-twelve-month PUE
+The tests and the benchmark run a deployment this way; inside the World
+(a scenario's `serving:` section) the same engine books into the world's
+ledger and the facility model (cooling, supply, carbon) adds the rest. Here
+the facility overhead is a constant PUE (default 1.09, Google's fleet-wide trailing-twelve-month PUE
 that Elsworth et al. 2025 apply to Gemini, M).
 """
 

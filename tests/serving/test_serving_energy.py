@@ -40,11 +40,11 @@ def test_energy_per_output_token_falls_with_batch_then_flattens():
 def test_decode_heavy_traffic_costs_more_per_request_than_prefill_heavy_of_the_same_tokens():
     eng, _ = run_requests(perf(), [0.0, 100.0], [1900, 100], [100, 1900])
     prefill_heavy, decode_heavy = eng.energy_j
-    # by hand: prefill-heavy = 4 x 620 W x 0.136 s (1,900-token prefill) + 99 steps x 13.3 ms x 4 x 298.8 W
-    #   = 337 + 1,574 = 1.91 kJ; decode-heavy = 13.2 ms prefill x 2,480 W + 1,899 steps x ~13.4 ms x 1,195 W
-    #   = 33 + 30,400 = 30.4 kJ (a one-token step reads all 141 GB of weights; a prompt token shares them)
-    assert prefill_heavy == pytest.approx(1.91e3, rel=0.03)
-    assert decode_heavy == pytest.approx(30.4e3, rel=0.03)
+    # by hand: prefill-heavy = 4 x 675 W x 0.136 s (1,900-token prefill) + 99 steps x 13.3 ms x 4 x 401.5 W
+    #   = 367 + 2,115 = 2.48 kJ; decode-heavy = 13.2 ms prefill x 2,700 W + 1,899 steps x ~13.4 ms x 1,606 W
+    #   = 36 + 40,900 = 40.9 kJ (a one-token step reads all 141 GB of weights; a prompt token shares them)
+    assert prefill_heavy == pytest.approx(2.48e3, rel=0.03)
+    assert decode_heavy == pytest.approx(40.9e3, rel=0.03)
     assert decode_heavy / prefill_heavy > 10
 
 

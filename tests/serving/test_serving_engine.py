@@ -57,7 +57,7 @@ def test_an_arrival_joins_at_the_next_step_boundary_and_pauses_the_batch_for_its
     assert eng.end_s[1] == pytest.approx(b_end, abs=1e-9)
     # energy: A alone in its prefill and first two steps, shares the two batch-2 steps, B alone at the end
     p = perf()
-    pre = 4 * 620.0
+    pre = 4 * 675.0  # prefill at u = 0.5 on the phase model: 400 + 220 x 0.5 / 0.4 W per H100
     d1, d2 = 4 * p.decode_power_w(1), 4 * p.decode_power_w(2)
     e_a = pre * a_first + d1 * (s0 + s1) + d2 * (a_end - b_first) / 2
     e_b = pre * (b_first - boundary) + d2 * (a_end - b_first) / 2 + d1 * (b_end - a_end)
