@@ -1,0 +1,325 @@
+"""The full cost and footprint of a run: capital, energy, PPA and demand charges,
+embodied carbon and water.
+
+What is modelled
+----------------
+Capital (``CapitalCosts``) is bought once and used over a lifetime ``L``; a
+run of wall-clock length ``T`` carries the straight-line share::
+
+    amortised = purchase x T / L
+
+for every item installed, busy or idle (an idle GPU still ages and was
+still paid for). Items: accelerators (count x price), servers (nodes x price
+of a node without its accelerators), network (a fraction of accelerators +
+servers), facility (price per MW of IT capacity x the cluster's peak IT
+power), on-site PV (per kWp) and battery (per kWh).
+
+Operating cost: grid energy (import x price, from the supply model), PPA
+energy (PPA generation x PPA price) and demand charges: per billing month,
+``rate x max over the month of the 15-min mean grid import`` (kW), pro rata
+to the part of the month the run covers (US commercial tariffs bill the
+highest 15-min demand of the month, e.g. PG&E schedule B-19; the 15-min
+interval is the common choice, level M).
+
+Per unit::
+
+    cost_per_accelerator_hour = total / (accelerators x T / 3600)
+    cost of job j             = total x (accelerator-hours of j / busy accelerator-hours)
+
+so that the jobs together carry the whole cost, idle time included.
+
+Embodied carbon (``EmbodiedCarbon``): the life-cycle emissions of making an
+accelerator and a server, amortised exactly like capital
+(``embodied x T / L``). Defaults: Luccioni, Viguier & Ligozat 2023,
+"Estimating the Carbon Footprint of BLOOM", JMLR 24(253), section 4.2:
+150 kgCO2e per A100 GPU (their estimate), 2,500 kgCO2e per 8-GPU server
+(HPE Apollo 6500 Gen10 Plus product carbon footprint), a 6-year life at 85 %
+use. Their BLOOM figure, 11.2 t for 1,082,990 GPU-hours, follows from
+``(150 + 2500 / 8) / (6 x 8760 x 0.85) kg`` per GPU-hour
+(``embodied_per_busy_accelerator_hour``; a test reproduces it).
+
+Water (on-site): a cooling tower evaporates part of the heat it rejects::
+
+    evaporation_kg = f_latent x Q_rejected_J / h_fg
+    blowdown_kg    = evaporation_kg / (cycles - 1)
+    water_l        = (evaporation_kg + blowdown_kg) / rho
+
+``h_fg = 2.4305 MJ/kg`` (latent heat of water at 30 C, IAPWS-IF97 steam
+tables), ``f_latent = 0.90`` (D: the design rule "evaporation = 0.00085 x
+circulating flow x range (F)", Perry's Chemical Engineers' Handbook, 8th ed.,
+section 12, level M, is 0.00085 gpm per gpm and F: 1 gpm x 1 F carries
+0.0631 kg/s x 4186 J/kg/K x 0.5556 K = 146.7 W of heat while 0.00085 gpm =
+5.36e-5 kg/s evaporated carries 5.36e-5 x 2.45e6 = 131 W, a fraction 0.90),
+``cycles = 5`` cycles of concentration (M: 3-6 typical, US EPA WaterSense
+"Cooling Towers" guidance), drift neglected (< 0.005 % of the circulating
+flow for towers with drift eliminators, CTI), ``rho = 0.99565 kg/L`` at 30 C.
+A dry or adiabatic plant is given by its WUE instead (The Green Grid, WP #35,
+2011: site water litres per kWh of IT energy): ``water_l = WUE x IT kWh``.
+Off-site (optional): ``water_offsite_l = EWIF x grid import kWh`` with the
+grid's water intensity EWIF (L/kWh; e.g. 3.14 L/kWh US average used by Li et
+al. 2023, "Making AI Less Thirsty", arXiv 2304.03271, level M).
+
+Every default below says where it comes from and its level (P primary, S
+secondary, M from memory: a placeholder to replace with your own quote).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from sim.units import DAY, HOUR, J_PER_KWH, W_PER_KW
+
+YEAR_S = 365.0 * DAY
+
+DEFAULT_CURRENCY = "USD"
+"""All money defaults below are in USD; a scenario in another currency must give its own prices."""
+
+ACCELERATOR_PRICE_USD: dict[str, float] = {
+    "h100": 30_000.0,  # M: reported H100 SXM street prices 25-40 kUSD in 2023 (press, e.g. CNBC 2023)
+    "h200": 35_000.0,  # M: reported 30-40 kUSD in 2024
+    "a100": 15_000.0,  # M: A100 80 GB reported 10-20 kUSD
+    "b200": 40_000.0,  # M: NVIDIA CEO's stated 30-40 kUSD (CNBC, March 2024)
+}
+"""Purchase price of one accelerator, USD, by catalog name (level M, all)."""
+DEFAULT_ACCELERATOR_PRICE_USD = 30_000.0
+"""M: used when the accelerator is not in ACCELERATOR_PRICE_USD (H100-class)."""
+SERVER_PRICE_USD_PER_NODE = 100_000.0
+"""M: an 8-GPU server without its GPUs (CPUs, memory, NICs, storage, chassis): DGX H100 list price
+reportedly ~350-450 kUSD minus 8 x ~30 kUSD of GPUs. Replace with your quote."""
+NETWORK_FRACTION = 0.10
+"""M: cluster network (switches, optics, cables) as a fraction of accelerator + server capex;
+replace with your own bill of materials."""
+FACILITY_PRICE_USD_PER_MW_IT = 10.0e6
+"""M: build cost of a datacenter per MW of IT capacity, commonly quoted at 7-12 MUSD/MW in the US
+(e.g. Cushman & Wakefield, Data Center Development Cost Guide 2024)."""
+PV_PRICE_USD_PER_KWP = 1_100.0
+"""M: utility-scale PV ~1.1 USD/Wdc (NREL Annual Technology Baseline 2023)."""
+BATTERY_PRICE_USD_PER_KWH = 450.0
+"""M: 4-hour utility-scale Li-ion ~450 USD/kWh installed (NREL, Cole & Ramasamy 2023,
+"Cost Projections for Utility-Scale Battery Storage: 2023 Update", NREL/TP-6A40-85332)."""
+IT_LIFETIME_S = 5.0 * YEAR_S
+"""M: servers and accelerators depreciated over 5-6 years by hyperscalers (Microsoft 10-K FY2023:
+6 years; Meta 2022: 5 years)."""
+FACILITY_LIFETIME_S = 20.0 * YEAR_S
+"""M: building and M&E plant, 15-25 years."""
+PV_LIFETIME_S = 30.0 * YEAR_S
+"""NREL ATB 2023 cost-recovery/technical life for utility PV: 30 years (M)."""
+BATTERY_LIFETIME_S = 15.0 * YEAR_S
+"""NREL (Cole & Ramasamy 2023) assume a 15-year life (M)."""
+PPA_PRICE_USD_PER_KWH = 0.06
+"""M: LevelTen Energy PPA Price Index, North America, 2023: P25 solar and wind near 55-65 USD/MWh."""
+
+EMBODIED_KG_PER_ACCELERATOR = 150.0
+"""Luccioni et al. 2023 (JMLR 24(253)) sec. 4.2: estimate for one A100 (S: no vendor LCA)."""
+EMBODIED_KG_PER_SERVER = 2_500.0
+"""Luccioni et al. 2023 sec. 4.2: HPE Apollo 6500 Gen10 Plus product carbon footprint (8-GPU server)."""
+EMBODIED_LIFETIME_S = 6.0 * YEAR_S
+"""Luccioni et al. 2023 sec. 4.2: 6-year replacement."""
+LUCCIONI_UTILIZATION = 0.85
+"""Luccioni et al. 2023 sec. 4.2: 85 % of the life spent busy (used only in their per-busy-hour figure)."""
+
+LATENT_HEAT_J_PER_KG = 2.4305e6
+"""Latent heat of vaporisation of water at 30 C (IAPWS-IF97 steam tables)."""
+TOWER_LATENT_FRACTION = 0.90
+"""D: from the 0.00085 x flow x range rule (Perry's, 8th ed., sec. 12; M); arithmetic in the docstring."""
+TOWER_CYCLES_OF_CONCENTRATION = 5.0
+"""M: 3-6 typical (US EPA WaterSense, 'Cooling Towers', best management practices)."""
+WATER_DENSITY_KG_PER_L = 0.99565
+"""Water at 30 C (IAPWS-95)."""
+WUE_L_PER_KWH: dict[str, float] = {
+    "dry": 0.0,  # closed loop with dry coolers: no evaporation on site
+    "adiabatic": 0.49,  # M: Microsoft fleet WUE 0.49 L/kWh (2022 sustainability report), mixed technologies
+}
+"""On-site WUE by plant type (The Green Grid WP #35 definition), L per kWh of IT energy."""
+US_EWIF_L_PER_KWH = 3.14
+"""M: US average water intensity of electricity used by Li et al. 2023 (arXiv 2304.03271)."""
+DEMAND_INTERVAL_S = 900.0
+"""15-min demand interval of US commercial tariffs (e.g. PG&E B-19; M)."""
+
+
+@dataclass(frozen=True)
+class CapitalCosts:
+    """What is installed, what it cost (currency), and how long it lasts (s)."""
+
+    accelerators: int
+    nodes: int
+    it_capacity_w: float
+    accelerator_price: float = DEFAULT_ACCELERATOR_PRICE_USD
+    server_price_per_node: float = SERVER_PRICE_USD_PER_NODE
+    network_fraction: float = NETWORK_FRACTION
+    facility_price_per_mw_it: float = FACILITY_PRICE_USD_PER_MW_IT
+    pv_kwp: float = 0.0
+    pv_price_per_kwp: float = PV_PRICE_USD_PER_KWP
+    battery_kwh: float = 0.0
+    battery_price_per_kwh: float = BATTERY_PRICE_USD_PER_KWH
+    it_lifetime_s: float = IT_LIFETIME_S
+    facility_lifetime_s: float = FACILITY_LIFETIME_S
+    pv_lifetime_s: float = PV_LIFETIME_S
+    battery_lifetime_s: float = BATTERY_LIFETIME_S
+
+    def purchase(self) -> dict[str, float]:
+        """Purchase price of each item (currency)."""
+        acc = self.accelerators * self.accelerator_price
+        srv = self.nodes * self.server_price_per_node
+        return {
+            "accelerators": acc,
+            "servers": srv,
+            "network": self.network_fraction * (acc + srv),
+            "facility": self.facility_price_per_mw_it * self.it_capacity_w / 1e6,
+            "pv": self.pv_kwp * self.pv_price_per_kwp,
+            "battery": self.battery_kwh * self.battery_price_per_kwh,
+        }
+
+    def lifetimes_s(self) -> dict[str, float]:
+        it = self.it_lifetime_s
+        return {"accelerators": it, "servers": it, "network": it, "facility": self.facility_lifetime_s,
+                "pv": self.pv_lifetime_s, "battery": self.battery_lifetime_s}
+
+    def amortised(self, duration_s: float) -> dict[str, float]:
+        """Each item's straight-line share of its purchase over a run of ``duration_s`` (currency)."""
+        life = self.lifetimes_s()
+        return {k: v * duration_s / life[k] for k, v in self.purchase().items()}
+
+
+@dataclass(frozen=True)
+class EmbodiedCarbon:
+    """Life-cycle (manufacturing) emissions, kgCO2e, and the life they are spread over (s)."""
+
+    accelerators: int
+    nodes: int
+    kg_per_accelerator: float = EMBODIED_KG_PER_ACCELERATOR
+    kg_per_server: float = EMBODIED_KG_PER_SERVER
+    lifetime_s: float = EMBODIED_LIFETIME_S
+
+    def total_kg(self) -> dict[str, float]:
+        return {"accelerators": self.accelerators * self.kg_per_accelerator,
+                "servers": self.nodes * self.kg_per_server}
+
+    def amortised_kg(self, duration_s: float) -> dict[str, float]:
+        return {k: v * duration_s / self.lifetime_s for k, v in self.total_kg().items()}
+
+
+def embodied_per_busy_accelerator_hour(kg_per_accelerator: float, kg_per_server: float,
+                                       accelerators_per_server: int, lifetime_s: float,
+                                       utilization: float) -> float:
+    """kgCO2e per busy accelerator-hour, as Luccioni et al. 2023 amortise it (life x utilization)."""
+    per_acc = kg_per_accelerator + kg_per_server / accelerators_per_server
+    return per_acc / (lifetime_s / HOUR * utilization)
+
+
+def demand_charge(edges_s: np.ndarray, grid_import_w: np.ndarray, start: pd.Timestamp,
+                  rate_per_kw_month: float, interval_s: float = DEMAND_INTERVAL_S) -> tuple[float, float]:
+    """(charge in currency, highest interval-mean import in kW) for a run.
+
+    ``grid_import_w[k]`` is the constant import over ``[edges_s[k], edges_s[k+1])``. Per calendar
+    month (UTC) of the run: rate x the month's highest ``interval_s``-mean import, times the
+    fraction of that month the run covers."""
+    edges = np.asarray(edges_s, dtype=float)
+    power = np.asarray(grid_import_w, dtype=float)
+    if len(power) == 0 or edges[-1] <= edges[0]:
+        return 0.0, 0.0
+    cum = np.concatenate([[0.0], np.cumsum(power * np.diff(edges))])
+    grid = np.arange(edges[0], edges[-1] + interval_s, interval_s)
+    grid = np.minimum(grid, edges[-1])
+    grid = np.unique(grid)
+    energy = np.interp(grid, edges, cum)
+    widths = np.diff(grid)
+    means_w = np.diff(energy) / np.where(widths > 0, widths, 1.0)
+    t0 = pd.Timestamp(start)
+    t0 = t0.tz_localize("UTC") if t0.tzinfo is None else t0.tz_convert("UTC")
+    stamps = t0 + pd.to_timedelta(grid[:-1], unit="s")
+    months = stamps.tz_localize(None).to_period("M")
+    charge, peak_kw = 0.0, 0.0
+    run_start, run_end = t0, t0 + pd.Timedelta(seconds=float(edges[-1]))
+    for month in months.unique():
+        sel = months == month
+        peak = float(np.max(means_w[sel])) / W_PER_KW
+        m0 = month.start_time.tz_localize("UTC")
+        m1 = (month + 1).start_time.tz_localize("UTC")
+        covered = (min(run_end, m1) - max(run_start, m0)).total_seconds() / (m1 - m0).total_seconds()
+        charge += rate_per_kw_month * peak * covered
+        peak_kw = max(peak_kw, peak)
+    return charge, peak_kw
+
+
+@dataclass(frozen=True)
+class WaterModel:
+    """On-site water by a cooling tower (``tower``) or a WUE (``dry``, ``adiabatic``, ``wue``)."""
+
+    kind: str = "tower"
+    wue_l_per_kwh: float | None = None
+    cycles_of_concentration: float = TOWER_CYCLES_OF_CONCENTRATION
+    latent_fraction: float = TOWER_LATENT_FRACTION
+    offsite_l_per_kwh: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("tower", "dry", "adiabatic", "wue"):
+            raise ValueError(f"costs.water.kind: {self.kind!r} is not allowed: tower, dry, adiabatic or wue")
+        if self.kind == "wue" and self.wue_l_per_kwh is None:
+            raise ValueError("costs.water.wue_l_per_kwh: needed when kind is wue")
+        if self.cycles_of_concentration <= 1.0:
+            raise ValueError(f"costs.water.cycles_of_concentration: {self.cycles_of_concentration!r} is not"
+                             " allowed: more than 1")
+
+    def onsite_l(self, heat_rejected_j: float, it_energy_j: float) -> dict[str, float]:
+        """On-site water (L) split into evaporation and blowdown (tower) or one WUE figure."""
+        if self.kind == "tower":
+            evap_kg = self.latent_fraction * heat_rejected_j / LATENT_HEAT_J_PER_KG
+            blow_kg = evap_kg / (self.cycles_of_concentration - 1.0)
+            return {"evaporation_l": evap_kg / WATER_DENSITY_KG_PER_L,
+                    "blowdown_l": blow_kg / WATER_DENSITY_KG_PER_L}
+        wue = self.wue_l_per_kwh if self.wue_l_per_kwh is not None else WUE_L_PER_KWH[self.kind]
+        return {"evaporation_l": wue * it_energy_j / J_PER_KWH, "blowdown_l": 0.0}
+
+    def offsite_l(self, grid_import_j: float) -> float:
+        if self.offsite_l_per_kwh is None:
+            return math.nan
+        return self.offsite_l_per_kwh * grid_import_j / J_PER_KWH
+
+
+@dataclass(frozen=True)
+class CostTotals:
+    """The cost of a run by item (currency), with the accelerator-hours it is spread over."""
+
+    currency: str
+    items: dict[str, float]
+    installed_accelerator_hours: float
+    busy_accelerator_hours: float
+    extra: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def total(self) -> float:
+        return float(sum(self.items.values()))
+
+    def per_accelerator_hour(self) -> float:
+        h = self.installed_accelerator_hours
+        return self.total / h if h > 0 else math.nan
+
+    def per_busy_accelerator_hour(self) -> float:
+        h = self.busy_accelerator_hours
+        return self.total / h if h > 0 else math.nan
+
+    def job_share(self, job_accelerator_hours: float) -> float:
+        """A job's cost: the total times its share of the busy accelerator-hours."""
+        h = self.busy_accelerator_hours
+        return self.total * job_accelerator_hours / h if h > 0 else 0.0
+
+
+def run_costs(capital: CapitalCosts, duration_s: float, currency: str, energy_cost: float,
+              ppa_kwh: float, ppa_price_per_kwh: float, demand_charge_cost: float,
+              busy_accelerator_hours: float) -> CostTotals:
+    """Every cost item of a run: amortised capital + energy + PPA + demand charges."""
+    items = {f"capex_{k}": v for k, v in capital.amortised(duration_s).items()}
+    items["energy"] = float(energy_cost)
+    items["ppa"] = float(ppa_kwh * ppa_price_per_kwh)
+    items["demand_charges"] = float(demand_charge_cost)
+    return CostTotals(
+        currency=currency,
+        items=items,
+        installed_accelerator_hours=capital.accelerators * duration_s / HOUR,
+        busy_accelerator_hours=float(busy_accelerator_hours),
+    )
