@@ -11,8 +11,8 @@ run aggregates first. Each column is aggregated by what it is (its name):
   aggregate energy (for ``pue``: by IT energy);
 - anything else: the first value.
 
-``choose_frequency`` picks the finest of hourly / daily / weekly / monthly that
-keeps a run under ``max_points`` points.
+``choose_frequency`` keeps the bins of a short run and otherwise picks the finest of
+hourly / daily / weekly / monthly that keeps it under ``max_points`` points.
 """
 
 from __future__ import annotations
@@ -45,11 +45,14 @@ def kind_of(column: str) -> str:
     return "mean"  # non-numeric columns take the first value (resample checks the dtype)
 
 
-def choose_frequency(duration_s: float, max_points: int = 400) -> tuple[str | None, str]:
-    """(pandas frequency or None to keep the bins, its word) for a run of ``duration_s``."""
+def choose_frequency(duration_s: float, interval_s: float, max_points: int = 400) -> tuple[str | None, str]:
+    """(pandas frequency, or None to keep the bins; its word) for a run of ``duration_s`` in
+    bins of ``interval_s``: the bins if they are few enough, else the finest longer period that is."""
+    if duration_s / max(interval_s, 1e-9) <= max_points:
+        return None, "as simulated"
     for freq, length_s, word in FREQUENCIES:
-        if duration_s / length_s <= max_points:
-            return (None, "as simulated") if freq == "h" and duration_s <= max_points * 900.0 else (freq, word)
+        if length_s > interval_s and duration_s / length_s <= max_points:
+            return freq, word
     return FREQUENCIES[-1][0], FREQUENCIES[-1][2]
 
 

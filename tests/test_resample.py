@@ -42,7 +42,9 @@ def test_kinds_and_frequency_choice() -> None:
     assert kind_of("grid_import_kwh") == "sum" and kind_of("cost") == "sum" and kind_of("water_onsite_l") == "sum"
     assert kind_of("cfe_score") == "share" and kind_of("carbon_free_share") == "share"
     assert kind_of("carbon_intensity_g_per_kwh") == "mean"
-    assert choose_frequency(7 * 86400.0) == (None, "as simulated")  # a week of 15-min bins: 672 points
-    assert choose_frequency(365 * 86400.0) == ("D", "daily")
-    assert choose_frequency(3 * 365 * 86400.0) == ("W", "weekly")
-    assert choose_frequency(20 * 365 * 86400.0) == ("MS", "monthly")
+    week, year = 7 * 86400.0, 365 * 86400.0
+    assert choose_frequency(week, 3600.0) == (None, "as simulated")  # 168 points
+    assert choose_frequency(week, 900.0) == ("h", "hourly")  # 672 bins -> 168 hours
+    assert choose_frequency(year, 900.0) == ("D", "daily")  # 8,760 hours is too many, 365 days is not
+    assert choose_frequency(3 * year, 3600.0) == ("W", "weekly")
+    assert choose_frequency(20 * year, 3600.0) == ("MS", "monthly")
