@@ -12,6 +12,7 @@ import pytest
 from sim.facility.grid_mix import (
     SHARE_DEFINITIONS,
     ShareInputs,
+    binned_shares,
     classify_columns,
     compute_shares,
     generation_weighted_fraction,
@@ -87,8 +88,8 @@ def test_shares_by_hand() -> None:
     # Two hours, demand 100 each. Hour 0: on-site 30 to the load, PPA 50, import 70 at
     # renewable 0.4 / carbon-free 0.5. Hour 1: nothing on site, PPA 120, import 100 at 0.2 / 0.9.
     x = _inputs(demand_j=[100, 100], onsite_to_load_j=[30, 0], grid_import_j=[70, 100], ppa_j=[50, 120],
-                onsite_generated_j=[40, 0], curtailed_j=[10, 0], grid_renewable_fraction=[0.4, 0.2],
-                grid_carbon_free_fraction=[0.5, 0.9], hour=[0, 1])
+                onsite_generated_j=[40, 0], curtailed_j=[10, 0], grid_renewable_j=[70 * 0.4, 100 * 0.2],
+                grid_carbon_free_j=[70 * 0.5, 100 * 0.9], hour=[0, 1])
     s = compute_shares(x)
     assert s["renewable_share"] == pytest.approx((30 + 70 * 0.4 + 100 * 0.2) / 200)  # 0.39
     assert s["carbon_free_share"] == pytest.approx((30 + 70 * 0.5 + 100 * 0.9) / 200)  # 0.775
@@ -103,8 +104,8 @@ def test_shares_by_hand() -> None:
 
 
 def test_unknown_grid_fraction_gives_nan_location_share_not_zero() -> None:
-    x = _inputs(demand_j=[100], grid_import_j=[100], grid_renewable_fraction=[math.nan],
-                grid_carbon_free_fraction=[math.nan], hour=[0])
+    x = _inputs(demand_j=[100], grid_import_j=[100], grid_renewable_j=[math.nan],
+                grid_carbon_free_j=[math.nan], hour=[0])
     s = compute_shares(x)
     assert math.isnan(s["renewable_share"]) and math.isnan(s["carbon_free_share"])
     assert s["renewable_share_onsite"] == 0.0 and s["annual_matched_share"] == 0.0
@@ -112,6 +113,21 @@ def test_unknown_grid_fraction_gives_nan_location_share_not_zero() -> None:
 
 def test_steps_within_an_hour_are_matched_together() -> None:
     # PPA arriving in the first half of an hour matches load in its second half (hourly matching).
-    x = _inputs(demand_j=[50, 50], ppa_j=[100, 0], grid_import_j=[50, 50], grid_renewable_fraction=[0, 0],
-                grid_carbon_free_fraction=[0, 0], hour=[3, 3])
+    x = _inputs(demand_j=[50, 50], ppa_j=[100, 0], grid_import_j=[50, 50], hour=[3, 3])
     assert compute_shares(x)["renewable_share_hourly_matched"] == pytest.approx(1.0)
+
+
+def test_bins_split_hours_and_summed_rows_give_the_same_shares() -> None:
+    # Four half-hour steps over two hours; per-hour bins equal the whole when summed back,
+    # and rows of one hour given apart or summed give the same shares.
+    x = _inputs(demand_j=[50, 50, 50, 50], onsite_to_load_j=[10, 0, 0, 20], ppa_j=[0, 80, 20, 0],
+                grid_import_j=[40, 50, 50, 30], grid_renewable_j=[4, 5, 25, 15], grid_carbon_free_j=[8, 10, 40, 24],
+                hour=[0, 0, 1, 1])
+    per_hour = binned_shares(x, np.array([0, 0, 1, 1]), 2)
+    # hour 0: on-site 10, rest 90, PPA 80 matched -> hourly matched (10 + 80) / 100
+    assert per_hour["renewable_share_hourly_matched"][0] == pytest.approx(0.9)
+    # hour 1: on-site 20, rest 80, PPA 20; grid c = (40 + 24) / 80 = 0.8 -> cfe (20 + 20 + 0.8 x 60) / 100
+    assert per_hour["cfe_score"][1] == pytest.approx(0.88)
+    summed = _inputs(**{k: [sum(getattr(x, k)[:2]), sum(getattr(x, k)[2:])] for k in ShareInputs.__dataclass_fields__
+                        if k != "hour"}, hour=[0, 1])
+    assert compute_shares(summed) == pytest.approx(compute_shares(x))

@@ -47,8 +47,8 @@ through the battery's renewable pool), grid import ``I``, PPA generation
 - market-based, hourly (24/7 CFE, Google, "24/7 Carbon-Free Energy:
   Methodologies and Metrics", 2021): per clock hour ``h`` the load left after
   on-site supply ``L'_h`` is matched by contracted clean energy first, and the
-  rest by the grid's carbon-free fraction ``c_h`` (an energy-weighted mean
-  over the hour)::
+  rest by the grid's carbon-free fraction ``c_h`` (that of the energy drawn
+  from the grid in the hour, ``sum I c dt / sum I dt``)::
 
       matched_h   = min(L'_h, P_h)
       cfe_score   = sum_h (O_h + matched_h + c_h (L'_h - matched_h)) / sum_h D_h
@@ -67,7 +67,6 @@ missing figure is reported as missing, never as 0.
 from __future__ import annotations
 
 import functools
-import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -200,20 +199,22 @@ def _read_mix_cached(path_text: str, mtime_ns: int, size: int) -> GenerationMix:
 
 @dataclass(frozen=True)
 class ShareInputs:
-    """Per-step energies of a run (J), the inputs of every share.
+    """Energies of a run (J) per plant step, or per clock hour: the inputs of every share.
 
-    ``hour`` is the clock hour index (``floor(t0 / 3600)``) of each step;
-    ``grid_renewable_fraction`` and ``grid_carbon_free_fraction`` the step
-    means of the grid's fractions (NaN where unknown)."""
+    ``hour`` is the clock hour index (``floor(t0 / 3600)``) of each row;
+    ``grid_renewable_j`` and ``grid_carbon_free_j`` are the grid import times
+    the grid's renewable / carbon-free fraction of its step (NaN where the
+    fraction is unknown). Rows of the same hour may be given apart or summed:
+    every share comes out the same."""
 
     demand_j: np.ndarray
     onsite_to_load_j: np.ndarray
     grid_import_j: np.ndarray
+    grid_renewable_j: np.ndarray
+    grid_carbon_free_j: np.ndarray
     ppa_j: np.ndarray
     onsite_generated_j: np.ndarray
     curtailed_j: np.ndarray
-    grid_renewable_fraction: np.ndarray
-    grid_carbon_free_fraction: np.ndarray
     hour: np.ndarray
 
 
@@ -231,39 +232,61 @@ SHARE_DEFINITIONS: dict[str, str] = {
 """The definition of each share, as the CLI and the report print it."""
 
 
-def _safe_ratio(num: float, den: float) -> float:
-    return float(num / den) if den > 0 else 0.0
+def binned_shares(x: ShareInputs, bin_of_row: np.ndarray, nbins: int) -> dict[str, np.ndarray]:
+    """Every share of ``SHARE_DEFINITIONS`` per bin (``bin_of_row`` gives each row's bin).
+
+    Hourly matching happens within each (bin, clock hour): a bin shorter than
+    an hour matches only its own part of the hour. A bin without demand has
+    share 0; a location-based share with an unknown grid fraction is NaN."""
+    b = np.asarray(bin_of_row, dtype=np.int64)
+    h = np.asarray(x.hour, dtype=np.int64)
+    key = b * (int(h.max(initial=0)) - int(h.min(initial=0)) + 1) + (h - int(h.min(initial=0)))
+    groups, inverse = np.unique(key, return_inverse=True)
+    n = len(groups)
+    group_bin = np.zeros(n, dtype=np.int64)
+    group_bin[inverse] = b
+
+    def per_group(v: np.ndarray) -> np.ndarray:
+        return np.bincount(inverse, np.asarray(v, dtype=float), n)
+
+    def per_bin(v: np.ndarray) -> np.ndarray:
+        return np.bincount(group_bin, v, nbins)
+
+    d_h, o_h, p_h = per_group(x.demand_j), per_group(x.onsite_to_load_j), per_group(x.ppa_j)
+    i_h, cf_h = per_group(x.grid_import_j), per_group(x.grid_carbon_free_j)
+    rest_h = np.maximum(d_h - o_h, 0.0)
+    matched_h = np.minimum(rest_h, p_h)
+    # the grid's carbon-free fraction of the energy drawn from it in the hour
+    c_h = np.divide(cf_h, i_h, out=np.zeros(n), where=i_h > 0)
+    demand = per_bin(d_h)
+    onsite = per_bin(o_h)
+    ren_grid = np.bincount(b, np.asarray(x.grid_renewable_j, dtype=float), nbins)
+    cf_grid = np.bincount(b, np.asarray(x.grid_carbon_free_j, dtype=float), nbins)
+    onsite_net = np.bincount(b, np.asarray(x.onsite_generated_j, float) - np.asarray(x.curtailed_j, float), nbins)
+    ppa = per_bin(p_h)
+    has = demand > 0
+    den = np.where(has, demand, 1.0)
+
+    def share(num: np.ndarray) -> np.ndarray:
+        out = np.where(has, num / den, 0.0)
+        return np.where(np.isnan(out), np.nan, np.clip(out, 0.0, 1.0))
+
+    return {
+        "renewable_share": share(onsite + ren_grid),
+        "carbon_free_share": share(onsite + cf_grid),
+        "renewable_share_onsite": share(onsite),
+        "renewable_share_hourly_matched": share(per_bin(o_h + matched_h)),
+        "cfe_score": share(per_bin(o_h + matched_h + c_h * (rest_h - matched_h))),
+        "annual_matched_share": share(np.maximum(onsite_net + ppa, 0.0)),
+    }
 
 
 def compute_shares(x: ShareInputs) -> dict[str, float]:
-    """Every share of ``SHARE_DEFINITIONS`` over the steps given (see module docstring)."""
-    demand = float(np.sum(x.demand_j))
-    onsite = float(np.sum(x.onsite_to_load_j))
-    ren_grid = float(np.sum(x.grid_import_j * x.grid_renewable_fraction))
-    cf_grid = float(np.sum(x.grid_import_j * x.grid_carbon_free_fraction))
-    out: dict[str, float] = {}
-    if demand <= 0:
+    """Every share of ``SHARE_DEFINITIONS`` over all the rows given (see module docstring)."""
+    if len(np.asarray(x.demand_j)) == 0:
         return {k: 0.0 for k in SHARE_DEFINITIONS}
-    out["renewable_share"] = (onsite + ren_grid) / demand  # NaN when the grid fraction is unknown
-    out["carbon_free_share"] = (onsite + cf_grid) / demand
-    out["renewable_share_onsite"] = onsite / demand
-    hours, inverse = np.unique(np.asarray(x.hour, dtype=np.int64), return_inverse=True)
-    n = len(hours)
-    d_h = np.bincount(inverse, x.demand_j, n)
-    o_h = np.bincount(inverse, x.onsite_to_load_j, n)
-    p_h = np.bincount(inverse, x.ppa_j, n)
-    rest_h = np.maximum(d_h - o_h, 0.0)
-    matched_h = np.minimum(rest_h, p_h)
-    # grid carbon-free fraction of each hour, weighted by the energy drawn in its steps
-    weight = np.where(x.demand_j > 0, x.demand_j, 0.0)
-    w_h = np.bincount(inverse, weight, n)
-    c_h = np.divide(np.bincount(inverse, weight * x.grid_carbon_free_fraction, n), w_h,
-                    out=np.zeros(n), where=w_h > 0)
-    out["renewable_share_hourly_matched"] = float(np.sum(o_h + matched_h)) / demand
-    out["cfe_score"] = float(np.sum(o_h + matched_h + c_h * (rest_h - matched_h))) / demand
-    onsite_net = float(np.sum(x.onsite_generated_j) - np.sum(x.curtailed_j))
-    out["annual_matched_share"] = min(1.0, max(onsite_net + float(np.sum(x.ppa_j)), 0.0) / demand)
-    return {k: (v if math.isnan(v) else float(min(max(v, 0.0), 1.0))) for k, v in out.items()}
+    one = binned_shares(x, np.zeros(len(np.asarray(x.demand_j)), dtype=np.int64), 1)
+    return {k: float(v[0]) for k, v in one.items()}
 
 
 def generation_weighted_fraction(mix: GenerationMix, start: pd.Timestamp, end: pd.Timestamp,
@@ -272,4 +295,5 @@ def generation_weighted_fraction(mix: GenerationMix, start: pd.Timestamp, end: p
     dt = mix.interval_s()
     sel = (mix.times >= start) & (mix.times < end)
     part = mix.renewable_mw if which == RENEWABLE else mix.carbon_free_mw
-    return _safe_ratio(float(np.sum(part[sel] * dt[sel])), float(np.sum(mix.generation_mw[sel] * dt[sel])))
+    den = float(np.sum(mix.generation_mw[sel] * dt[sel]))
+    return float(np.sum(part[sel] * dt[sel])) / den if den > 0 else 0.0
