@@ -418,20 +418,28 @@ def _trace_signal(
         if cfg.unit is None and dimension not in ("carbon", "price", "fraction"):
             raise ValueError(f"{name}: trace {path}: give its unit (e.g. unit: kW)")
     stamps, raw = _read_trace_csv(path, time_column, columns)
-    values = raw * factor
+    label = f"trace {cfg.trace!r} ({path.name})" if cfg.trace in BUNDLED_TRACES else f"trace {path}"
+    return series_signal(stamps, raw * factor, start, duration_s, cfg.wrap, cfg.interpolation, name, label)
+
+
+def series_signal(stamps: pd.DatetimeIndex, values: np.ndarray, start: pd.Timestamp, duration_s: float,
+                  wrap: bool, interpolation: str, name: str, label: str) -> SampledSignal:
+    """A signal from a timed series (UTC stamps): it must cover the run, or ``wrap`` maps its
+    year onto the run's dates; never silently. ``label`` names the series in the error."""
     end = start + pd.Timedelta(seconds=duration_s)
-    if cfg.wrap:
-        return _wrapped(stamps, values, start, duration_s, cfg.interpolation, name)
+    if wrap:
+        return _wrapped(stamps, values, start, duration_s, interpolation, name)
     # A step sample holds until the next one: the trace covers up to last + one interval.
     last_interval = stamps[-1] - stamps[-2] if len(stamps) > 1 else pd.Timedelta(0)
-    covered_end = stamps[-1] + (last_interval if cfg.interpolation == "step" else pd.Timedelta(0))
+    covered_end = stamps[-1] + (last_interval if interpolation == "step" else pd.Timedelta(0))
     if start < stamps[0] or end > covered_end:
         raise ValueError(
-            f"{name}: trace {path} covers {stamps[0]} .. {covered_end} but the run needs {start} .. {end};"
-            " use a trace that covers the run, or wrap: true to map a typical year onto the run's dates"
+            f"{name}: {label} covers {stamps[0]:%Y-%m-%d %H:%M} .. {covered_end:%Y-%m-%d %H:%M} UTC but the run"
+            f" needs {start:%Y-%m-%d %H:%M} .. {end:%Y-%m-%d %H:%M}; use a trace that covers the run, or"
+            " wrap: true to map its year onto the run's dates"
         )
     times_s = (stamps - start).total_seconds().to_numpy()
-    return SampledSignal(times_s, values, cfg.interpolation, name)
+    return SampledSignal(times_s, values, interpolation, name)
 
 
 def _as_list(column: str | list[str]) -> list[str]:
@@ -480,6 +488,7 @@ __all__ = [
     "build_signal",
     "data_path",
     "grid_catalog",
+    "series_signal",
     "step_means",
     "trace_max",
     "unit_factor",
