@@ -70,7 +70,7 @@ def test_a_users_epw_by_path_and_a_missing_file(tmp_path: Path) -> None:
 
 
 def _weather(name: str):  # the whole typical year at hourly midpoints, as the engine builds it
-    from sim.weather import Weather, wet_bulb_stull_c
+    from sim.facility.weather import Weather, wet_bulb_stull_c
 
     year = read_typical_year(name)
     v = typical_year_values(year, HOURS)
@@ -85,7 +85,7 @@ def test_pv_specific_yield_in_piedmont_is_in_the_published_range() -> None:
     # PVWatts' 14 % losses. PVGIS 5 (EU JRC, PVcalc) and the Global Solar Atlas (World Bank /
     # Solargis, PVOUT) give about 1,300-1,400 kWh/kWp a year in the Piedmont plain (level M:
     # read off their maps, not queried in this session); a +-50 kWh band around that range.
-    from sim.supply import pv_power_w
+    from sim.facility.supply import pv_power_w
 
     yield_kwh_per_kwp = pv_power_w(_weather("pvgis-piedmont-it"), 1000.0, tilt_deg=35.0).sum() / 1000.0
     assert 1250.0 < yield_kwh_per_kwp < 1450.0
@@ -95,7 +95,7 @@ def test_pv_specific_yield_in_amsterdam_is_in_the_published_range() -> None:
     # Global Solar Atlas PVOUT for the Netherlands ~2.5-2.8 kWh/kWp/day, 900-1,000 kWh/kWp a year
     # (level M); the IWEC year (GHI 982 kWh/m2, 1982-1999 months) is duller than recent years,
     # so the simulated yield sits at the low end: band 820-1,000.
-    from sim.supply import pv_power_w
+    from sim.facility.supply import pv_power_w
 
     yield_kwh_per_kwp = pv_power_w(_weather("epw-amsterdam-nl"), 1000.0, tilt_deg=35.0).sum() / 1000.0
     assert 820.0 < yield_kwh_per_kwp < 1000.0

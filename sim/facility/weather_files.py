@@ -56,6 +56,7 @@ import numpy as np
 import pandas as pd
 
 from sim.facility.site import Site, fixed_offset_name
+from sim.paths import data_path
 
 SECONDS_PER_TYPICAL_YEAR = 8760 * 3600.0
 _HALF_HOUR_S = 1800.0
@@ -106,14 +107,9 @@ def pvlib_data_dir() -> Path:
     return Path(os.path.dirname(pvlib.__file__)) / "data"
 
 
-def _repo_data_dir() -> Path:
-    return Path(__file__).resolve().parents[2] / "data"
-
-
 def bundled_weather_path(name: str) -> Path:
     b = BUNDLED_WEATHER[name]
-    base = pvlib_data_dir() if b.where == "pvlib" else _repo_data_dir()
-    return base / b.file
+    return pvlib_data_dir() / b.file if b.where == "pvlib" else data_path(b.file)
 
 
 def typical_year_position_s(index: pd.DatetimeIndex) -> np.ndarray:
