@@ -40,3 +40,57 @@ def test_missing_site_is_a_clear_error_never_a_default() -> None:
         require_site(resolve_site(None, None), "supply.pv", "my.csv")
     given = Site(45.0, 8.0)
     assert require_site(resolve_site(given, Site(0.0, 0.0)), "supply.pv") is given
+
+
+# -- the site in a run ----------------------------------------------------------------------
+
+def _pv_run(**sections):
+    from wattsim_testing import tiny_scenario
+
+    from sim import load_scenario, simulate
+
+    doc = tiny_scenario(start="2021-06-01T00:00:00Z", duration="2d", plant={"step": "900s"}, **sections)
+    return simulate(load_scenario(doc))
+
+
+def test_pv_without_any_weather_is_an_error_not_greensboro() -> None:
+    from sim.spec.scenario import ScenarioError
+
+    with pytest.raises(ScenarioError, match=r"^supply.weather: PV, wind .* no default site\)$"):
+        _pv_run(supply={"pv": {"capacity_kw": 100}})
+
+
+def test_csv_weather_needs_the_scenarios_site(tmp_path) -> None:
+    import numpy as np
+    import pandas as pd
+
+    from sim.facility.weather_files import read_typical_year, typical_year_values
+    from sim.spec.scenario import ScenarioError
+
+    # the Amsterdam typical year written out as a plain CSV with real (UTC) times
+    times = pd.date_range("2021-05-31", "2021-06-04", freq="h", tz="UTC")
+    v = typical_year_values(read_typical_year("epw-amsterdam-nl"), times)
+    df = pd.DataFrame({"time": times.strftime("%Y-%m-%dT%H:%M:%SZ"), **{k: np.round(x, 3) for k, x in v.items()}})
+    path = tmp_path / "ams.csv"
+    df.to_csv(path, index=False)
+    with pytest.raises(ScenarioError, match=r"^supply.pv needs a site .*set site:"):
+        _pv_run(supply={"weather": str(path), "pv": {"capacity_kw": 100}})
+    site = {"latitude": 52.3, "longitude": 4.77, "altitude_m": -2.0, "tz": "Europe/Amsterdam"}
+    from_csv = _pv_run(site=site, supply={"weather": str(path), "pv": {"capacity_kw": 100}})
+    from_epw = _pv_run(supply={"weather": "epw-amsterdam-nl", "pv": {"capacity_kw": 100}})
+    pv_csv = from_csv.timeseries["pv_w"].sum()
+    # the same weather at the same site: the same PV energy (within the hourly re-sampling)
+    assert pv_csv > 0
+    assert pv_csv == pytest.approx(from_epw.timeseries["pv_w"].sum(), rel=0.03)
+
+
+def test_bad_site_in_a_scenario_names_the_path() -> None:
+    from wattsim_testing import tiny_scenario
+
+    from sim import load_scenario
+    from sim.spec.scenario import ScenarioError
+
+    with pytest.raises(ScenarioError, match=r"site.latitude: 91"):
+        load_scenario(tiny_scenario(site={"latitude": 91, "longitude": 0}))
+    with pytest.raises(ScenarioError, match=r"site.tz: .*Mars/Base.*IANA"):
+        load_scenario(tiny_scenario(site={"latitude": 0, "longitude": 0, "tz": "Mars/Base"}))

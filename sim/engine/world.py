@@ -140,12 +140,20 @@ class World:
         self.wall_s = 0.0
 
     # -- construction helpers -------------------------------------------------
-    def _weather_of(self, *sources: str | None) -> Weather:
-        """The first named weather source (default Greensboro NC TMY3), read once per run."""
-        source = next((x for x in sources if x), "tmy3-greensboro-nc")
+    def _weather_of(self, *sources: str | None, default: str | None = "tmy3-greensboro-nc") -> Weather:
+        """The first named weather source (else ``default``), read once per run, at the
+        scenario's ``site`` when it has one."""
+        source = next((x for x in sources if x), default)
+        if source is None:
+            raise ValueError(
+                "supply.weather: PV, wind and a pv/wind PPA need the weather of the site; set supply.weather"
+                " to a bundled name (epw-amsterdam-nl, pvgis-piedmont-it, tmy3-greensboro-nc, ...) or a"
+                " TMY3, EPW, PVGIS or CSV file (there is no default site)"
+            )
         if source not in self._weather:
             s = self.scenario
-            self._weather[source] = load_weather(source, s.start_ts, s.horizon_s, s.plant.step)
+            site = s.site.to_site() if s.site is not None else None
+            self._weather[source] = load_weather(source, s.start_ts, s.horizon_s, s.plant.step, site=site)
         return self._weather[source]
 
     def _cooling_weather(self) -> Weather:
@@ -154,8 +162,10 @@ class World:
         return self._weather_of(getattr(s.cooling, "weather", None), getattr(s.supply, "weather", None))
 
     def _supply_weather(self) -> Weather:
+        """The supply's weather, else the cooling's; never a default site."""
         s = self.scenario
-        return self._weather_of(getattr(s.supply, "weather", None), getattr(s.cooling, "weather", None))
+        return self._weather_of(getattr(s.supply, "weather", None), getattr(s.cooling, "weather", None),
+                                default=None)
 
     def _zone_capacity_w(self, zone_of: list[int] | None) -> list[float] | None:
         """IT nameplate of each thermal zone (sizes its air volume and airflow)."""

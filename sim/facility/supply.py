@@ -110,6 +110,7 @@ from sim.facility.signals import (
     trace_max,
     unit_factor,
 )
+from sim.facility.site import require_site
 from sim.facility.weather import Weather, load_weather
 from sim.paths import data_path
 from sim.spec.signals import SignalConfig
@@ -152,7 +153,7 @@ def pv_power_w(
         if np.any(~np.isfinite(getattr(weather, name))):
             raise ValueError(f"supply.pv: the weather {weather.source!r} has no {name} values; PV needs irradiance")
     if not (math.isfinite(weather.latitude) and math.isfinite(weather.longitude)):
-        raise ValueError(f"supply.pv: the weather {weather.source!r} has no site latitude/longitude")
+        require_site(None, "supply.pv", weather.source)
     tilt = abs(weather.latitude) if tilt_deg is None else tilt_deg
     temp = np.nan_to_num(weather.temp_air_c, nan=25.0)
     pressure = np.nan_to_num(weather.pressure_pa, nan=101325.0)

@@ -29,6 +29,7 @@ from sim.spec.errors import ScenarioError
 from sim.spec.network import NetworkConfig, TopologyConfig
 from sim.spec.scheduling import SchedulerConfig
 from sim.spec.serving import ServingConfig
+from sim.spec.site import SiteConfig
 from sim.spec.supply import SupplyConfig
 from sim.spec.types import Duration, Positive, PositiveDuration, PowerModelName, StrictModel
 from sim.spec.workload import WorkloadConfig
@@ -101,6 +102,7 @@ class Scenario(StrictModel):
         default=366 * 86400.0, description="horizon when duration is 'until-done'"
     )
     seed: int = 1
+    site: SiteConfig | None = Field(default=None, description="where the datacenter is; else the weather file's site")
     catalog: CatalogAdditions = Field(default_factory=CatalogAdditions)
     cluster: ClusterConfig = Field(default_factory=ClusterConfig)
     network: NetworkConfig = Field(default_factory=NetworkConfig)
