@@ -115,3 +115,47 @@ def test_bad_water_settings_are_one_line_errors() -> None:
         WaterModel("fog")
     with pytest.raises(ValueError, match=r"^costs.water.cycles_of_concentration"):
         WaterModel("tower", cycles_of_concentration=1.0)
+
+
+# -- a whole run ------------------------------------------------------------------------------
+
+def test_a_days_run_carries_its_share_of_capital_embodied_carbon_and_water() -> None:
+    from wattsim_testing import tiny_scenario
+
+    from sim import load_scenario, simulate
+
+    # 2 DGX H100 nodes (16 GPUs) for one day at a constant PUE; defaults everywhere.
+    r = simulate(load_scenario(tiny_scenario(
+        workload={"jobs": [{"name": "a", "accelerators": 16, "duration": "30h"}]})))
+    s = r.summary
+    day = 1 / 365
+    assert s["currency"] == "USD"
+    assert s["cost_capex_accelerators"] == pytest.approx(16 * 30_000 * day / 5)
+    assert s["cost_capex_servers"] == pytest.approx(2 * 100_000 * day / 5)
+    assert s["cost_capex_network"] == pytest.approx(0.10 * (16 * 30_000 + 2 * 100_000) * day / 5)
+    parts = [k for k in s if k.startswith("cost_capex_")] + ["cost_energy", "cost_ppa", "cost_demand_charges"]
+    assert s["cost_total"] == pytest.approx(sum(s[k] for k in parts))
+    assert s["cost_energy"] == pytest.approx(s["facility_energy_kwh"] * 0.10)  # the default 0.10 USD/kWh
+    assert s["cost_per_accelerator_hour"] == pytest.approx(s["cost_total"] / (16 * 24))
+    # embodied: (16 x 150 + 2 x 2,500) kg over 6 years, one day of it
+    assert s["embodied_carbon_kg"] == pytest.approx((16 * 150 + 2 * 2500) * day / 6)
+    assert s["total_carbon_kg"] == pytest.approx(s["carbon_kg"] + s["embodied_carbon_kg"])
+    # tower water from all the heat (constant PUE: every facility joule), 5 cycles
+    heat_j = s["facility_energy_kwh"] * 3.6e6
+    assert s["water_onsite_l"] == pytest.approx(0.9 * heat_j / 2.4305e6 / 0.99565 * 1.25)
+    # the one job held every accelerator the whole day: it carries the whole cost
+    assert r.jobs["cost_total"].sum() == pytest.approx(s["cost_total"])
+    assert r.jobs["embodied_carbon_kg"].sum() == pytest.approx(s["embodied_carbon_kg"])
+
+
+def test_another_currency_must_bring_its_own_prices() -> None:
+    from wattsim_testing import tiny_scenario
+
+    from sim import load_scenario
+    from sim.spec.scenario import ScenarioError
+
+    with pytest.raises(ScenarioError, match=r"costs: accelerator_price, .* default to USD prices .* 'EUR'"):
+        load_scenario(tiny_scenario(supply={"grid": {"currency": "EUR", "price": 0.2}}))
+    prices = {"accelerator_price": 28_000, "server_price_per_node": 90_000, "facility_price_per_mw_it": 9e6,
+              "pv_price_per_kwp": 900, "battery_price_per_kwh": 400, "ppa_price_per_kwh": 0.07}
+    load_scenario(tiny_scenario(supply={"grid": {"currency": "EUR", "price": 0.2}}, costs=prices))

@@ -116,6 +116,7 @@ class World:
         it_capacity_w = sum(
             n.slots * n.accelerator.tdp_w + n.node_type.host_busy_w for n in self.nodes
         ) + (self.serving.capacity_w if self.serving is not None else 0.0)
+        self.it_capacity_w = it_capacity_w
         try:  # the builders read weather and traces: what they refuse is bad input, said plainly
             self.cooling = build_cooling(s.cooling, s.start_ts, horizon, step, it_capacity_w,
                                          self._cooling_weather, self._zone_capacity_w(zone_of))
@@ -296,6 +297,7 @@ class World:
             events=self.env.events_processed, jobs=jobs, nodes=nodes,
             components={"cooling": self.cooling.config(), "supply": self.supply.config()},
             supply_summary=summary() if summary is not None else None,
+            it_capacity_w=self.it_capacity_w,
             serving=self.serving,
         )
 

@@ -67,11 +67,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from sim.units import DAY, HOUR, J_PER_KWH, W_PER_KW
+
+if TYPE_CHECKING:
+    from sim.spec.costs import CostsConfig
 
 YEAR_S = 365.0 * DAY
 
@@ -81,7 +85,8 @@ DEFAULT_CURRENCY = "USD"
 ACCELERATOR_PRICE_USD: dict[str, float] = {
     "h100": 30_000.0,  # M: reported H100 SXM street prices 25-40 kUSD in 2023 (press, e.g. CNBC 2023)
     "h200": 35_000.0,  # M: reported 30-40 kUSD in 2024
-    "a100": 15_000.0,  # M: A100 80 GB reported 10-20 kUSD
+    "a100-80gb": 15_000.0,  # M: A100 80 GB reported 10-20 kUSD
+    "a100-40gb": 10_000.0,  # M
     "b200": 40_000.0,  # M: NVIDIA CEO's stated 30-40 kUSD (CNBC, March 2024)
 }
 """Purchase price of one accelerator, USD, by catalog name (level M, all)."""
@@ -323,3 +328,95 @@ def run_costs(capital: CapitalCosts, duration_s: float, currency: str, energy_co
         installed_accelerator_hours=capital.accelerators * duration_s / HOUR,
         busy_accelerator_hours=float(busy_accelerator_hours),
     )
+
+
+@dataclass(frozen=True)
+class FootprintInputs:
+    """What a finished run hands to ``footprint``: what was installed and what flowed."""
+
+    duration_s: float
+    start: pd.Timestamp
+    currency: str
+    accelerators: dict[str, int]
+    """Accelerator catalog key -> count installed."""
+    nodes: int
+    it_capacity_w: float
+    pv_kwp: float
+    battery_kwh: float
+    energy_cost: float
+    ppa_kwh: float
+    step_edges_s: np.ndarray
+    grid_import_w: np.ndarray
+    """Mean grid import of each plant step."""
+    busy_accelerator_hours: float
+    heat_rejected_j: float
+    it_energy_j: float
+    grid_import_j: float
+    operational_carbon_kg: float
+
+
+FOOTPRINT_KEYS: dict[str, tuple[str, str]] = {
+    "currency": ("-", "currency of every cost (supply.grid.currency; the defaults are USD)"),
+    **{f"cost_capex_{k}": ("currency", f"{k} purchase x run time / lifetime (straight line)")
+       for k in ("accelerators", "servers", "network", "facility", "pv", "battery")},
+    "cost_energy": ("currency", "grid energy: import x price - export x export price"),
+    "cost_ppa": ("currency", "PPA energy x costs.ppa_price_per_kwh"),
+    "cost_demand_charges": ("currency", "per month: rate x highest 15-min mean import, pro rata to the month"),
+    "cost_total": ("currency", "amortised capital + energy + PPA + demand charges"),
+    "cost_per_accelerator_hour": ("currency/h", "cost_total / (accelerators installed x run hours)"),
+    "cost_per_busy_accelerator_hour": ("currency/h", "cost_total / accelerator-hours that ran jobs"),
+    "grid_demand_peak_kw": ("kW", "highest 15-min mean grid import (what demand charges bill)"),
+    "embodied_carbon_kg": ("kg CO2e", "manufacturing emissions of accelerators and servers x run time / lifetime"),
+    "total_carbon_kg": ("kg CO2e", "operational (carbon_kg) + embodied carbon"),
+    "water_onsite_l": ("L", "on-site water: tower evaporation + blowdown, or WUE x IT energy"),
+    "water_evaporation_l": ("L", "tower evaporation (0.90 x heat rejected / latent heat), or WUE x IT energy"),
+    "water_blowdown_l": ("L", "tower blowdown: evaporation / (cycles of concentration - 1)"),
+    "water_offsite_l": ("L", "grid import x the grid's water intensity (NaN unless costs.water.offsite_l_per_kwh)"),
+}
+"""Summary keys of ``footprint``, unit and meaning (the docs table is generated from them)."""
+
+
+def accelerator_price(key: str) -> float:
+    """Default purchase price (USD) of a catalog accelerator."""
+    return ACCELERATOR_PRICE_USD.get(key, DEFAULT_ACCELERATOR_PRICE_USD)
+
+
+def footprint(cfg: CostsConfig, x: FootprintInputs) -> tuple[dict[str, Any], CostTotals, float]:
+    """(summary keys of ``FOOTPRINT_KEYS``, the cost totals, embodied kg) of a run under ``cfg``."""
+    n_acc = sum(x.accelerators.values())
+    if cfg.accelerator_price is not None:
+        acc_price = cfg.accelerator_price
+    else:
+        acc_price = sum(accelerator_price(k) * n for k, n in x.accelerators.items()) / n_acc if n_acc else 0.0
+    capital = CapitalCosts(
+        accelerators=n_acc, nodes=x.nodes, it_capacity_w=x.it_capacity_w, accelerator_price=acc_price,
+        server_price_per_node=cfg.server_price_per_node, network_fraction=cfg.network_fraction,
+        facility_price_per_mw_it=cfg.facility_price_per_mw_it, pv_kwp=x.pv_kwp,
+        pv_price_per_kwp=cfg.pv_price_per_kwp, battery_kwh=x.battery_kwh,
+        battery_price_per_kwh=cfg.battery_price_per_kwh, it_lifetime_s=cfg.it_lifetime_years * YEAR_S,
+        facility_lifetime_s=cfg.facility_lifetime_years * YEAR_S, pv_lifetime_s=cfg.pv_lifetime_years * YEAR_S,
+        battery_lifetime_s=cfg.battery_lifetime_years * YEAR_S,
+    )
+    demand_cost, peak_kw = demand_charge(x.step_edges_s, x.grid_import_w, x.start, cfg.demand_charge_per_kw_month)
+    totals = run_costs(capital, x.duration_s, x.currency, x.energy_cost, x.ppa_kwh, cfg.ppa_price_per_kwh,
+                       demand_cost, x.busy_accelerator_hours)
+    embodied = EmbodiedCarbon(n_acc, x.nodes, cfg.embodied_kg_per_accelerator, cfg.embodied_kg_per_server,
+                              cfg.embodied_lifetime_years * YEAR_S)
+    embodied_kg = float(sum(embodied.amortised_kg(x.duration_s).values()))
+    w = cfg.water
+    water = WaterModel(w.kind, w.wue_l_per_kwh, w.cycles_of_concentration, TOWER_LATENT_FRACTION,
+                       w.offsite_l_per_kwh)
+    onsite = water.onsite_l(x.heat_rejected_j, x.it_energy_j)
+    out: dict[str, Any] = {"currency": x.currency}
+    out.update({f"cost_{k}": v for k, v in totals.items.items()})
+    out["cost_total"] = totals.total
+    out["cost_per_accelerator_hour"] = totals.per_accelerator_hour()
+    out["cost_per_busy_accelerator_hour"] = totals.per_busy_accelerator_hour()
+    out["grid_demand_peak_kw"] = peak_kw
+    out["embodied_carbon_kg"] = embodied_kg
+    out["total_carbon_kg"] = x.operational_carbon_kg + embodied_kg
+    out["water_evaporation_l"] = onsite["evaporation_l"]
+    out["water_blowdown_l"] = onsite["blowdown_l"]
+    out["water_onsite_l"] = onsite["evaporation_l"] + onsite["blowdown_l"]
+    out["water_offsite_l"] = water.offsite_l(x.grid_import_j)
+    return out, totals, embodied_kg

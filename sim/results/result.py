@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from sim.facility.costs import FOOTPRINT_KEYS, FootprintInputs, footprint
 from sim.facility.grid_mix import SHARE_DEFINITIONS, ShareInputs, binned_shares, compute_shares
 from sim.results import serving as serving_results
 from sim.units import J_PER_KWH, W_PER_KW
@@ -53,6 +54,7 @@ SUMMARY_KEYS: dict[str, tuple[str, str]] = {
     "losses_energy_kwh": ("kWh", "power distribution losses (UPS, PDU)"),
     "pue": ("1", "facility / IT energy"),
     **{k: ("1", v) for k, v in SHARE_DEFINITIONS.items()},
+    **FOOTPRINT_KEYS,
     "grid_import_kwh": ("kWh", "energy drawn from the grid"),
     "grid_peak_kw": ("kW", "highest grid import averaged over a plant step"),
     "carbon_kg": ("kg CO2e", "location-based emissions of the grid import"),
@@ -168,6 +170,9 @@ JOB_COLUMNS: dict[str, tuple[str, str]] = {
                                  "needs at a small batch, not the extra ones a large batch costs"),
     "power_per_accelerator_w": ("W", "IT power (accelerator + host share) per accelerator held"),
     "comm_wait_share": ("1", "share of running time spent waiting on communication"),
+    "accelerator_hours": ("h", "accelerator-hours the job held (attained service)"),
+    "cost_total": ("currency", "the run's cost_total x the job's share of the jobs' accelerator-hours"),
+    "embodied_carbon_kg": ("kg CO2e", "the run's embodied carbon x the job's share of the jobs' accelerator-hours"),
 }
 
 #: nodes.parquet: one row per node
@@ -344,6 +349,7 @@ def build_result(record: RunRecord) -> Result:
         extra = record.supply_summary
         summary["grid_peak_kw"] = extra.get("grid_peak_kw", summary["peak_power_kw"])
     requests = _serving_tables(record, edges, ts, summary)
+    _add_footprint(record, summary, jobs, share_in, step_edges, cat, fac_total, flows, busy_s, it_total)
     manifest = {
         "scenario": s.resolved(),
         "seed": s.seed,
@@ -376,6 +382,41 @@ def _serving_tables(record: RunRecord, edges: np.ndarray, ts: pd.DataFrame, summ
     overhead = pue - 1.0 if math.isfinite(pue) else 0.0
     summary.update(serving_results.summary(eng, record.ledger, req, record.end_s, overhead))
     return req
+
+
+def _add_footprint(record: RunRecord, summary: dict[str, Any], jobs: pd.DataFrame, share_in: ShareInputs,
+                   step_edges: np.ndarray, cat: dict[str, float], fac_total: float, flows: dict[str, float],
+                   busy_s: float, it_total: float) -> None:
+    """Costs, embodied carbon and water (``sim.facility.costs``) into the summary and the jobs table."""
+    s = record.scenario
+    end = record.end_s
+    accelerators: dict[str, int] = {}
+    for n in record.nodes:
+        accelerators[n.accelerator] = accelerators.get(n.accelerator, 0) + n.accelerators
+    meter = record.ledger
+    heat_j = fac_total  # every joule the facility draws ends as heat to reject
+    if meter.has("heat_removed_w"):  # the plant: heat from the hall + the chillers' own work
+        heat_j = meter.integral(meter.index("heat_removed_w"), end) + cat.get("cooling", 0.0)
+    widths = np.maximum(np.diff(step_edges), 1e-12)
+    supply_cfg = s.supply
+    x = FootprintInputs(
+        duration_s=end, start=s.start_ts, currency=supply_cfg.grid.currency, accelerators=accelerators,
+        nodes=len(record.nodes), it_capacity_w=record.it_capacity_w,
+        pv_kwp=supply_cfg.pv.capacity_kw if supply_cfg.pv.trace is None else 0.0,
+        battery_kwh=supply_cfg.battery.capacity_kwh, energy_cost=summary["cost"],
+        ppa_kwh=flows.get("ppa", 0.0) / J_PER_KWH, step_edges_s=step_edges,
+        grid_import_w=share_in.grid_import_j / widths, busy_accelerator_hours=busy_s / 3600.0,
+        heat_rejected_j=heat_j, it_energy_j=it_total, grid_import_j=flows.get("grid_import", 0.0),
+        operational_carbon_kg=summary["carbon_kg"],
+    )
+    out, totals, embodied_kg = footprint(s.costs, x)
+    summary.update(out)
+    # per job: its share of the accelerator-hours the jobs held (the jobs table follows record.jobs)
+    held_h = np.array([j.attained_service_s / 3600.0 for j in record.jobs], dtype=float)
+    total_h = float(held_h.sum())
+    jobs["accelerator_hours"] = held_h
+    jobs["cost_total"] = totals.total * held_h / total_h if total_h > 0 else 0.0
+    jobs["embodied_carbon_kg"] = embodied_kg * held_h / total_h if total_h > 0 else 0.0
 
 
 def _share_inputs(meter, step_edges: np.ndarray, cum_fac: np.ndarray) -> ShareInputs:
