@@ -51,7 +51,7 @@ TEMPERATURES: tuple[tuple[str, str], ...] = (
     ("hall_temp_c", "hall"),
     ("inlet_temp_c", "accelerator inlet"),
 )
-#: the shares drawn over time: column, legend label (definitions: sim.facility.grid_mix.SHARE_DEFINITIONS)
+#: the shares drawn over time: column, legend label (definitions: sim.results.shares.SHARE_DEFINITIONS)
 SHARES: tuple[tuple[str, str], ...] = (
     ("renewable_share", "renewable (location-based)"),
     ("carbon_free_share", "carbon-free (location-based)"),

@@ -8,18 +8,20 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.facility.costs import (
-    EMBODIED_KG_PER_ACCELERATOR,
-    EMBODIED_KG_PER_SERVER,
-    EMBODIED_LIFETIME_S,
-    LUCCIONI_UTILIZATION,
-    YEAR_S,
+from sim.results.footprint import (
     CapitalCosts,
     EmbodiedCarbon,
     WaterModel,
     demand_charge,
     embodied_per_busy_accelerator_hour,
     run_costs,
+)
+from sim.spec.costs import (
+    EMBODIED_KG_PER_ACCELERATOR,
+    EMBODIED_KG_PER_SERVER,
+    EMBODIED_LIFETIME_S,
+    LUCCIONI_UTILIZATION,
+    YEAR_S,
 )
 
 HOUR = 3600.0

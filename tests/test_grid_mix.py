@@ -9,15 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.facility.grid_mix import (
-    SHARE_DEFINITIONS,
-    ShareInputs,
-    binned_shares,
-    classify_columns,
-    compute_shares,
-    generation_weighted_fraction,
-    read_generation_mix,
-)
+from sim.facility.grid_mix import classify_columns, generation_weighted_fraction, read_generation_mix
+from sim.results.shares import SHARE_DEFINITIONS, ShareInputs, binned_shares, compute_shares
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "grid"
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from sim.facility.site import Site, fixed_offset_name, parse_tz, require_site, resolve_site
+from sim.facility.site import Site, fixed_offset_name, require_site, resolve_site
+from sim.spec.site import parse_tz
 
 
 def test_fixed_offsets_and_iana_names() -> None:

@@ -53,7 +53,7 @@ def _pct(value: float | None) -> str:
 
 def _share_rows(summary: dict) -> list[tuple[str, str]]:
     """Each renewable / carbon-free share with its definition (``SHARE_DEFINITIONS``)."""
-    from sim.facility.grid_mix import SHARE_DEFINITIONS
+    from sim.results.shares import SHARE_DEFINITIONS
 
     labels = {"renewable_share": "renewable share", "carbon_free_share": "carbon-free share",
               "renewable_share_onsite": "  on-site renewables",

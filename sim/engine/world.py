@@ -22,6 +22,7 @@ from sim.engine.meter import Meter
 from sim.engine.plant_loop import Plant
 from sim.engine.record import JobRecord, NodeRecord, RunRecord
 from sim.facility.cooling import build_cooling, zone_of_nodes
+from sim.facility.site import Site
 from sim.facility.supply import build_supply
 from sim.facility.weather import Weather, load_weather
 from sim.network.fabric import build_network
@@ -153,7 +154,8 @@ class World:
             )
         if source not in self._weather:
             s = self.scenario
-            site = s.site.to_site() if s.site is not None else None
+            site = (Site(s.site.latitude, s.site.longitude, s.site.altitude_m, s.site.tz, s.site.name)
+                    if s.site is not None else None)
             self._weather[source] = load_weather(source, s.start_ts, s.horizon_s, s.plant.step, site=site)
         return self._weather[source]
 

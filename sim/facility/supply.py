@@ -99,7 +99,7 @@ import pandas as pd
 
 from sim.engine.contracts import SupplyModel, SupplyStep
 from sim.facility.dispatch import DispatchSituation, build_dispatch
-from sim.facility.grid_mix import SHARE_DEFINITIONS, ShareInputs, compute_shares, read_generation_mix
+from sim.facility.grid_mix import read_generation_mix
 from sim.facility.signals import (
     BUNDLED_TRACES,
     ConstantSignal,
@@ -113,6 +113,7 @@ from sim.facility.signals import (
 from sim.facility.site import require_site
 from sim.facility.weather import Weather, load_weather
 from sim.paths import data_path
+from sim.results.shares import SHARE_DEFINITIONS, ShareInputs, compute_shares
 from sim.spec.signals import SignalConfig
 from sim.spec.supply import (
     DEFAULT_INVERTER_LOADING_RATIO,
@@ -479,7 +480,7 @@ class Supply:
         self._grid_peak_w = max(self._grid_peak_w, grid_import)
 
     def share_inputs(self) -> ShareInputs:
-        """The steps served so far, summed per clock hour (``sim.facility.grid_mix``)."""
+        """The steps served so far, summed per clock hour (``sim.results.shares``)."""
         return _hourly_inputs(self._hourly)
 
     def summary(self) -> dict[str, float]:

@@ -29,9 +29,9 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from sim.facility.costs import FOOTPRINT_KEYS, FootprintInputs, footprint
-from sim.facility.grid_mix import SHARE_DEFINITIONS, ShareInputs, binned_shares, compute_shares
 from sim.results import serving as serving_results
+from sim.results.footprint import FOOTPRINT_KEYS, FootprintInputs, footprint
+from sim.results.shares import SHARE_DEFINITIONS, ShareInputs, binned_shares, compute_shares
 from sim.units import J_PER_KWH, W_PER_KW
 
 if TYPE_CHECKING:
@@ -387,7 +387,7 @@ def _serving_tables(record: RunRecord, edges: np.ndarray, ts: pd.DataFrame, summ
 def _add_footprint(record: RunRecord, summary: dict[str, Any], jobs: pd.DataFrame, share_in: ShareInputs,
                    step_edges: np.ndarray, cat: dict[str, float], fac_total: float, flows: dict[str, float],
                    busy_s: float, it_total: float) -> None:
-    """Costs, embodied carbon and water (``sim.facility.costs``) into the summary and the jobs table."""
+    """Costs, embodied carbon and water (``sim.results.footprint``) into the summary and the jobs table."""
     s = record.scenario
     end = record.end_s
     accelerators: dict[str, int] = {}
@@ -420,7 +420,7 @@ def _add_footprint(record: RunRecord, summary: dict[str, Any], jobs: pd.DataFram
 
 
 def _share_inputs(meter, step_edges: np.ndarray, cum_fac: np.ndarray) -> ShareInputs:
-    """Per plant step energies of the supply channels (J), for ``sim.facility.grid_mix``.
+    """Per plant step energies of the supply channels (J), for ``sim.results.shares``.
 
     Flow channels are named without ``_w`` in the ledger. A channel the supply model does not book is 0 (the grid's renewable and carbon-free
     imports: NaN, unknown); without a ``demand_w`` reading the demand is the facility energy."""

@@ -59,8 +59,8 @@ Off-site (optional): ``water_offsite_l = EWIF x grid import kWh`` with the
 grid's water intensity EWIF (L/kWh; e.g. 3.14 L/kWh US average used by Li et
 al. 2023, "Making AI Less Thirsty", arXiv 2304.03271, level M).
 
-Every default below says where it comes from and its level (P primary, S
-secondary, M from memory: a placeholder to replace with your own quote).
+Every default (in ``sim.spec.costs``) says where it comes from and its level (P primary,
+S secondary, M from memory: a placeholder to replace with your own quote).
 """
 
 from __future__ import annotations
@@ -72,79 +72,33 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from sim.units import DAY, HOUR, J_PER_KWH, W_PER_KW
+from sim.spec.costs import (
+    ACCELERATOR_PRICE_USD,
+    BATTERY_LIFETIME_S,
+    BATTERY_PRICE_USD_PER_KWH,
+    DEFAULT_ACCELERATOR_PRICE_USD,
+    DEMAND_INTERVAL_S,
+    EMBODIED_KG_PER_ACCELERATOR,
+    EMBODIED_KG_PER_SERVER,
+    EMBODIED_LIFETIME_S,
+    FACILITY_LIFETIME_S,
+    FACILITY_PRICE_USD_PER_MW_IT,
+    IT_LIFETIME_S,
+    LATENT_HEAT_J_PER_KG,
+    NETWORK_FRACTION,
+    PV_LIFETIME_S,
+    PV_PRICE_USD_PER_KWP,
+    SERVER_PRICE_USD_PER_NODE,
+    TOWER_CYCLES_OF_CONCENTRATION,
+    TOWER_LATENT_FRACTION,
+    WATER_DENSITY_KG_PER_L,
+    WUE_L_PER_KWH,
+    YEAR_S,
+)
+from sim.units import HOUR, J_PER_KWH, W_PER_KW
 
 if TYPE_CHECKING:
     from sim.spec.costs import CostsConfig
-
-YEAR_S = 365.0 * DAY
-
-DEFAULT_CURRENCY = "USD"
-"""All money defaults below are in USD; a scenario in another currency must give its own prices."""
-
-ACCELERATOR_PRICE_USD: dict[str, float] = {
-    "h100": 30_000.0,  # M: reported H100 SXM street prices 25-40 kUSD in 2023 (press, e.g. CNBC 2023)
-    "h200": 35_000.0,  # M: reported 30-40 kUSD in 2024
-    "a100-80gb": 15_000.0,  # M: A100 80 GB reported 10-20 kUSD
-    "a100-40gb": 10_000.0,  # M
-    "b200": 40_000.0,  # M: NVIDIA CEO's stated 30-40 kUSD (CNBC, March 2024)
-}
-"""Purchase price of one accelerator, USD, by catalog name (level M, all)."""
-DEFAULT_ACCELERATOR_PRICE_USD = 30_000.0
-"""M: used when the accelerator is not in ACCELERATOR_PRICE_USD (H100-class)."""
-SERVER_PRICE_USD_PER_NODE = 100_000.0
-"""M: an 8-GPU server without its GPUs (CPUs, memory, NICs, storage, chassis): DGX H100 list price
-reportedly ~350-450 kUSD minus 8 x ~30 kUSD of GPUs. Replace with your quote."""
-NETWORK_FRACTION = 0.10
-"""M: cluster network (switches, optics, cables) as a fraction of accelerator + server capex;
-replace with your own bill of materials."""
-FACILITY_PRICE_USD_PER_MW_IT = 10.0e6
-"""M: build cost of a datacenter per MW of IT capacity, commonly quoted at 7-12 MUSD/MW in the US
-(e.g. Cushman & Wakefield, Data Center Development Cost Guide 2024)."""
-PV_PRICE_USD_PER_KWP = 1_100.0
-"""M: utility-scale PV ~1.1 USD/Wdc (NREL Annual Technology Baseline 2023)."""
-BATTERY_PRICE_USD_PER_KWH = 450.0
-"""M: 4-hour utility-scale Li-ion ~450 USD/kWh installed (NREL, Cole & Ramasamy 2023,
-"Cost Projections for Utility-Scale Battery Storage: 2023 Update", NREL/TP-6A40-85332)."""
-IT_LIFETIME_S = 5.0 * YEAR_S
-"""M: servers and accelerators depreciated over 5-6 years by hyperscalers (Microsoft 10-K FY2023:
-6 years; Meta 2022: 5 years)."""
-FACILITY_LIFETIME_S = 20.0 * YEAR_S
-"""M: building and M&E plant, 15-25 years."""
-PV_LIFETIME_S = 30.0 * YEAR_S
-"""NREL ATB 2023 cost-recovery/technical life for utility PV: 30 years (M)."""
-BATTERY_LIFETIME_S = 15.0 * YEAR_S
-"""NREL (Cole & Ramasamy 2023) assume a 15-year life (M)."""
-PPA_PRICE_USD_PER_KWH = 0.06
-"""M: LevelTen Energy PPA Price Index, North America, 2023: P25 solar and wind near 55-65 USD/MWh."""
-
-EMBODIED_KG_PER_ACCELERATOR = 150.0
-"""Luccioni et al. 2023 (JMLR 24(253)) sec. 4.2: estimate for one A100 (S: no vendor LCA)."""
-EMBODIED_KG_PER_SERVER = 2_500.0
-"""Luccioni et al. 2023 sec. 4.2: HPE Apollo 6500 Gen10 Plus product carbon footprint (8-GPU server)."""
-EMBODIED_LIFETIME_S = 6.0 * YEAR_S
-"""Luccioni et al. 2023 sec. 4.2: 6-year replacement."""
-LUCCIONI_UTILIZATION = 0.85
-"""Luccioni et al. 2023 sec. 4.2: 85 % of the life spent busy (used only in their per-busy-hour figure)."""
-
-LATENT_HEAT_J_PER_KG = 2.4305e6
-"""Latent heat of vaporisation of water at 30 C (IAPWS-IF97 steam tables)."""
-TOWER_LATENT_FRACTION = 0.90
-"""D: from the 0.00085 x flow x range rule (Perry's, 8th ed., sec. 12; M); arithmetic in the docstring."""
-TOWER_CYCLES_OF_CONCENTRATION = 5.0
-"""M: 3-6 typical (US EPA WaterSense, 'Cooling Towers', best management practices)."""
-WATER_DENSITY_KG_PER_L = 0.99565
-"""Water at 30 C (IAPWS-95)."""
-WUE_L_PER_KWH: dict[str, float] = {
-    "dry": 0.0,  # closed loop with dry coolers: no evaporation on site
-    "adiabatic": 0.49,  # M: Microsoft fleet WUE 0.49 L/kWh (2022 sustainability report), mixed technologies
-}
-"""On-site WUE by plant type (The Green Grid WP #35 definition), L per kWh of IT energy."""
-US_EWIF_L_PER_KWH = 3.14
-"""M: US average water intensity of electricity used by Li et al. 2023 (arXiv 2304.03271)."""
-DEMAND_INTERVAL_S = 900.0
-"""15-min demand interval of US commercial tariffs (e.g. PG&E B-19; M)."""
-
 
 @dataclass(frozen=True)
 class CapitalCosts:
