@@ -11,8 +11,8 @@ placement. Then the figure draws what exists and writes a note saying what
 is missing; `missing(run, name)` tells in advance (the report uses it to skip
 a figure that would hold only the note). Nothing raises on a missing column.
 
-Run figures (`RUN_FIGURES`): `power_by_component`, `supply_vs_demand`,
-`carbon_vs_consumption`, `temperatures`, `job_timeline`,
+Run figures (`RUN_FIGURES`): `renewables_and_carbon`, `supply_vs_demand`,
+`power_by_component`, `carbon_vs_consumption`, `temperatures`, `job_timeline`,
 `utilization_heatmap`. Sweep figures: `sweep_response`, `pareto_front`.
 """
 
@@ -50,6 +50,13 @@ TEMPERATURES: tuple[tuple[str, str], ...] = (
     ("supply_temp_c", "supply air"),
     ("hall_temp_c", "hall"),
     ("inlet_temp_c", "accelerator inlet"),
+)
+#: the shares drawn over time: column, legend label (definitions: sim.results.shares.SHARE_DEFINITIONS)
+SHARES: tuple[tuple[str, str], ...] = (
+    ("renewable_share", "renewable (location-based)"),
+    ("carbon_free_share", "carbon-free (location-based)"),
+    ("renewable_share_onsite", "on-site renewables"),
+    ("cfe_score", "24/7 CFE score"),
 )
 #: units of column-name suffixes, for axis labels
 _SUFFIX_UNITS: tuple[tuple[str, str], ...] = (
@@ -147,6 +154,10 @@ def missing(run: RunLike, name: str) -> str | None:
     ts = run.timeseries
     if name == "power_by_component":
         return None if any(_nonzero(ts, c) for c, _ in POWER_STACK) else "no power columns"
+    if name == "renewables_and_carbon":
+        if any(_finite(ts, c) for c, _ in SHARES) or _nonzero(ts, "carbon_kg"):
+            return None
+        return "no renewable share or carbon columns"
     if name == "supply_vs_demand":
         return None if (_finite(ts, "facility_power_w") or _finite(ts, "demand_w")) else "no demand column"
     if name == "carbon_vs_consumption":
@@ -261,24 +272,30 @@ def supply_vs_demand(run: RunLike) -> Figure:
     ax.legend(loc="upper left", fontsize=8, ncol=3)
     if grid_only:
         _note(ax, "grid only: no PV, wind, battery or PPA in this run")
-    # renewable share per bin
+    # renewable shares per bin: on-site, and location-based (with the grid's mix) when known
     share = None
     d = ts[demand_col].to_numpy(float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if _finite(ts, "renewable_to_load_w"):
-            share = np.where(d > 0, ts["renewable_to_load_w"].to_numpy(float) / d, np.nan)
-        elif _finite(ts, "renewable_used_w"):
-            share = np.where(d > 0, ts["renewable_used_w"].to_numpy(float) / d, np.nan)
+    if _finite(ts, "renewable_share_onsite"):
+        share = ts["renewable_share_onsite"].to_numpy(float)
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if _finite(ts, "renewable_to_load_w"):
+                share = np.where(d > 0, ts["renewable_to_load_w"].to_numpy(float) / d, np.nan)
+            elif _finite(ts, "renewable_used_w"):
+                share = np.where(d > 0, ts["renewable_used_w"].to_numpy(float) / d, np.nan)
     if share is None:
         share = np.zeros(len(ts))
     _steps(ax_share, t, 100.0 * np.clip(share, 0.0, None), color="tab:green", lw=1.2,
-           label="renewable share of demand")
-    overall = run.summary.get("renewable_share")
+           label="on-site renewables")
+    if _finite(ts, "renewable_share"):
+        _steps(ax_share, t, 100.0 * ts["renewable_share"], color="tab:olive", lw=1.0,
+               label="renewable, location-based (incl. the grid's mix)")
+    overall = run.summary.get("renewable_share_onsite", run.summary.get("renewable_share"))
     if overall is not None and np.isfinite(overall):
         ax_share.axhline(100.0 * overall, color="tab:green", ls=":", lw=1.0,
-                         label=f"whole run {100.0 * overall:.1f} %")
+                         label=f"on-site, whole run {100.0 * overall:.1f} %")
     ax_share.set_ylabel("renewable share (%)")
-    ax_share.set_ylim(bottom=0)
+    ax_share.set_ylim(0, 100)
     ax_share.legend(loc="upper left", fontsize=8)
     if _nonzero(ts, "battery_soc_kwh"):
         ax_soc = ax_share.twinx()
@@ -584,10 +601,82 @@ def utilization_heatmap(run: RunLike) -> Figure:
     return fig
 
 
-#: the run figures, by name, in report order
+def _honest_limits(ax: Axes, values: np.ndarray, floor: float | None = 0.0) -> None:
+    """Axis limits that show a constant series as constant: pad around its value instead of
+    letting matplotlib blow up a 1e-12 wiggle into the full height."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if not len(v):
+        return
+    lo, hi = float(v.min()), float(v.max())
+    pad = max(0.1 * (hi - lo), 0.05 * max(abs(hi), abs(lo)), 1e-9)
+    bottom = lo - pad if floor is None else max(floor, lo - pad)
+    if hi - lo <= 1e-9 * max(1.0, abs(hi)) and floor is not None:
+        bottom = floor  # a flat line is drawn against zero, where it belongs
+    ax.set_ylim(bottom, hi + pad)
+    ax.ticklabel_format(axis="y", useOffset=False, style="plain")
+
+
+def renewables_and_carbon(run: RunLike) -> Figure:
+    """Renewable and carbon-free shares and carbon over time, aggregated for long runs.
+
+    Upper: each share of the run per period (%): location-based renewable and
+    carbon-free shares (the grid's mix applied to the import, plus on-site
+    renewables), on-site renewables alone and the 24/7 CFE score; each period's
+    share is that of its energy (``analysis.resample``). Lower: operational
+    carbon per period (kg CO2e) and the grid's carbon intensity. A run of more
+    than a few hundred bins is drawn hourly, daily, weekly or monthly, so a year
+    is a line, not a solid block; the title says which.
+    """
+    from analysis.resample import choose_frequency, resample
+
+    run = as_run(run)
+    ts = run.timeseries
+    fig, (ax, ax_c) = _figure(2, height_ratios=(1.6, 1.2), size=(10.0, 6.5))
+    if len(ts) > 1:
+        interval = float(pd.to_datetime(ts["time"]).diff().dt.total_seconds().median())
+    else:
+        interval = 3600.0
+    freq, word = choose_frequency(interval * len(ts), interval)
+    view = resample(ts, freq) if freq else ts
+    t = pd.to_datetime(view["time"])
+    drawn = False
+    for col, label in SHARES:
+        if _finite(view, col):
+            _steps(ax, t, 100.0 * view[col], lw=1.2, label=label)
+            drawn = True
+    if drawn:
+        ax.set_ylim(0.0, 100.0)
+        ax.legend(loc="upper left", fontsize=8, ncol=2)
+    else:
+        _note(ax, "no share columns in this run")
+    if "renewable_share" in ts and not _finite(ts, "renewable_share"):
+        _note(ax, "location-based shares unknown: the grid's mix was not given (supply.grid.renewable_fraction)")
+    ax.set_ylabel("share of demand (%)")
+    if _nonzero(view, "carbon_kg"):
+        _steps(ax_c, t, view["carbon_kg"], color="tab:brown", lw=1.2, label=f"carbon per period ({word})")
+        _honest_limits(ax_c, view["carbon_kg"].to_numpy(float))
+        ax_c.legend(loc="upper left", fontsize=8)
+    else:
+        _note(ax_c, "no operational carbon in this run")
+    ax_c.set_ylabel("carbon (kg CO2e)")
+    if _finite(view, "carbon_intensity_g_per_kwh"):
+        ax2 = ax_c.twinx()
+        _steps(ax2, t, view["carbon_intensity_g_per_kwh"], color="0.4", lw=0.9, ls="--",
+               label="grid carbon intensity")
+        _honest_limits(ax2, view["carbon_intensity_g_per_kwh"].to_numpy(float))
+        ax2.set_ylabel("carbon intensity (g CO2e/kWh)")
+        ax2.legend(loc="upper right", fontsize=8)
+    _time_axis(ax_c)
+    _title(fig, run, f"renewable share and carbon, {word}")
+    return fig
+
+
+#: the run figures, by name, in report order (the supply and renewables first)
 RUN_FIGURES: dict[str, Callable[[RunLike], Figure]] = {
-    "power_by_component": power_by_component,
+    "renewables_and_carbon": renewables_and_carbon,
     "supply_vs_demand": supply_vs_demand,
+    "power_by_component": power_by_component,
     "carbon_vs_consumption": carbon_vs_consumption,
     "temperatures": temperatures,
     "job_timeline": job_timeline,

@@ -54,17 +54,41 @@ pre{background:#fff;border:1px solid #d0d7de;padding:10px;font-size:12px;overflo
 .card b{display:block;font-size:20px;color:#1f3a5f} .card span{font-size:12px;color:#555}
 """
 
-#: the headline numbers of a run: summary key, label, scale, unit shown
+#: the headline numbers of a run: summary key, label, scale, unit shown ("{currency}": the run's)
 CARDS: tuple[tuple[str, str, float, str], ...] = (
+    ("renewable_share", "renewable share (location-based)", 100.0, "%"),
+    ("renewable_share_onsite", "on-site renewables", 100.0, "%"),
+    ("cfe_score", "24/7 CFE score", 100.0, "%"),
+    ("carbon_kg", "operational carbon", 1.0, "kg CO2e"),
+    ("embodied_carbon_kg", "embodied carbon", 1.0, "kg CO2e"),
+    ("cost_total", "total cost", 1.0, "{currency}"),
+    ("cost_per_accelerator_hour", "cost per accelerator-hour", 1.0, "{currency}"),
+    ("water_onsite_l", "water on site", 1.0, "L"),
     ("facility_energy_kwh", "facility energy", 1.0, "kWh"),
     ("pue", "PUE", 1.0, ""),
     ("peak_power_kw", "peak power", 1.0, "kW"),
-    ("renewable_share", "renewable share", 100.0, "%"),
-    ("carbon_kg", "carbon", 1.0, "kg CO2e"),
-    ("cost", "cost", 1.0, ""),
     ("jobs_completed", "jobs completed", 1.0, ""),
     ("gpu_utilization", "accelerator utilisation", 100.0, "%"),
 )
+
+
+def scenario_differences(resolved: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:
+    """(dotted path, value, default) for every leaf of a resolved scenario that differs from
+    the defaults of ``sim.spec.scenario.Scenario`` (a whole section, e.g. a list, counts as a leaf)."""
+    from sim.spec.scenario import Scenario
+
+    default = Scenario().model_dump(mode="json")
+    out: list[tuple[str, Any, Any]] = []
+
+    def walk(value: Any, base: Any, path: str) -> None:
+        if isinstance(value, Mapping) and isinstance(base, Mapping):
+            for key in value:
+                walk(value[key], base.get(key), f"{path}.{key}" if path else str(key))
+        elif value != base:
+            out.append((path, value, base))
+
+    walk(resolved, default, "")
+    return out
 
 
 # -- small HTML helpers ---------------------------------------------------------------
@@ -93,6 +117,13 @@ def _fmt(value: Any) -> str:
     if hasattr(value, "item"):  # numpy scalar
         return _fmt(value.item())
     return str(value)
+
+
+def _short(value: Any, limit: int = 120) -> str:
+    """A value on one line, cut at ``limit`` characters."""
+    text = value if isinstance(value, str) else yaml.safe_dump(value, default_flow_style=True, width=10_000).strip()
+    text = text.removesuffix("\n...").strip()
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _is_num(value: Any) -> bool:
@@ -146,13 +177,20 @@ def run_report_html(run: Run | str | Path) -> str:
     run = F.as_run(run)
     s = run.summary
     cards = []
+    currency = str(s.get("currency", ""))
     for key, label, scale, unit in CARDS:
         v = s.get(key)
+        unit = unit.format(currency=currency)
         if v is None or (isinstance(v, float) and math.isnan(v)):
+            if key == "renewable_share" and key in s:  # say it is unknown, never hide it as 0
+                cards.append('<div class="card"><b>unknown</b><span>renewable share (the grid\'s mix'
+                             ' was not given: supply.grid.renewable_fraction)</span></div>')
             continue
         cards.append(f'<div class="card"><b>{html.escape(_fmt(v * scale))} {unit}</b>'
                      f"<span>{html.escape(label)}</span></div>")
-    overview = f'<div class="cards">{"".join(cards)}</div>' + html_table(run.summary_table())
+    money = (f'<p class="note">Money is in {html.escape(currency)} (supply.grid.currency); the cost defaults'
+             " and their sources are in docs/supply.md.</p>") if currency else ""
+    overview = f'<div class="cards">{"".join(cards)}</div>' + money + html_table(run.summary_table())
 
     figs: list[str] = []
     skipped: list[str] = []
@@ -180,6 +218,16 @@ def run_report_html(run: Run | str | Path) -> str:
         job_parts.append('<p class="note">no jobs in this run</p>')
 
     scenario = yaml.safe_dump(run.scenario, sort_keys=False) if run.scenario else "(no manifest.yaml)"
+    if run.scenario:
+        diffs = scenario_differences(run.scenario)
+        diff_rows = pd.DataFrame({"key": [d[0] for d in diffs],
+                                  "value": [_short(d[1]) for d in diffs],
+                                  "default": [_short(d[2]) for d in diffs]})
+        scenario_html = ("<h3>what differs from the defaults</h3>" + html_table(diff_rows)
+                         + f"<details><summary>the whole resolved scenario</summary>"
+                           f"<pre>{html.escape(scenario)}</pre></details>")
+    else:
+        scenario_html = f"<pre>{html.escape(scenario)}</pre>"
     prov = {k: v for k, v in run.manifest.items() if k not in ("scenario", "versions", "components")}
     prov_rows = pd.DataFrame({"key": list(prov), "value": [str(v) for v in prov.values()]})
     versions = run.manifest.get("versions") or {}
@@ -196,7 +244,7 @@ def run_report_html(run: Run | str | Path) -> str:
         ("figures", "Figures", "".join(figs)),
         ("jobs", "Jobs", "".join(job_parts)),
         ("nodes", "Nodes", html_table(run.nodes, 100)),
-        ("scenario", "Resolved scenario", f"<pre>{html.escape(scenario)}</pre>{comp}"),
+        ("scenario", "Resolved scenario", f"{scenario_html}{comp}"),
         ("provenance", "Provenance", html_table(prov_rows) + html_table(version_rows)),
     ]
     return _page(f"wattsim report: {run.name}", subtitle, sections)

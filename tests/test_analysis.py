@@ -27,7 +27,7 @@ FULL = {"name": "full", "start": "2020-06-01T00:00:00Z", "duration": "12h", "see
         "cluster": {"nodes": 3, "node_type": "dgx-h100"},
         "workload": {"jobs": JOBS, "generator": {"kind": "poisson", "rate_per_hour": 1, "mean_duration": "1h"}},
         "cooling": {"model": "plant"},
-        "supply": {"pv": {"capacity_kw": 30}, "battery": {"capacity_kwh": 50, "power_kw": 20}},
+        "supply": {"weather": "tmy3-greensboro-nc", "pv": {"capacity_kw": 30}, "battery": {"capacity_kwh": 50, "power_kw": 20}},
         "plant": {"step": "300s"}, "output": {"interval": "30min"}}
 GRID = {"name": "grid-only", "duration": "6h", "cluster": {"nodes": 2, "node_type": "dgx-h100"},
         "workload": {"jobs": JOBS}, "plant": {"step": "300s"}, "output": {"interval": "30min"}}

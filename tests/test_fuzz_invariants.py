@@ -208,7 +208,7 @@ def coolings(draw, n_nodes: int) -> dict[str, Any]:
 def supplies(draw) -> dict[str, Any] | None:
     if draw(st.integers(0, 2)) == 0:
         return None
-    supply: dict[str, Any] = {}
+    supply: dict[str, Any] = {"weather": "tmy3-greensboro-nc"}  # PV and wind need a site's weather
     ci = draw(st.sampled_from([None, "gb-2020", "fr-2020", "de-2020"]))
     if ci:
         supply["grid"] = {"carbon_intensity": {"trace": ci}}

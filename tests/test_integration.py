@@ -183,7 +183,7 @@ def _green_doc(duration="1d"):
         workload={"jobs": jobs},
         scheduler={"power_down": {"idle_timeout": "10min", "boot_time": "5min", "spare_nodes": 1},
                    "controls": [{"kind": "carbon-defer"}]},
-        supply={"grid": {"carbon_intensity": {"trace": "gb-2020"}},
+        supply={"grid": {"carbon_intensity": {"trace": "gb-2020"}}, "weather": "tmy3-greensboro-nc",
                 "pv": {"capacity_kw": 50},
                 "battery": {"capacity_kwh": 100, "power_kw": 30, "dispatch": "carbon-aware"}},
     )
@@ -347,7 +347,8 @@ def _misaligned_docs():
         "interval-not-multiple": scenario(
             duration="5h", output={"interval": "7min"}, plant={"step": "300s"},
             workload={"jobs": [_job("a", 0), _job("b", "1h")]},
-            supply={"pv": {"capacity_kw": 20}, "battery": {"capacity_kwh": 20, "power_kw": 10}}),
+            supply={"weather": "tmy3-greensboro-nc", "pv": {"capacity_kw": 20},
+                           "battery": {"capacity_kwh": 20, "power_kw": 10}}),
     }
 
 
@@ -364,7 +365,8 @@ def test_supply_balance_per_bin_with_a_coarse_plant_step_and_aligned_bins():
     # the same features as the refused cases, with bins that close on plant steps
     doc = scenario(duration="5h", output={"interval": "20min"}, plant={"step": "600s"},
                    workload={"jobs": [_job("a", 0), _job("b", "1h")]},
-                   supply={"pv": {"capacity_kw": 20}, "battery": {"capacity_kwh": 20, "power_kw": 10}})
+                   supply={"weather": "tmy3-greensboro-nc", "pv": {"capacity_kw": 20},
+                           "battery": {"capacity_kwh": 20, "power_kw": 10}})
     world, r = run_world(doc)
     check_invariants(world, r, supply_per_bin=True)
     assert r.summary["cooling_energy_kwh"] > 0

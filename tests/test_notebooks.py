@@ -54,7 +54,7 @@ def test_notebooks_are_stored_without_outputs(path: Path):
 def test_explore_run_notebook(tmp_path, kernel, monkeypatch):
     doc = {"name": "nb-run", "duration": "6h", "cluster": {"nodes": 2, "node_type": "dgx-h100"},
            "workload": {"jobs": [{"submit": 0, "accelerators": 8, "duration": "2h"}]},
-           "supply": {"pv": {"capacity_kw": 20}}, "plant": {"step": "300s"}, "output": {"interval": "30min"}}
+           "supply": {"weather": "tmy3-greensboro-nc", "pv": {"capacity_kw": 20}}, "plant": {"step": "300s"}, "output": {"interval": "30min"}}
     run_dir = simulate(load_scenario(doc)).to_dir(tmp_path / "run")
     monkeypatch.setenv("WATTSIM_RUN", str(run_dir))
     nb = _execute("explore_run.ipynb", kernel, tmp_path)

@@ -23,7 +23,7 @@ from sim.cli.main import main as wattsim
 SCENARIO = {"name": "report-run", "duration": "6h", "cluster": {"nodes": 2, "node_type": "dgx-h100"},
             "workload": {"jobs": [{"name": "a", "submit": 0, "accelerators": 8, "duration": "2h"},
                                   {"name": "b", "submit": "1h", "accelerators": 16, "duration": "1h"}]},
-            "supply": {"pv": {"capacity_kw": 20}},
+            "supply": {"weather": "tmy3-greensboro-nc", "pv": {"capacity_kw": 20}},
             "plant": {"step": "300s"}, "output": {"interval": "30min"}}
 
 
@@ -42,7 +42,12 @@ def test_run_report_is_one_self_contained_file(run_dir, tmp_path):
     out = build_report(run_dir, tmp_path / "r.html")
     text = out.read_text()
     _assert_self_contained(text)
-    assert text.count("data:image/png;base64,") == 5  # all run figures but temperatures (constant PUE)
+    assert text.count("data:image/png;base64,") == 6  # all run figures but temperatures (constant PUE)
+    # the report leads with the renewables figure, states the currency, and lists what differs from
+    # the defaults before the whole resolved scenario
+    assert text.index("renewables and carbon") < text.index("power by component")
+    assert "Money is in USD" in text and "USD</b>" in text
+    assert "what differs from the defaults" in text and "<td>supply.pv.capacity_kw</td>" in text
     assert "temperatures</b>: no temperature readings" in text
     for section in ("Summary", "Figures", "Jobs", "Nodes", "Resolved scenario", "Provenance"):
         assert f">{section}</h2>" in text

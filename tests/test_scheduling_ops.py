@@ -77,11 +77,11 @@ def test_power_down_saves_energy_and_costs_boot_delay():
 
 # -- carbon-aware deferral ---------------------------------------------------------
 
-def carbon_run(controls):
+def carbon_run(controls, forecast="persistence"):
     jobs = [job(f"c{i}", i * 3 * H, 2, slack="12h") for i in range(8)]
     doc = tiny_scenario(cluster={"nodes": 2, "node_type": "dgx-h100"}, workload={"jobs": jobs},
                         scheduler={"controls": controls},
-                        supply={"grid": {"carbon_intensity": {"trace": "gb-2020"}}})
+                        supply={"grid": {"carbon_intensity": {"trace": "gb-2020", "forecast": {"kind": forecast}}}})
     doc["start"] = "2020-03-02T00:00:00Z"
     doc["duration"] = "3d"
     w = World(load_scenario(doc)).run()
@@ -90,9 +90,13 @@ def carbon_run(controls):
 
 def test_carbon_deferral_lowers_carbon_and_meets_every_deadline():
     w0, r0 = carbon_run([])
-    w1, r1 = carbon_run([{"kind": "carbon-defer"}])
-    c0, c1 = r0.jobs.carbon_kg.sum(), r1.jobs.carbon_kg.sum()
-    assert c1 < 0.9 * c0  # GB intensity swings by ~2x within a day
+    w1, r1 = carbon_run([{"kind": "carbon-defer"}], forecast="perfect")
+    _, r2 = carbon_run([{"kind": "carbon-defer"}])  # the default: day-ahead persistence
+    c0, c1, c2 = r0.jobs.carbon_kg.sum(), r1.jobs.carbon_kg.sum(), r2.jobs.carbon_kg.sum()
+    # measured: 32.2 kg without deferral, 30.8 with the persistence forecast an operator has,
+    # 26.0 with a perfect forecast (the upper bound; GB intensity swings by ~2x within a day)
+    assert c1 < 0.9 * c0
+    assert c1 < c2 < c0
     for x in w1.jobs:
         assert x.state is JobState.COMPLETED
         assert x.end_s <= x.submit_s + 12 * H + 2 * H + 1e-6  # deadline = submit + slack + runtime

@@ -56,7 +56,8 @@ def test_bundled_trace_aligns_to_the_start() -> None:
 
 
 def test_trace_not_covering_the_run_names_file_and_range() -> None:
-    with pytest.raises(ValueError, match=r"gb_ci\.csv covers 2019-12-20 00:00:00\+00:00 \.\. 2021-01-10") as err:
+    with pytest.raises(ValueError, match=r"trace 'gb-2020' \(gb_ci\.csv\) covers 2019-12-20 00:00 \.\. 2021-01-10 00:00 UTC"
+                       r" but the run needs 2021-01-05 00:00 \.\. 2021-02-04 00:00") as err:
         build_signal({"trace": "gb-2020"}, pd.Timestamp("2021-01-05T00:00Z"), 30 * 86400, "carbon", "grid")
     assert "wrap: true" in str(err.value)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -51,8 +53,10 @@ def test_default_is_the_grid_alone_at_us_average() -> None:
     # Patterson et al. 2021: 429 gCO2e/kWh US average -> 24 MWh x 0.429 = 10,296 kg.
     assert s["carbon_kg"] == pytest.approx(24_000 * 0.429)
     assert s["cost"] == pytest.approx(24_000 * 0.10)
-    assert s["renewable_share"] == 0.0 and s["annual_matched_share"] == 0.0
-    assert summarize(steps, edges) == pytest.approx(s)
+    assert s["renewable_share_onsite"] == 0.0 and s["annual_matched_share"] == 0.0
+    # the US-average grid's own mix is not given: the location-based share is unknown, not 0
+    assert math.isnan(s["renewable_share"]) and math.isnan(s["carbon_free_share"])
+    assert summarize(steps, edges) == pytest.approx(s, nan_ok=True)
 
 
 @pytest.mark.parametrize("dispatch", ["self-consumption", "peak-shaving", "carbon-aware"])
@@ -162,12 +166,17 @@ def test_carbon_aware_charges_clean_and_discharges_dirty() -> None:
 
 
 def test_ppa_hourly_matching_never_exceeds_annual_matching() -> None:
-    cfg = {"ppa": {"capacity_kw": 1000, "profile": "gb-solar-2020"}}
+    # 3 MW of PPA solar against a 1 MW load: around noon it exceeds the load, and an hour's
+    # surplus matches nothing (hourly), while annual matching counts every kWh.
+    cfg = {"ppa": {"capacity_kw": 3000, "profile": "gb-solar-2020"}}
     model, steps, edges = _run(cfg, 1e6, 7 * DAY_S, 1800.0)
     s = model.summary()
     assert s["ppa_kwh"] > 0
-    assert 0 < s["renewable_share"] < s["annual_matched_share"] <= 1.0
-    assert summarize(steps, edges) == pytest.approx(s)
+    assert 0 < s["renewable_share_hourly_matched"] < s["annual_matched_share"] <= 1.0
+    ppa_kwh_h = model.share_inputs().ppa_j / 3.6e6
+    assert s["renewable_share_hourly_matched"] == pytest.approx(np.minimum(ppa_kwh_h, 1000.0).sum() / 168_000)
+    assert s["annual_matched_share"] == pytest.approx(min(1.0, s["ppa_kwh"] / 168_000))
+    assert summarize(steps, edges) == pytest.approx(s, nan_ok=True)
     # Physically the PPA changes nothing on site.
     assert s["grid_import_kwh"] == pytest.approx(168_000.0)
 

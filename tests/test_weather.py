@@ -8,7 +8,6 @@ import pytest
 
 from sim.facility.weather import (
     BUNDLED_TMY,
-    _read_typical_year,
     load_weather,
     pvlib_data_dir,
     step_midpoints_s,
@@ -86,10 +85,12 @@ def test_stull_wet_bulb_worked_example() -> None:
 
 
 def test_typical_year_is_parsed_once_per_process() -> None:
-    _read_typical_year("tmy3-greensboro-nc")
-    before = _read_typical_year.cache_info().hits
+    from sim.facility.weather_files import _read_cached
+
     load_weather("tmy3-greensboro-nc", pd.Timestamp("2021-01-01T00:00Z"), DAY_S, 3600)
-    assert _read_typical_year.cache_info().hits == before + 1
+    before = _read_cached.cache_info().hits
+    load_weather("tmy3-greensboro-nc", pd.Timestamp("2021-01-01T00:00Z"), DAY_S, 3600)
+    assert _read_cached.cache_info().hits == before + 1
 
 
 def test_csv_weather(tmp_path) -> None:

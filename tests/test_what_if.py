@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from whatif_rows import CARBON_ROWS, HALL_ROWS, SOLAR_ROWS, carbon_figures, hall_figures, solar_figures
+from whatif_rows import GB_ROWS, HALL_ROWS, SOLAR_ROWS, carbon_table, gb_figures, hall_figures, solar_figures
 
 PAGE = Path(__file__).resolve().parent.parent / "docs" / "what-if.md"
 
@@ -41,11 +41,15 @@ def test_hall_table_matches_the_simulations(hall):
 
 
 def test_carbon_and_solar_tables_match_the_simulations():
+    # the carbon-aware table: under the default (persistence) forecast and a perfect one
     text = PAGE.read_text()
-    carbon = _table_rows(text, "run | t CO2e")
-    assert [r[1:] for r in carbon] == [carbon_figures(p, o) for p, o in CARBON_ROWS.values()]
-    solar = _table_rows(text, "run | renewable share")
+    carbon = _table_rows(text, "run | forecast | kg CO2e")
+    assert [r[2:] for r in carbon] == carbon_table()
+    assert [r[1] for r in carbon] == ["–", "day-ahead persistence (default)", "perfect (upper bound)"]
+    solar = _table_rows(text, "run | renewable (location)")
     assert [r[1:] for r in solar] == [solar_figures(p, o) for p, o in SOLAR_ROWS.values()]
+    gb = _table_rows(text, "run (GB grid)")
+    assert [r[2:] for r in gb] == [gb_figures(p, o) for p, o in GB_ROWS.values()]
 
 
 def test_the_prose_compares_equal_work(hall):

@@ -56,8 +56,12 @@ def test_one_zone_is_the_single_hall_bit_for_bit():
     before = run({}, TWO)
     one = run({"zones": 1}, TWO)
     strip = {"wall_s"}
-    assert {k: v for k, v in before.summary.items() if k not in strip} == \
-        {k: v for k, v in one.summary.items() if k not in strip}
+
+    def same(v):  # an unknown figure (NaN, e.g. a share without the grid's mix) equals itself here
+        return None if isinstance(v, float) and v != v else v
+
+    assert {k: same(v) for k, v in before.summary.items() if k not in strip} == \
+        {k: same(v) for k, v in one.summary.items() if k not in strip}
     pd.testing.assert_frame_equal(before.timeseries, one.timeseries)
     assert not any(c.startswith("z0_") for c in one.timeseries.columns)
 

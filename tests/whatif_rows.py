@@ -23,16 +23,35 @@ HALL_ROWS: dict[str, tuple[str, dict]] = {
     "an undersized plant": (HALL, {"cooling.capacity_margin": 0.7}),
 }
 
+CARBON = "scenarios/carbon_aware.yaml"
+#: the carbon-aware table: no deferral first (the reference of the savings), then each forecast
 CARBON_ROWS: dict[str, tuple[str, dict]] = {
-    "carbon-aware": ("scenarios/carbon_aware.yaml", {}),
-    "no deferral": ("scenarios/carbon_aware.yaml", {"scheduler.controls": []}),
+    "no deferral": (CARBON, {"scheduler.controls": []}),
+    "persistence": (CARBON, {}),
+    "perfect": (CARBON, {"supply.grid.carbon_intensity.forecast.kind": "perfect"}),
 }
 
+SOLAR = "scenarios/solar_battery.yaml"
 SOLAR_ROWS: dict[str, tuple[str, dict]] = {
-    "PV and battery": ("scenarios/solar_battery.yaml", {}),
-    "no battery": ("scenarios/solar_battery.yaml", {"supply.battery.capacity_kwh": 0}),
-    "grid only": ("scenarios/solar_battery.yaml", {"supply.pv.capacity_kw": 0, "supply.battery.capacity_kwh": 0}),
+    "PV and battery": (SOLAR, {}),
+    "no battery": (SOLAR, {"supply.battery.capacity_kwh": 0}),
+    "grid only": (SOLAR, {"supply.pv.capacity_kw": 0, "supply.battery.capacity_kwh": 0}),
 }
+
+#: the same hall on the GB 2020 grid with the GB production file's own mix
+GB = {"supply.grid.carbon_intensity": {"trace": "gb-2020"}, "supply.grid.renewable_fraction": None,
+      "supply.grid.carbon_free_fraction": None}
+GB_ROWS: dict[str, tuple[str, dict]] = {
+    "self-consumption": (SOLAR, GB),
+    "carbon-aware, persistence": (SOLAR, {**GB, "supply.battery.dispatch": "carbon-aware"}),
+    "carbon-aware, perfect": (SOLAR, {**GB, "supply.battery.dispatch": "carbon-aware",
+                                      "supply.grid.carbon_intensity": {"trace": "gb-2020",
+                                                                       "forecast": {"kind": "perfect"}}}),
+}
+
+
+def _pct(x: float) -> str:
+    return f"{x:.1%}".replace("%", " %")
 
 
 def hall_figures(path: str, overrides: dict) -> list[str]:
@@ -47,17 +66,38 @@ def hall_figures(path: str, overrides: dict) -> list[str]:
             f"{s['mean_jct_s'] / 3600:.1f}", f"{run_h:.2f}", f"{s['mean_wait_s'] / 3600:.2f}"]
 
 
-def carbon_figures(path: str, overrides: dict) -> list[str]:
+def carbon_figures(path: str, overrides: dict) -> tuple[float, float]:
+    """(kg CO2e, mean JCT h)."""
     s = simulate(load_scenario(path, overrides=overrides)).summary
-    return [f"{s['carbon_kg'] / 1000:.2f}", f"{s['mean_jct_s'] / 3600:.1f}"]
+    return s["carbon_kg"], s["mean_jct_s"] / 3600
+
+
+def carbon_table() -> list[list[str]]:
+    """The cells after the command and forecast: kg CO2e, saving against no deferral, mean JCT h."""
+    figs = [carbon_figures(p, o) for p, o in CARBON_ROWS.values()]
+    ref = figs[0][0]
+    rows = []
+    for i, (kg, jct) in enumerate(figs):
+        saving = "–" if i == 0 else f"{ref - kg:.1f} kg ({(ref - kg) / ref:.1%})".replace("%", " %")
+        rows.append([f"{kg:.1f}", saving, f"{jct:.2f}"])
+    return rows
 
 
 def solar_figures(path: str, overrides: dict) -> list[str]:
+    """renewable share (location), on-site, annual matched, t CO2e, energy cost."""
     s = simulate(load_scenario(path, overrides=overrides)).summary
-    return [f"{s['renewable_share']:.1%}".replace("%", " %"), f"{s['carbon_kg'] / 1000:.2f}", f"{s['cost']:,.0f}"]
+    return [_pct(s["renewable_share"]), _pct(s["renewable_share_onsite"]), _pct(s["annual_matched_share"]),
+            f"{s['carbon_kg'] / 1000:.2f}", f"{s['cost_energy']:,.0f}"]
+
+
+def gb_figures(path: str, overrides: dict) -> list[str]:
+    """renewable share (location), on-site, t CO2e, energy cost."""
+    f = solar_figures(path, overrides)
+    return [f[0], f[1], f[3], f[4]]
 
 
 if __name__ == "__main__":
-    for rows, fig in ((HALL_ROWS, hall_figures), (CARBON_ROWS, carbon_figures), (SOLAR_ROWS, solar_figures)):
+    print("carbon", carbon_table())
+    for rows, fig in ((HALL_ROWS, hall_figures), (SOLAR_ROWS, solar_figures), (GB_ROWS, gb_figures)):
         for label, (path, o) in rows.items():
             print(label, "|", " | ".join(fig(path, o)))

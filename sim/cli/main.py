@@ -47,6 +47,42 @@ def _fmt_duration(seconds: float) -> str:
     return f"{seconds:.0f} s"
 
 
+def _pct(value: float | None) -> str:
+    return "unknown" if value is None or value != value else f"{value:.1%}"
+
+
+def _share_rows(summary: dict) -> list[tuple[str, str]]:
+    """Each renewable / carbon-free share with its definition (``SHARE_DEFINITIONS``)."""
+    from sim.results.shares import SHARE_DEFINITIONS
+
+    labels = {"renewable_share": "renewable share", "carbon_free_share": "carbon-free share",
+              "renewable_share_onsite": "  on-site renewables",
+              "renewable_share_hourly_matched": "  hourly matched (market)",
+              "cfe_score": "  24/7 CFE score", "annual_matched_share": "  annual matched (market)"}
+    rows = []
+    for key, label in labels.items():
+        if key not in summary:
+            continue
+        value = summary[key]
+        hint = " (set supply.grid.renewable_fraction)" if value != value else ""
+        rows.append((label, f"{_pct(value)}{hint}  [{SHARE_DEFINITIONS[key]}]"))
+    return rows
+
+
+def _cost_rows(summary: dict) -> list[tuple[str, str]]:
+    cur = summary.get("currency", "")
+    if "cost_total" not in summary:
+        return [("energy cost", f"{summary['cost']:,.0f} {cur}")]
+    capex = sum(v for k, v in summary.items() if k.startswith("cost_capex_"))
+    water = summary.get("water_onsite_l", float("nan"))
+    return [
+        ("cost (capital / energy / PPA+demand)", f"{summary['cost_total']:,.0f} {cur} ({capex:,.0f} / "
+         f"{summary['cost_energy']:,.0f} / {summary['cost_ppa'] + summary['cost_demand_charges']:,.0f})"),
+        ("cost per accelerator-hour", f"{summary['cost_per_accelerator_hour']:,.2f} {cur}"),
+        ("water on site", f"{water / 1000:,.1f} m3"),
+    ]
+
+
 def summary_table(summary: dict) -> str:
     """The short table `wattsim run` prints."""
     rows = [
@@ -57,9 +93,10 @@ def summary_table(summary: dict) -> str:
         ("  cooling + losses", _fmt_energy(summary["cooling_energy_kwh"] + summary["losses_energy_kwh"])),
         ("PUE", f"{summary['pue']:.3f}"),
         ("peak power", f"{summary['peak_power_kw']:,.1f} kW"),
-        ("renewable share", f"{summary['renewable_share']:.1%}"),
-        ("carbon", f"{summary['carbon_kg'] / 1000:,.2f} t CO2e"),
-        ("cost", f"{summary['cost']:,.0f}"),
+        *_share_rows(summary),
+        ("carbon (operational / embodied)", f"{summary['carbon_kg'] / 1000:,.2f} / "
+         f"{summary.get('embodied_carbon_kg', 0.0) / 1000:,.2f} t CO2e"),
+        *_cost_rows(summary),
         ("jobs completed / submitted", f"{summary['jobs_completed']} / {summary['jobs_submitted']}"
          f" (failed {summary['jobs_failed']}, unfinished {summary['jobs_unfinished']})"),
         ("mean JCT / mean wait", f"{_fmt_duration(summary['mean_jct_s'])} / {_fmt_duration(summary['mean_wait_s'])}"),
@@ -131,6 +168,17 @@ def cmd_catalog(args: argparse.Namespace) -> int:
         for m in cat.models.values():
             print(f"  {m.key:<14} {m.parameters:>10.3g} params  {m.flops_per_sample:>10.3g} FLOP/{m.sample_unit}"
                   f"  MFU {m.typical_mfu:.2f}  {m.name}")
+    if args.what in ("all", "grids"):
+        from sim.facility.signals import BUNDLED_TRACES, grid_catalog
+
+        print("Grids (supply.grid.carbon_intensity: {trace: NAME}; mean over the whole file):")
+        for g in grid_catalog():
+            mix = "generation mix" if g["generation_mix"] else "no mix"
+            print(f"  {g['name']:<14} {g['region']:<14} {g['first']:%Y-%m-%d} .. {g['last']:%Y-%m-%d}  "
+                  f"{g['resolution_s'] / 60:>4.0f} min  mean {g['mean_g_per_kwh']:>5.0f} g/kWh  {mix}")
+        if args.sources:
+            for name in (g["name"] for g in grid_catalog()):
+                print(f"    {name}: {BUNDLED_TRACES[name].description}")
     if args.sources:
         print("\nSources:")
         for group in (cat.accelerators, cat.node_types, cat.models):
@@ -162,7 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.set_defaults(func=cmd_validate)
     c = sub.add_parser("catalog", help="list accelerators, node types and model presets",
                        description="Print the bundled hardware and model catalog with power and speed figures.")
-    c.add_argument("what", nargs="?", default="all", choices=["all", "accelerators", "nodes", "models"])
+    c.add_argument("what", nargs="?", default="all", choices=["all", "accelerators", "nodes", "models", "grids"])
     c.add_argument("--sources", action="store_true", help="also print where each figure comes from")
     c.set_defaults(func=cmd_catalog)
     add_sweep_command(sub)

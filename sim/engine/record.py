@@ -81,6 +81,8 @@ class RunRecord:
     components: dict[str, Any]
     """the resolved configuration of the cooling and supply models."""
     supply_summary: dict[str, float] | None = None
+    it_capacity_w: float = 0.0
+    """IT nameplate: accelerators at TDP + hosts busy (sizes the facility's capital cost)."""
     it_categories: tuple[str, ...] = IT_CATEGORIES
     serving: Any = None
     """the closed serving engine (`sim.serving.engine.ServingEngine`) of a run with a `serving:` section;

@@ -22,6 +22,7 @@ from sim.engine.meter import Meter
 from sim.engine.plant_loop import Plant
 from sim.engine.record import JobRecord, NodeRecord, RunRecord
 from sim.facility.cooling import build_cooling, zone_of_nodes
+from sim.facility.site import Site
 from sim.facility.supply import build_supply
 from sim.facility.weather import Weather, load_weather
 from sim.network.fabric import build_network
@@ -116,6 +117,7 @@ class World:
         it_capacity_w = sum(
             n.slots * n.accelerator.tdp_w + n.node_type.host_busy_w for n in self.nodes
         ) + (self.serving.capacity_w if self.serving is not None else 0.0)
+        self.it_capacity_w = it_capacity_w
         try:  # the builders read weather and traces: what they refuse is bad input, said plainly
             self.cooling = build_cooling(s.cooling, s.start_ts, horizon, step, it_capacity_w,
                                          self._cooling_weather, self._zone_capacity_w(zone_of))
@@ -140,12 +142,21 @@ class World:
         self.wall_s = 0.0
 
     # -- construction helpers -------------------------------------------------
-    def _weather_of(self, *sources: str | None) -> Weather:
-        """The first named weather source (default Greensboro NC TMY3), read once per run."""
-        source = next((x for x in sources if x), "tmy3-greensboro-nc")
+    def _weather_of(self, *sources: str | None, default: str | None = "tmy3-greensboro-nc") -> Weather:
+        """The first named weather source (else ``default``), read once per run, at the
+        scenario's ``site`` when it has one."""
+        source = next((x for x in sources if x), default)
+        if source is None:
+            raise ValueError(
+                "supply.weather: PV, wind and a pv/wind PPA need the weather of the site; set supply.weather"
+                " to a bundled name (epw-amsterdam-nl, pvgis-piedmont-it, tmy3-greensboro-nc, ...) or a"
+                " TMY3, EPW, PVGIS or CSV file (there is no default site)"
+            )
         if source not in self._weather:
             s = self.scenario
-            self._weather[source] = load_weather(source, s.start_ts, s.horizon_s, s.plant.step)
+            site = (Site(s.site.latitude, s.site.longitude, s.site.altitude_m, s.site.tz, s.site.name)
+                    if s.site is not None else None)
+            self._weather[source] = load_weather(source, s.start_ts, s.horizon_s, s.plant.step, site=site)
         return self._weather[source]
 
     def _cooling_weather(self) -> Weather:
@@ -154,8 +165,10 @@ class World:
         return self._weather_of(getattr(s.cooling, "weather", None), getattr(s.supply, "weather", None))
 
     def _supply_weather(self) -> Weather:
+        """The supply's weather, else the cooling's; never a default site."""
         s = self.scenario
-        return self._weather_of(getattr(s.supply, "weather", None), getattr(s.cooling, "weather", None))
+        return self._weather_of(getattr(s.supply, "weather", None), getattr(s.cooling, "weather", None),
+                                default=None)
 
     def _zone_capacity_w(self, zone_of: list[int] | None) -> list[float] | None:
         """IT nameplate of each thermal zone (sizes its air volume and airflow)."""
@@ -286,6 +299,7 @@ class World:
             events=self.env.events_processed, jobs=jobs, nodes=nodes,
             components={"cooling": self.cooling.config(), "supply": self.supply.config()},
             supply_summary=summary() if summary is not None else None,
+            it_capacity_w=self.it_capacity_w,
             serving=self.serving,
         )
 

@@ -1,0 +1,1 @@
+"""Facility: weather, signals, cooling and supply (generation, battery, dispatch), grid mix, site, costs."""

@@ -37,10 +37,12 @@ Policies must decide on forecasts, never on the actual future.
 ``forecast(t, horizon_s, resolution_s)`` returns the values expected at
 ``t + resolution_s * (0 .. n-1)``:
 
-- ``perfect``: the actual future (an upper bound for any policy);
-- ``persistence``: what was seen one ``period`` earlier (default one day:
+- ``persistence`` (the default, what an operator has without a forecasting
+  service): what was seen one ``period`` earlier (default one day:
   day-ahead persistence; ``period: 0`` repeats the value now); uses only
   values at times <= t;
+- ``perfect``: the actual future, only when asked for (an upper bound for
+  any policy, never the default);
 - ``noisy``: the actual future times ``1 + e``, ``e ~ N(0, relative_error)``,
   clipped at zero, drawn from ``numpy.random.default_rng([seed, round(t)])``
   so a forecast issued at ``t`` is the same whatever was asked before.
@@ -71,29 +73,45 @@ from sim.units import DAY, HOUR, as_utc
 
 @dataclass(frozen=True)
 class BundledTrace:
-    """A trace that ships in ``data/``: file, columns summed, unit, source."""
+    """A trace that ships in ``data/``: file, columns summed, unit, source; for a grid's
+    carbon intensity also its region and, where one ships, its generation-mix file."""
 
     file: str
     columns: tuple[str, ...]
     unit: str
     time_column: str
     description: str
+    region: str = ""
+    mix_file: str | None = None
 
 
 _ENTSOE = "ENTSO-E via Wiesner et al., Middleware 2021 (dos-group/lets-wait-awhile)"
+_OPENDC = "OpenDC demo carbon traces (atlarge-research/opendc, MIT; upstream not stated, level S)"
 BUNDLED_TRACES: dict[str, BundledTrace] = {
     "gb-2020": BundledTrace("grid/gb_ci.csv", ("Carbon Intensity",), "g/kWh", "Time",
-                            f"Great Britain grid carbon intensity, half-hourly, {_ENTSOE}"),
+                            f"Great Britain grid carbon intensity, half-hourly, {_ENTSOE}",
+                            "Great Britain", "grid/gb_production.csv"),
     "fr-2020": BundledTrace("grid/fr_ci.csv", ("Carbon Intensity",), "g/kWh", "Time",
-                            f"France grid carbon intensity, half-hourly, {_ENTSOE}"),
+                            f"France grid carbon intensity, half-hourly, {_ENTSOE}",
+                            "France", "grid/fr_production.csv"),
     "de-2020": BundledTrace("grid/ger_ci.csv", ("Carbon Intensity",), "g/kWh", "Time",
-                            f"Germany grid carbon intensity, quarter-hourly, {_ENTSOE}"),
+                            f"Germany grid carbon intensity, quarter-hourly, {_ENTSOE}", "Germany"),
+    **{
+        f"{code}-2021-2024": BundledTrace(f"grid/hourly-2021-2024/{code}_ci.csv", ("carbon_intensity",), "g/kWh",
+                                          "timestamp", f"{region} grid carbon intensity, hourly, {_OPENDC}",
+                                          region)
+        for code, region in (("at", "Austria"), ("au", "Australia"), ("be", "Belgium"), ("nl", "Netherlands"))
+    },
     "gb-solar-2020": BundledTrace("grid/gb_production.csv", ("Solar",), "MW", "",
                                   f"Great Britain solar generation, half-hourly, {_ENTSOE}"),
     "gb-wind-2020": BundledTrace("grid/gb_production.csv", ("Wind Onshore", "Wind Offshore"), "MW", "",
                                  f"Great Britain wind generation (on+offshore), half-hourly, {_ENTSOE}"),
 }
-"""Bundled trace names. All cover 2019-12-20 .. 2021-01-10 (UTC)."""
+"""Bundled trace names. The ``-2020`` traces cover 2019-12-20 .. 2021-01-10 (UTC), the
+``-2021-2024`` ones 2021-01-01 .. 2024-12-31 (``grid_catalog()`` lists each with its years)."""
+
+CARBON_TRACES = tuple(name for name, t in BUNDLED_TRACES.items() if t.unit == "g/kWh")
+"""The bundled grid carbon-intensity traces."""
 
 # ---------------------------------------------------------------- units
 
@@ -177,9 +195,9 @@ class Signal(Protocol):
 
 
 class _ForecastMixin(ABC):
-    """``forecast`` for any signal that has ``values``; perfect unless configured."""
+    """``forecast`` for any signal that has ``values``; day-ahead persistence unless configured."""
 
-    forecast_kind: str = "perfect"
+    forecast_kind: str = "persistence"
     relative_error: float = 0.0
     persistence_period_s: float = DAY
     seed: int = 0
@@ -400,20 +418,28 @@ def _trace_signal(
         if cfg.unit is None and dimension not in ("carbon", "price", "fraction"):
             raise ValueError(f"{name}: trace {path}: give its unit (e.g. unit: kW)")
     stamps, raw = _read_trace_csv(path, time_column, columns)
-    values = raw * factor
+    label = f"trace {cfg.trace!r} ({path.name})" if cfg.trace in BUNDLED_TRACES else f"trace {path}"
+    return series_signal(stamps, raw * factor, start, duration_s, cfg.wrap, cfg.interpolation, name, label)
+
+
+def series_signal(stamps: pd.DatetimeIndex, values: np.ndarray, start: pd.Timestamp, duration_s: float,
+                  wrap: bool, interpolation: str, name: str, label: str) -> SampledSignal:
+    """A signal from a timed series (UTC stamps): it must cover the run, or ``wrap`` maps its
+    year onto the run's dates; never silently. ``label`` names the series in the error."""
     end = start + pd.Timedelta(seconds=duration_s)
-    if cfg.wrap:
-        return _wrapped(stamps, values, start, duration_s, cfg.interpolation, name)
+    if wrap:
+        return _wrapped(stamps, values, start, duration_s, interpolation, name)
     # A step sample holds until the next one: the trace covers up to last + one interval.
     last_interval = stamps[-1] - stamps[-2] if len(stamps) > 1 else pd.Timedelta(0)
-    covered_end = stamps[-1] + (last_interval if cfg.interpolation == "step" else pd.Timedelta(0))
+    covered_end = stamps[-1] + (last_interval if interpolation == "step" else pd.Timedelta(0))
     if start < stamps[0] or end > covered_end:
         raise ValueError(
-            f"{name}: trace {path} covers {stamps[0]} .. {covered_end} but the run needs {start} .. {end};"
-            " use a trace that covers the run, or wrap: true to map a typical year onto the run's dates"
+            f"{name}: {label} covers {stamps[0]:%Y-%m-%d %H:%M} .. {covered_end:%Y-%m-%d %H:%M} UTC but the run"
+            f" needs {start:%Y-%m-%d %H:%M} .. {end:%Y-%m-%d %H:%M}; use a trace that covers the run, or"
+            " wrap: true to map its year onto the run's dates"
         )
     times_s = (stamps - start).total_seconds().to_numpy()
-    return SampledSignal(times_s, values, cfg.interpolation, name)
+    return SampledSignal(times_s, values, interpolation, name)
 
 
 def _as_list(column: str | list[str]) -> list[str]:
@@ -452,6 +478,7 @@ def _wrapped(
 
 __all__ = [
     "BUNDLED_TRACES",
+    "CARBON_TRACES",
     "ConstantSignal",
     "Forecast",
     "ForecastConfig",
@@ -460,6 +487,8 @@ __all__ = [
     "SignalConfig",
     "build_signal",
     "data_path",
+    "grid_catalog",
+    "series_signal",
     "step_means",
     "trace_max",
     "unit_factor",
@@ -477,3 +506,25 @@ def trace_max(trace: str, column: str | list[str] | None = None, time_column: st
         path, columns = Path(trace), None if column is None else _as_list(column)
     _, values = _read_trace_csv(path, time_column, columns)
     return float(np.max(values))
+
+
+def grid_catalog() -> list[dict[str, Any]]:
+    """The bundled grid carbon traces: name, region, first and last time, years, resolution,
+    mean (g/kWh, over the whole file) and whether a generation mix ships with it."""
+    rows: list[dict[str, Any]] = []
+    for name in CARBON_TRACES:
+        bt = BUNDLED_TRACES[name]
+        stamps, values = _read_trace_csv(data_path(bt.file), bt.time_column or None, list(bt.columns))
+        step = pd.Series(stamps).diff().median()
+        years = sorted(set(stamps.year))
+        rows.append({
+            "name": name,
+            "region": bt.region,
+            "first": stamps[0],
+            "last": stamps[-1],
+            "years": f"{years[0]}-{years[-1]}" if len(years) > 1 else str(years[0]),
+            "resolution_s": float(step.total_seconds()),
+            "mean_g_per_kwh": float(np.mean(values)),
+            "generation_mix": bt.mix_file is not None,
+        })
+    return rows

@@ -99,15 +99,21 @@ import pandas as pd
 
 from sim.engine.contracts import SupplyModel, SupplyStep
 from sim.facility.dispatch import DispatchSituation, build_dispatch
+from sim.facility.grid_mix import read_generation_mix
 from sim.facility.signals import (
+    BUNDLED_TRACES,
     ConstantSignal,
     SampledSignal,
     build_signal,
+    series_signal,
     step_means,
     trace_max,
     unit_factor,
 )
+from sim.facility.site import require_site
 from sim.facility.weather import Weather, load_weather
+from sim.paths import data_path
+from sim.results.shares import SHARE_DEFINITIONS, ShareInputs, compute_shares
 from sim.spec.signals import SignalConfig
 from sim.spec.supply import (
     DEFAULT_INVERTER_LOADING_RATIO,
@@ -115,28 +121,13 @@ from sim.spec.supply import (
     PVWATTS_GAMMA_PER_C,
     PVWATTS_INVERTER_EFFICIENCY,
     PVWATTS_SYSTEM_LOSSES_PCT,
+    GridConfig,
     SupplyConfig,
 )
 from sim.units import HOUR, J_PER_KWH, W_PER_KW, as_utc
 
 WIND_MEASUREMENT_HEIGHT_M = 10.0
 """TMY and WMO standard anemometer height."""
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 
 
 # ---------------------------------------------------------------- generation models
@@ -163,7 +154,7 @@ def pv_power_w(
         if np.any(~np.isfinite(getattr(weather, name))):
             raise ValueError(f"supply.pv: the weather {weather.source!r} has no {name} values; PV needs irradiance")
     if not (math.isfinite(weather.latitude) and math.isfinite(weather.longitude)):
-        raise ValueError(f"supply.pv: the weather {weather.source!r} has no site latitude/longitude")
+        require_site(None, "supply.pv", weather.source)
     tilt = abs(weather.latitude) if tilt_deg is None else tilt_deg
     temp = np.nan_to_num(weather.temp_air_c, nan=25.0)
     pressure = np.nan_to_num(weather.pressure_pa, nan=101325.0)
@@ -288,6 +279,8 @@ class Supply:
         export_price: SampledSignal | ConstantSignal,
         background: SampledSignal | ConstantSignal | None,
         edges_s: np.ndarray,
+        renewable_fraction: SampledSignal | ConstantSignal | None = None,
+        carbon_free_fraction: SampledSignal | ConstantSignal | None = None,
     ) -> None:
         self.cfg = config
         self.start, self.duration_s, self.step_s = start, duration_s, step_s
@@ -297,6 +290,12 @@ class Supply:
         self.ci_step = step_means(carbon, edges_s)
         self.price_step = step_means(price, edges_s)
         self.export_price_step = step_means(export_price, edges_s)
+        self.renewable_fraction, self.carbon_free_fraction = renewable_fraction, carbon_free_fraction
+        # the grid's fractions per step (NaN when unknown: shares that need them are NaN, not 0)
+        self.ren_frac_step = (step_means(renewable_fraction, edges_s) if renewable_fraction is not None
+                              else np.full(len(edges_s) - 1, np.nan))
+        self.cf_frac_step = (step_means(carbon_free_fraction, edges_s) if carbon_free_fraction is not None
+                             else np.full(len(edges_s) - 1, np.nan))
         b = config.battery
         self.capacity_j = b.capacity_kwh * J_PER_KWH
         power_w = None if b.power_kw is None else b.power_kw * W_PER_KW
@@ -315,7 +314,8 @@ class Supply:
         self.import_limit_w = math.inf if imp is None else imp * W_PER_KW
         self.dispatch = build_dispatch(b.dispatch, b.dispatch_options, b, config.grid)
         self._totals: dict[str, float] = defaultdict(float)
-        self._hourly: dict[int, list[float]] = defaultdict(lambda: [0.0, 0.0])
+        # per clock hour: the ShareInputs fields, summed (hourly sums give exact shares)
+        self._hourly: dict[int, list[float]] = defaultdict(lambda: [0.0] * len(_HOURLY_FIELDS))
         self._grid_peak_w = 0.0
         # flat float arrays: a scalar read in the per-step path is several times faster than
         # numpy's, at 8 bytes a value (a list of Python floats would take 32)
@@ -329,6 +329,8 @@ class Supply:
         self._ci_list = flat(self.ci_step)
         self._price_list = flat(self.price_step)
         self._export_price_list = flat(self.export_price_step)
+        self._ren_frac_list, self._cf_frac_list = flat(self.ren_frac_step), flat(self.cf_frac_step)
+        self._fractions_known = renewable_fraction is not None or carbon_free_fraction is not None
 
     # -- SupplyModel
 
@@ -356,10 +358,15 @@ class Supply:
         ppa = self._ppa_list[k] if n else 0.0
         if aligned:
             ci, price, export_price = self._ci_list[k], self._price_list[k], self._export_price_list[k]
+            ren_frac, cf_frac = (self._ren_frac_list[k], self._cf_frac_list[k]) if n else (math.nan, math.nan)
         else:
             ci = float(self.carbon.integral(t0, t1)) / dt
             price = float(self.price.integral(t0, t1)) / dt
             export_price = float(self.export_price.integral(t0, t1)) / dt
+            ren_frac = (float(self.renewable_fraction.integral(t0, t1)) / dt
+                        if self.renewable_fraction is not None else math.nan)
+            cf_frac = (float(self.carbon_free_fraction.integral(t0, t1)) / dt
+                       if self.carbon_free_fraction is not None else math.nan)
         demand = max(float(demand_w), 0.0)
         renewable = pv + wind
         direct = min(demand, renewable)
@@ -392,25 +399,33 @@ class Supply:
         loss_w = (charge_ren + charge_grid) * (1.0 - self.eta) + discharge * (1.0 / self.eta - 1.0)
         carbon = grid_import * ci / J_PER_KWH
         cost = (grid_import * price - export * export_price) / J_PER_KWH
+        # no import, nothing of unknown origin: 0 even when the grid's fractions are unknown
+        grid_ren, grid_cf = (grid_import * ren_frac, grid_import * cf_frac) if grid_import > 0 else (0.0, 0.0)
         self._book(t0, dt, demand, grid_import, export, pv, wind, ppa, renewable_used, curtailed,
-                   charge_ren + charge_grid, discharge, loss_w, renewable_to_load, carbon, cost)
+                   charge_ren + charge_grid, discharge, loss_w, renewable_to_load, carbon, cost, grid_ren, grid_cf)
+        flows = {
+            "grid_import_w": grid_import,
+            "grid_export_w": export,
+            "pv_w": pv,
+            "wind_w": wind,
+            "renewable_used_w": renewable_used,
+            "curtailed_w": curtailed,
+            "battery_charge_w": charge_ren + charge_grid,
+            "battery_discharge_w": discharge,
+            "ppa_w": ppa,
+        }
+        if self._fractions_known:  # the grid import that was renewable / carbon-free (location-based)
+            flows["grid_renewable_w"] = grid_ren
+            flows["grid_carbon_free_w"] = grid_cf
         return SupplyStep(
-            flows_w={
-                "grid_import_w": grid_import,
-                "grid_export_w": export,
-                "pv_w": pv,
-                "wind_w": wind,
-                "renewable_used_w": renewable_used,
-                "curtailed_w": curtailed,
-                "battery_charge_w": charge_ren + charge_grid,
-                "battery_discharge_w": discharge,
-                "ppa_w": ppa,
-            },
+            flows_w=flows,
             carbon_g_per_s=float(carbon),
             cost_per_s=float(cost),
             state={
                 "battery_soc_kwh": float(self.energy_j) / J_PER_KWH,
                 "carbon_intensity_g_per_kwh": ci,
+                **({"grid_renewable_fraction": ren_frac, "grid_carbon_free_fraction": cf_frac}
+                   if self._fractions_known else {}),
                 "price_per_kwh": price,
                 "demand_w": demand,
                 "renewable_to_load_w": float(renewable_to_load),
@@ -441,7 +456,8 @@ class Supply:
 
     def _book(self, t0: float, dt: float, demand: float, grid_import: float, export: float, pv: float,
               wind: float, ppa: float, renewable_used: float, curtailed: float, charge: float,
-              discharge: float, loss: float, renewable_to_load: float, carbon: float, cost: float) -> None:
+              discharge: float, loss: float, renewable_to_load: float, carbon: float, cost: float,
+              grid_renewable: float = math.nan, grid_carbon_free: float = math.nan) -> None:
         t = self._totals
         t["demand"] += demand * dt
         t["grid_import"] += grid_import * dt
@@ -458,30 +474,40 @@ class Supply:
         t["carbon_g"] += carbon * dt
         t["cost"] += cost * dt
         hour = self._hourly[int(t0 // HOUR)]
-        hour[0] += (demand - renewable_to_load) * dt
-        hour[1] += ppa * dt
+        for i, v in enumerate((demand, renewable_to_load, grid_import, grid_renewable, grid_carbon_free, ppa,
+                               pv + wind, curtailed)):
+            hour[i] += v * dt
         self._grid_peak_w = max(self._grid_peak_w, grid_import)
+
+    def share_inputs(self) -> ShareInputs:
+        """The steps served so far, summed per clock hour (``sim.results.shares``)."""
+        return _hourly_inputs(self._hourly)
 
     def summary(self) -> dict[str, float]:
         """Totals of the steps served so far (kWh, kg, currency, shares)."""
-        t = self._totals
-        matched = sum(min(other, ppa) for other, ppa in self._hourly.values())
-        return _shares_and_totals(t, matched, self._grid_peak_w, self.energy_j)
+        return _shares_and_totals(self._totals, self.share_inputs(), self._grid_peak_w, self.energy_j)
 
 
-def _shares_and_totals(t: dict[str, float], ppa_matched_j: float, grid_peak_w: float,
+_HOURLY_FIELDS = ("demand_j", "onsite_to_load_j", "grid_import_j", "grid_renewable_j", "grid_carbon_free_j",
+                  "ppa_j", "onsite_generated_j", "curtailed_j")
+
+
+def _hourly_inputs(hourly: dict[int, list[float]]) -> ShareInputs:
+    hours = sorted(hourly)
+    cols = np.array([hourly[h] for h in hours], dtype=float).reshape(len(hours), len(_HOURLY_FIELDS))
+    return ShareInputs(**{f: cols[:, i] for i, f in enumerate(_HOURLY_FIELDS)}, hour=np.array(hours, dtype=np.int64))
+
+
+def _shares_and_totals(t: dict[str, float], inputs: ShareInputs, grid_peak_w: float,
                        battery_energy_j: float) -> dict[str, float]:
-    demand = t.get("demand", 0.0)
-    onsite = t.get("pv", 0.0) + t.get("wind", 0.0)
-    hourly = (t.get("renewable_to_load", 0.0) + ppa_matched_j) / demand if demand > 0 else 0.0
-    annual = min(1.0, (onsite - t.get("curtailed", 0.0) + t.get("ppa", 0.0)) / demand) if demand > 0 else 0.0
     kwh = {f"{k}_kwh": float(t.get(k, 0.0)) / J_PER_KWH for k in (
         "demand", "grid_import", "grid_export", "pv", "wind", "ppa", "renewable_used", "curtailed",
         "battery_charge", "battery_discharge", "battery_loss", "renewable_to_load")}
+    shares = compute_shares(inputs)
+    assert set(shares) == set(SHARE_DEFINITIONS)
     return {
         **kwh,
-        "renewable_share": float(min(max(hourly, 0.0), 1.0)),
-        "annual_matched_share": float(max(annual, 0.0)),
+        **shares,
         "carbon_kg": float(t.get("carbon_g", 0.0)) / 1e3,
         "cost": float(t.get("cost", 0.0)),
         "grid_peak_kw": float(grid_peak_w) / W_PER_KW,
@@ -497,7 +523,7 @@ def summarize(steps: Sequence[SupplyStep], t_edges_s: Sequence[float] | np.ndarr
     if len(edges) != len(steps) + 1:
         raise ValueError("summarize needs one more edge than steps")
     totals: dict[str, float] = defaultdict(float)
-    hourly: dict[int, list[float]] = defaultdict(lambda: [0.0, 0.0])
+    hourly: dict[int, list[float]] = defaultdict(lambda: [0.0] * len(_HOURLY_FIELDS))
     peak = 0.0
     for s, t0, t1 in zip(steps, edges[:-1], edges[1:], strict=True):
         dt = t1 - t0
@@ -514,13 +540,14 @@ def summarize(steps: Sequence[SupplyStep], t_edges_s: Sequence[float] | np.ndarr
         totals["carbon_g"] += s.carbon_g_per_s * dt
         totals["cost"] += s.cost_per_s * dt
         hour = hourly[int(t0 // HOUR)]
-        hour[0] += (demand - r2l) * dt
-        hour[1] += f.get("ppa_w", 0.0) * dt
+        row = (demand, r2l, f.get("grid_import_w", 0.0), f.get("grid_renewable_w", math.nan),
+               f.get("grid_carbon_free_w", math.nan), f.get("ppa_w", 0.0), f.get("pv_w", 0.0) + f.get("wind_w", 0.0),
+               f.get("curtailed_w", 0.0))
+        for i, v in enumerate(row):
+            hour[i] += v * dt
         peak = max(peak, f.get("grid_import_w", 0.0))
-    matched = sum(min(other, ppa) for other, ppa in hourly.values())
     soc = steps[-1].state.get("battery_soc_kwh", 0.0) * J_PER_KWH if steps else 0.0
-    return _shares_and_totals(totals, matched, peak, soc)
-
+    return _shares_and_totals(totals, _hourly_inputs(hourly), peak, soc)
 
 
 def build_supply(
@@ -601,8 +628,37 @@ def build_supply(
     carbon = build_signal(grid.carbon_intensity, start, duration_s, "carbon", "supply.grid.carbon_intensity")
     price = build_signal(grid.price, start, duration_s, "price", "supply.grid.price")
     export_price = build_signal(grid.export_price, start, duration_s, "price", "supply.grid.export_price")
+    renewable_frac, carbon_free_frac = grid_fraction_signals(grid, start, duration_s)
     background = None
     if config.background_load is not None:
         background = build_signal(config.background_load, start, duration_s, "power", "supply.background_load")
     return Supply(config, start, duration_s, step_s, np.asarray(pv_w, float), np.asarray(wind_w, float),
-                  np.asarray(ppa_w, float), carbon, price, export_price, background, edges)
+                  np.asarray(ppa_w, float), carbon, price, export_price, background, edges,
+                  renewable_frac, carbon_free_frac)
+
+
+def grid_fraction_signals(grid: GridConfig, start: pd.Timestamp, duration_s: float) -> tuple[Any, Any]:
+    """(renewable, carbon-free) fraction signals of the grid, each None when unknown.
+
+    Given in the scenario, or read from the generation mix of a bundled carbon trace
+    (``BundledTrace.mix_file``) over the same dates (wrapped when the carbon trace is)."""
+    out: list[Any] = []
+    ci = grid.carbon_intensity
+    bundled = BUNDLED_TRACES.get(ci.trace) if ci.trace is not None else None
+    mix = read_generation_mix(data_path(bundled.mix_file)) if bundled and bundled.mix_file else None
+    for key, given in (("renewable_fraction", grid.renewable_fraction),
+                       ("carbon_free_fraction", grid.carbon_free_fraction)):
+        name = f"supply.grid.{key}"
+        if given is not None:
+            sig = build_signal(given, start, duration_s, "fraction", name)
+            probe = sig.values(np.array([0.0, duration_s]))
+            if np.any((probe < 0) | (probe > 1)):
+                raise ValueError(f"{name}: {probe.tolist()} is not allowed: a fraction between 0 and 1")
+            out.append(sig)
+        elif mix is not None:
+            frac = mix.renewable_fraction if key == "renewable_fraction" else mix.carbon_free_fraction
+            out.append(series_signal(mix.times, frac, start, duration_s, ci.wrap, "step", name,
+                                     f"generation mix of {ci.trace!r}"))
+        else:
+            out.append(None)
+    return out[0], out[1]

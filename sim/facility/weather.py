@@ -4,19 +4,26 @@ What is modelled
 ----------------
 A run needs the outdoor air (dry bulb, humidity, wet bulb, pressure) for the
 cooling plant and the sun and wind for on-site generation. They come either
-from a *typical meteorological year* (TMY) that ships inside pvlib, or from a
-user CSV with real timestamps.
+from a *typical meteorological year* (bundled, or the user's TMY3, TMY2, EPW
+or PVGIS file, read by ``sim.facility.weather_files``), or from a user CSV
+with real timestamps.
 
-Bundled names (files in the installed ``pvlib/data`` folder, BSD-3, read with
-``pvlib.iotools``; nothing is downloaded):
+Bundled names (``BUNDLED_TMY``; nothing is downloaded):
 
-=====================  ==============  ===========================
-name                   file            station
-=====================  ==============  ===========================
-``tmy3-greensboro-nc`` 723170TYA.CSV   Greensboro Piedmont Triad, NC
-``tmy3-sand-point-ak`` 703165TY.csv    Sand Point, AK
-``tmy2-miami-fl``      12839.tm2       Miami, FL
-=====================  ==============  ===========================
+=====================  =====================================================
+name                   station
+=====================  =====================================================
+``tmy3-greensboro-nc`` Greensboro Piedmont Triad, NC (pvlib's 723170TYA.CSV)
+``tmy3-sand-point-ak`` Sand Point, AK (pvlib's 703165TY.csv)
+``tmy2-miami-fl``      Miami, FL (pvlib's 12839.tm2)
+``epw-amsterdam-nl``   Amsterdam Schiphol, NL, ASHRAE IWEC (data/weather)
+``pvgis-piedmont-it``  Piedmont, IT, PVGIS TMY 2005-2023 (data/weather)
+=====================  =====================================================
+
+The site (latitude, longitude, altitude, time zone) is the scenario's
+``site`` if given, else the file's own (``sim.facility.site``). A CSV has no
+site of its own: PV and wind refuse to run on it without the scenario's
+``site``, with one line saying so (never a default site).
 
 Typical year onto the scenario's dates
 --------------------------------------
@@ -60,16 +67,15 @@ RH and dew point are derived from each other with the Magnus formula
 b = 243.04 C) when only one is given; a missing pressure is the standard
 atmosphere at the site's altitude; missing wind or irradiance columns are NaN
 (a PV or wind model refuses NaN input with a clear error). The site comes from
-keyword arguments ``latitude``, ``longitude``, ``altitude_m`` (default NaN, 0).
+the ``site`` argument (the scenario's), or the keyword arguments ``latitude``,
+``longitude``, ``altitude_m``; without one latitude and longitude are NaN.
 Unlike a TMY, a CSV is a real series: it must cover the simulated period or a
 ValueError names the file and the range it covers.
 """
 
 from __future__ import annotations
 
-import functools
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -77,14 +83,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.facility.site import Site
+from sim.facility.weather_files import (
+    BUNDLED_WEATHER,
+    TypicalYear,
+    detect_format,
+    pvlib_data_dir,  # noqa: F401 - re-exported: where pvlib's typical years ship
+    read_typical_year,
+    typical_year_values,
+)
 from sim.units import as_utc
 
-BUNDLED_TMY: dict[str, str] = {
-    "tmy3-greensboro-nc": "723170TYA.CSV",
-    "tmy3-sand-point-ak": "703165TY.csv",
-    "tmy2-miami-fl": "12839.tm2",
-}
-"""Bundled weather names -> file in pvlib's data folder."""
+BUNDLED_TMY: dict[str, str] = {name: b.file for name, b in BUNDLED_WEATHER.items()}
+"""Bundled weather names -> file (in pvlib's data folder or the project's ``data/``)."""
 
 _SECONDS_PER_TYPICAL_YEAR = 8760 * 3600.0  # a TMY has 8760 hours (365 days)
 _HALF_HOUR_S = 1800.0
@@ -194,94 +205,6 @@ def step_midpoints_s(duration_s: float, step_s: float) -> np.ndarray:
     return (np.arange(n) + 0.5) * step_s
 
 
-@dataclass(frozen=True)
-class _TypicalYear:
-    """A parsed TMY: positions in the typical year (s) and values, per column."""
-
-    point_pos_s: np.ndarray
-    irradiance_pos_s: np.ndarray
-    columns: dict[str, np.ndarray]
-    latitude: float
-    longitude: float
-    altitude_m: float
-    tz_hours: float
-
-
-def pvlib_data_dir() -> Path:
-    """The installed pvlib package's data folder (where the TMY files ship)."""
-    import pvlib
-
-    return Path(os.path.dirname(pvlib.__file__)) / "data"
-
-
-def _typical_year_position_s(index: pd.DatetimeIndex) -> np.ndarray:
-    """Seconds since 1 January 00:00 of a 365-day year, from month/day/time."""
-    doy = index.day_of_year.to_numpy().astype(float)
-    leap = index.is_leap_year
-    doy = np.where(leap & (doy >= 60), doy - 1, doy)  # 29 Feb -> 28 Feb, later days back one
-    seconds = index.hour.to_numpy() * 3600.0 + index.minute.to_numpy() * 60.0 + index.second.to_numpy()
-    return (doy - 1) * 86400.0 + seconds
-
-
-@functools.lru_cache(maxsize=8)
-def _read_typical_year(name: str) -> _TypicalYear:
-    """Parse a bundled TMY once per process (a sweep reads it for every run)."""
-    from pvlib import iotools
-
-    path = pvlib_data_dir() / BUNDLED_TMY[name]
-    if not path.exists():
-        raise FileNotFoundError(f"bundled weather {name!r}: {path} is not in the installed pvlib")
-    if name.startswith("tmy2"):
-        df, meta = iotools.read_tmy2(str(path))
-        # pvlib labels TMY2 hour h (hour ending) as h-1: shift back to the hour end.
-        # TMY2 stores temperatures and wind in tenths (NREL TMY2 manual, 1995).
-        index = df.index + pd.Timedelta(hours=1)
-        cols = {
-            "temp_air_c": df["DryBulb"].to_numpy(float) / 10.0,
-            "dew_point_c": df["DewPoint"].to_numpy(float) / 10.0,
-            "relative_humidity_pct": df["RHum"].to_numpy(float),
-            "pressure_pa": df["Pressure"].to_numpy(float) * _PA_PER_HPA,
-            "wind_speed_m_s": df["Wspd"].to_numpy(float) / 10.0,
-            "ghi_w_m2": df["GHI"].to_numpy(float),
-            "dni_w_m2": df["DNI"].to_numpy(float),
-            "dhi_w_m2": df["DHI"].to_numpy(float),
-        }
-    else:
-        df, meta = iotools.read_tmy3(str(path), map_variables=True)
-        index = df.index
-        cols = {
-            "temp_air_c": df["temp_air"].to_numpy(float),
-            "dew_point_c": df["temp_dew"].to_numpy(float),
-            "relative_humidity_pct": df["relative_humidity"].to_numpy(float),
-            "pressure_pa": df["pressure"].to_numpy(float) * _PA_PER_HPA,  # mbar
-            "wind_speed_m_s": df["wind_speed"].to_numpy(float),
-            "ghi_w_m2": df["ghi"].to_numpy(float),
-            "dni_w_m2": df["dni"].to_numpy(float),
-            "dhi_w_m2": df["dhi"].to_numpy(float),
-        }
-    # Wall clock of the stamps in local standard time, without the tz.
-    local = pd.DatetimeIndex(index.tz_localize(None) if index.tz is not None else index)
-    pos = _typical_year_position_s(local) % _SECONDS_PER_TYPICAL_YEAR
-    for values in cols.values():
-        values.setflags(write=False)
-    return _TypicalYear(
-        point_pos_s=pos,
-        irradiance_pos_s=(pos - _HALF_HOUR_S) % _SECONDS_PER_TYPICAL_YEAR,
-        columns=cols,
-        latitude=float(meta["latitude"]),
-        longitude=float(meta["longitude"]),
-        altitude_m=float(meta["altitude"]),
-        tz_hours=float(meta["TZ"]),
-    )
-
-
-def _tz_name(tz_hours: float) -> str:
-    sign = "+" if tz_hours >= 0 else "-"
-    minutes = round(abs(tz_hours) * 60)
-    return f"UTC{sign}{minutes // 60:02d}:{minutes % 60:02d}"
-
-
-
 def load_weather(
     source: str,
     start: pd.Timestamp,
@@ -291,46 +214,45 @@ def load_weather(
     latitude: float | None = None,
     longitude: float | None = None,
     altitude_m: float | None = None,
+    site: Site | None = None,
 ) -> Weather:
     """Weather at the plant step midpoints of [start, start + duration_s).
 
-    source: a bundled name (see BUNDLED_TMY) or a path to a CSV (see module
-    docstring). A naive ``start`` is taken as UTC. The keyword arguments set
-    the site of a CSV (they override a TMY's site only if given).
+    source: a bundled name (see BUNDLED_TMY), a typical-year file (TMY3, TMY2,
+    EPW, PVGIS) or a CSV (see module docstring). A naive ``start`` is taken as
+    UTC. ``site`` (the scenario's) overrides the file's own site; the keyword
+    arguments override single values.
     """
     start_utc = as_utc(start)
     mid_s = step_midpoints_s(duration_s, step_s)
     times = pd.DatetimeIndex(start_utc + pd.to_timedelta(mid_s, unit="s"))
-    if source in BUNDLED_TMY:
-        return _from_typical_year(source, times, mid_s, step_s, latitude, longitude, altitude_m)
+    if site is not None:
+        latitude = site.latitude if latitude is None else latitude
+        longitude = site.longitude if longitude is None else longitude
+        altitude_m = site.altitude_m if altitude_m is None else altitude_m
+    if source in BUNDLED_WEATHER or (Path(source).exists() and detect_format(Path(source)) != "csv"):
+        return _from_typical_year(source, times, step_s, latitude, longitude, altitude_m)
     return _from_csv(source, times, step_s, latitude, longitude, altitude_m)
 
 
 def _from_typical_year(
-    name: str,
+    source: str,
     times: pd.DatetimeIndex,
-    mid_s: np.ndarray,
     step_s: float,
     latitude: float | None,
     longitude: float | None,
     altitude_m: float | None,
 ) -> Weather:
-    tmy = _read_typical_year(name)
-    local = times.tz_convert(None) + pd.Timedelta(hours=tmy.tz_hours)  # local standard time
-    x = _typical_year_position_s(pd.DatetimeIndex(local)) if len(local) else np.zeros(0)
-    period = _SECONDS_PER_TYPICAL_YEAR
-    out: dict[str, np.ndarray] = {}
-    for col, values in tmy.columns.items():
-        xp = tmy.irradiance_pos_s if col in _IRRADIANCE else tmy.point_pos_s
-        out[col] = np.interp(x, xp, values, period=period)
+    year: TypicalYear = read_typical_year(source)  # parsed once per process and file version
+    own = year.site
     return _assemble(
         times,
-        out,
-        latitude=tmy.latitude if latitude is None else latitude,
-        longitude=tmy.longitude if longitude is None else longitude,
-        altitude_m=tmy.altitude_m if altitude_m is None else altitude_m,
-        tz=_tz_name(tmy.tz_hours),
-        source=name,
+        typical_year_values(year, times),
+        latitude=own.latitude if latitude is None else latitude,
+        longitude=own.longitude if longitude is None else longitude,
+        altitude_m=own.altitude_m if altitude_m is None else altitude_m,
+        tz=own.tz,
+        source=source,
         step_s=step_s,
     )
 
@@ -345,7 +267,7 @@ def _from_csv(
 ) -> Weather:
     path = Path(source)
     if not path.exists():
-        names = ", ".join(sorted(BUNDLED_TMY))
+        names = ", ".join(sorted(BUNDLED_WEATHER))
         raise FileNotFoundError(f"weather file not found: {path} (bundled names: {names})")
     df = pd.read_csv(path)
     if "time" not in df.columns:

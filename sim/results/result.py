@@ -30,6 +30,8 @@ import pandas as pd
 import yaml
 
 from sim.results import serving as serving_results
+from sim.results.footprint import FOOTPRINT_KEYS, FootprintInputs, footprint
+from sim.results.shares import SHARE_DEFINITIONS, ShareInputs, binned_shares, compute_shares
 from sim.units import J_PER_KWH, W_PER_KW
 
 if TYPE_CHECKING:
@@ -51,8 +53,8 @@ SUMMARY_KEYS: dict[str, tuple[str, str]] = {
     "cooling_energy_kwh": ("kWh", "cooling plant (or the PUE overhead of constant-pue)"),
     "losses_energy_kwh": ("kWh", "power distribution losses (UPS, PDU)"),
     "pue": ("1", "facility / IT energy"),
-    "renewable_share": ("1", "renewable energy that met the load in the same hour (hourly matching, incl. PPA) / demand"),
-    "annual_matched_share": ("1", "on-site and contracted renewables over the period / demand (annual matching)"),
+    **{k: ("1", v) for k, v in SHARE_DEFINITIONS.items()},
+    **FOOTPRINT_KEYS,
     "grid_import_kwh": ("kWh", "energy drawn from the grid"),
     "grid_peak_kw": ("kW", "highest grid import averaged over a plant step"),
     "carbon_kg": ("kg CO2e", "location-based emissions of the grid import"),
@@ -97,11 +99,18 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "pue": ("1", "facility / IT energy of the bin"),
     "carbon_kg": ("kg CO2e", "emissions in the bin"),
     "cost": ("currency", "energy cost in the bin"),
+    **{k: ("1", f"{v}; over the bin (hourly matching within the bin's part of each hour; NaN where"
+                f" the grid's mix is unknown)") for k, v in SHARE_DEFINITIONS.items()},
     "busy_accelerators": ("count", "mean accelerators running jobs"),
     "jobs_running": ("count", "mean jobs running"),
     "jobs_queued": ("count", "mean jobs waiting"),
     "<flow>_w": ("W", "mean supply flow: grid_import, grid_export, pv, wind, renewable_used, "
                       "curtailed, battery_charge, battery_discharge, ppa"),
+    "grid_renewable_w": ("W", "grid import x the grid's renewable fraction (when the grid's mix is known)"),
+    "grid_carbon_free_w": ("W", "grid import x the grid's carbon-free fraction (when the grid's mix is known)"),
+    "grid_renewable_fraction": ("1", "renewable fraction of the grid's generation (when known)"),
+    "grid_carbon_free_fraction": ("1", "carbon-free fraction of the grid's generation: renewables without "
+                                       "biomass, plus nuclear (when known)"),
     # plant readings (per-bin means of the plant-step values)
     "accelerator_cap_fraction": ("1", "thermal limit on accelerator power as a fraction of TDP (1 = none)"),
     "throttled_accelerators": ("count", "mean accelerators running under a thermal power limit"),
@@ -161,6 +170,9 @@ JOB_COLUMNS: dict[str, tuple[str, str]] = {
                                  "needs at a small batch, not the extra ones a large batch costs"),
     "power_per_accelerator_w": ("W", "IT power (accelerator + host share) per accelerator held"),
     "comm_wait_share": ("1", "share of running time spent waiting on communication"),
+    "accelerator_hours": ("h", "accelerator-hours the job held (attained service)"),
+    "cost_total": ("currency", "the run's cost_total x the job's share of the jobs' accelerator-hours"),
+    "embodied_carbon_kg": ("kg CO2e", "the run's embodied carbon x the job's share of the jobs' accelerator-hours"),
 }
 
 #: nodes.parquet: one row per node
@@ -281,11 +293,6 @@ def build_result(record: RunRecord) -> Result:
     it_total = sum(cat.get(c, 0.0) for c in IT_CATEGORIES)
     fac_total = sum(cat.get(c, 0.0) for c in POWER_CATEGORIES)
     flows = {c.name: meter.integral(c.index, end) for c in meter.channels if c.quantity == "flow_w"}
-    # renewable energy that met the load in the same plant step (what went into
-    # the battery is counted when it comes out, through the battery's flows)
-    r2l = [c.index for c in meter.channels if c.name == "renewable_to_load_w"]
-    renewable = meter.integral(r2l[0], end) if r2l else 0.0
-
     # facility power per plant step, for the peak
     step_edges = np.append(np.arange(0.0, end, s.plant.step), end)
     fac_channels = [ch for c in POWER_CATEGORIES for ch in power.get(c, [])]
@@ -294,6 +301,12 @@ def build_result(record: RunRecord) -> Result:
     cum_it = _cum(meter, [ch for c in IT_CATEGORIES for ch in power.get(c, [])], step_edges)
     carbon_idx = [c.index for c in meter.channels if c.name == "carbon_g"]
     cum_carbon = _cum(meter, carbon_idx, step_edges)
+
+    share_in = _share_inputs(meter, step_edges, cum_fac)
+    step_bin = np.clip(np.searchsorted(edges, step_edges[:-1], side="right") - 1, 0, len(widths) - 1)
+    for key, values in binned_shares(share_in, step_bin, len(widths)).items():
+        ts[key] = values
+    shares = compute_shares(share_in)
 
     jobs = _jobs_table(record, step_edges, cum_fac, cum_it, cum_carbon)
     nodes = _nodes_table(record)
@@ -310,8 +323,7 @@ def build_result(record: RunRecord) -> Result:
         "it_energy_kwh": it_total / J_PER_KWH,
         **{f"{c}_energy_kwh": cat.get(c, 0.0) / J_PER_KWH for c in POWER_CATEGORIES},
         "pue": fac_total / it_total if it_total > 0 else float("nan"),
-        "renewable_share": renewable / fac_total if fac_total > 0 else 0.0,
-        "annual_matched_share": 0.0,
+        **shares,
         "grid_import_kwh": flows.get("grid_import", 0.0) / J_PER_KWH,
         "carbon_kg": (meter.integral(carbon_idx[0], end) / 1000.0) if carbon_idx else 0.0,
         "cost": meter.category_integral("cost", end),
@@ -335,11 +347,9 @@ def build_result(record: RunRecord) -> Result:
     }
     if record.supply_summary is not None:
         extra = record.supply_summary
-        for key in ("renewable_share", "annual_matched_share"):
-            if key in extra:
-                summary[key] = extra[key]
         summary["grid_peak_kw"] = extra.get("grid_peak_kw", summary["peak_power_kw"])
     requests = _serving_tables(record, edges, ts, summary)
+    _add_footprint(record, summary, jobs, share_in, step_edges, cat, fac_total, flows, busy_s, it_total)
     manifest = {
         "scenario": s.resolved(),
         "seed": s.seed,
@@ -372,6 +382,68 @@ def _serving_tables(record: RunRecord, edges: np.ndarray, ts: pd.DataFrame, summ
     overhead = pue - 1.0 if math.isfinite(pue) else 0.0
     summary.update(serving_results.summary(eng, record.ledger, req, record.end_s, overhead))
     return req
+
+
+def _add_footprint(record: RunRecord, summary: dict[str, Any], jobs: pd.DataFrame, share_in: ShareInputs,
+                   step_edges: np.ndarray, cat: dict[str, float], fac_total: float, flows: dict[str, float],
+                   busy_s: float, it_total: float) -> None:
+    """Costs, embodied carbon and water (``sim.results.footprint``) into the summary and the jobs table."""
+    s = record.scenario
+    end = record.end_s
+    accelerators: dict[str, int] = {}
+    for n in record.nodes:
+        accelerators[n.accelerator] = accelerators.get(n.accelerator, 0) + n.accelerators
+    meter = record.ledger
+    heat_j = fac_total  # every joule the facility draws ends as heat to reject
+    if meter.has("heat_removed_w"):  # the plant: heat from the hall + the chillers' own work
+        heat_j = meter.integral(meter.index("heat_removed_w"), end) + cat.get("cooling", 0.0)
+    widths = np.maximum(np.diff(step_edges), 1e-12)
+    supply_cfg = s.supply
+    x = FootprintInputs(
+        duration_s=end, start=s.start_ts, currency=supply_cfg.grid.currency, accelerators=accelerators,
+        nodes=len(record.nodes), it_capacity_w=record.it_capacity_w,
+        pv_kwp=supply_cfg.pv.capacity_kw if supply_cfg.pv.trace is None else 0.0,
+        battery_kwh=supply_cfg.battery.capacity_kwh, energy_cost=summary["cost"],
+        ppa_kwh=flows.get("ppa", 0.0) / J_PER_KWH, step_edges_s=step_edges,
+        grid_import_w=share_in.grid_import_j / widths, busy_accelerator_hours=busy_s / 3600.0,
+        heat_rejected_j=heat_j, it_energy_j=it_total, grid_import_j=flows.get("grid_import", 0.0),
+        operational_carbon_kg=summary["carbon_kg"],
+    )
+    out, totals, embodied_kg = footprint(s.costs, x)
+    summary.update(out)
+    # per job: its share of the accelerator-hours the jobs held (the jobs table follows record.jobs)
+    held_h = np.array([j.attained_service_s / 3600.0 for j in record.jobs], dtype=float)
+    total_h = float(held_h.sum())
+    jobs["accelerator_hours"] = held_h
+    jobs["cost_total"] = totals.total * held_h / total_h if total_h > 0 else 0.0
+    jobs["embodied_carbon_kg"] = embodied_kg * held_h / total_h if total_h > 0 else 0.0
+
+
+def _share_inputs(meter, step_edges: np.ndarray, cum_fac: np.ndarray) -> ShareInputs:
+    """Per plant step energies of the supply channels (J), for ``sim.results.shares``.
+
+    Flow channels are named without ``_w`` in the ledger. A channel the supply model does not book is 0 (the grid's renewable and carbon-free
+    imports: NaN, unknown); without a ``demand_w`` reading the demand is the facility energy."""
+
+    def per_step(name: str, missing: float = 0.0) -> np.ndarray:
+        if not meter.has(name):
+            return np.full(len(step_edges) - 1, missing)
+        return np.diff(_cum(meter, [meter.index(name)], step_edges))
+
+    demand = per_step("demand_w", math.nan)
+    if np.isnan(demand).all():
+        demand = np.diff(cum_fac)
+    return ShareInputs(
+        demand_j=demand,
+        onsite_to_load_j=per_step("renewable_to_load_w"),
+        grid_import_j=per_step("grid_import"),
+        grid_renewable_j=per_step("grid_renewable", math.nan),
+        grid_carbon_free_j=per_step("grid_carbon_free", math.nan),
+        ppa_j=per_step("ppa"),
+        onsite_generated_j=per_step("pv") + per_step("wind"),
+        curtailed_j=per_step("curtailed"),
+        hour=np.floor(step_edges[:-1] / 3600.0).astype(np.int64),
+    )
 
 
 def _level_integral(meter, name: str, end: float) -> float:

@@ -25,10 +25,12 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from sim.registry import REGISTRIES
 from sim.spec.cooling import ConstantPueConfig, CoolingConfig
+from sim.spec.costs import CostsConfig
 from sim.spec.errors import ScenarioError
 from sim.spec.network import NetworkConfig, TopologyConfig
 from sim.spec.scheduling import SchedulerConfig
 from sim.spec.serving import ServingConfig
+from sim.spec.site import SiteConfig
 from sim.spec.supply import SupplyConfig
 from sim.spec.types import Duration, Positive, PositiveDuration, PowerModelName, StrictModel
 from sim.spec.workload import WorkloadConfig
@@ -101,6 +103,7 @@ class Scenario(StrictModel):
         default=366 * 86400.0, description="horizon when duration is 'until-done'"
     )
     seed: int = 1
+    site: SiteConfig | None = Field(default=None, description="where the datacenter is; else the weather file's site")
     catalog: CatalogAdditions = Field(default_factory=CatalogAdditions)
     cluster: ClusterConfig = Field(default_factory=ClusterConfig)
     network: NetworkConfig = Field(default_factory=NetworkConfig)
@@ -111,6 +114,18 @@ class Scenario(StrictModel):
     plant: PlantConfig = Field(default_factory=PlantConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
     serving: ServingConfig | None = Field(default=None, description="an LLM inference deployment (docs/serving.md)")
+    costs: CostsConfig = Field(default_factory=CostsConfig)
+
+    @model_validator(mode="after")
+    def _money_in_one_currency(self) -> Scenario:
+        currency = self.supply.grid.currency
+        unset = self.costs.usd_defaults_in_use()
+        if currency.upper() != "USD" and unset:
+            raise ValueError(
+                f"costs: {', '.join(unset)} default to USD prices but supply.grid.currency is {currency!r};"
+                f" give them in {currency}"
+            )
+        return self
 
     @model_validator(mode="after")
     def _bins_close_on_plant_steps(self) -> Scenario:

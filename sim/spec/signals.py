@@ -16,7 +16,8 @@ from sim.units import DAY
 class ForecastConfig(StrictModel):
     """How policies see the future of a signal."""
 
-    kind: Literal["perfect", "persistence", "noisy"] = "perfect"
+    kind: Literal["perfect", "persistence", "noisy"] = "persistence"
+    """What an operator could have by default (day-ahead persistence); perfect only when asked for."""
     relative_error: NonNegative = 0.0
     period: Duration = DAY
     seed: int = 0

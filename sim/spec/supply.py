@@ -70,6 +70,12 @@ class GridConfig(StrictModel):
     currency: str = "USD"
     import_limit_kw: Positive | None = None
     export: bool = False
+    renewable_fraction: SignalConfig | None = None
+    """The grid's renewable fraction of generation (0..1): a number, a trace or a profile;
+    omitted: from the generation mix that ships with a bundled carbon trace (gb-2020, fr-2020),
+    else unknown (location-based shares are then NaN, never 0)."""
+    carbon_free_fraction: SignalConfig | None = None
+    """The grid's carbon-free fraction (renewables without biomass, plus nuclear); as above."""
 
 
 class _GenerationTrace(StrictModel):
