@@ -2,18 +2,23 @@
 
 What is modelled
 ----------------
-W workers (one per accelerator) each compute a gradient on their own batch b,
-push it to the parameter servers and pull fresh parameters, without waiting
-for the others (Dean et al., "Large scale distributed deep networks"
+W workers each compute a gradient on their own batch, push it to the
+parameter servers and pull fresh parameters, without waiting for the others (Dean et al., "Large scale distributed deep networks"
 (DistBelief, Downpour SGD), NIPS 2012; Li et al., "Scaling distributed machine
 learning with the parameter server", OSDI 2014). The parameters are sharded
 over K servers co-located with the workers (MXNet KVStore, BytePS: Jiang et
 al., OSDI 2020), so each worker host exchanges S/K bytes with every shard and
 no single server link carries W S (the flows and their shares are
 `sim.network.fabric.NetworkComm`'s; K is ``network.parameter_servers``).
+A worker is the job's accelerators on one host, a model replica (DistBelief's
+replicas; BytePS sums the GPUs of a machine over NVLink before pushing): they
+all-reduce inside the host, so W is the number of hosts, and a one-host async
+job has no staleness. (Each GPU a worker would push 8x the bytes of an
+all-reduce per DGX host, which no deployed parameter server does.)
 
-Per worker i (accelerator FLOP/s p_i, step compute time t_c = b F / p_i,
-push + pull time t_w from the network, overlap o):
+Per worker i (its accelerators' FLOP/s p_i each, batch b per accelerator,
+step compute time t_c = b F / p_i, all-reduce + push + pull time t_w from the
+network, overlap o):
 
     step time  T_i = t_c + max(0, t_w - o t_c),   update rate u_i = 1 / T_i
 
@@ -54,8 +59,9 @@ and F = ``network.staleness_max_factor`` (default 2). Sources:
   worse accuracy than sync, not orders of magnitude slower. F = 2 (at most
   twice the samples of a fresh-gradient run) is a modelling choice (M) inside
   those findings.
-The useful rate of the job is sum_i c_i p_i s_i / f(tau_i) (ASP), with s_i
-the compute share of a step; SSP gives W u_min b F / f(W - 1).
+The useful rate of the job is sum_i c_i p_i s_i / f(tau_i) (ASP), with c_i
+the worker's accelerators and s_i the compute share of its step; SSP gives
+sum_i c_i u_min b F / f(W - 1).
 
 Without a network model (``network.model: off``) the push/pull is free but
 staleness is still charged; without ``cluster.topology`` an async job is
@@ -105,28 +111,29 @@ def async_rates(
     w = job.work
     step_flops = (w.batch_per_accelerator or 0) * (w.flops_per_sample or 0.0)
     counts = [c for _, c in job.placement]
-    workers = sum(counts)
-    if workers == 0:
+    accelerators = sum(counts)
+    if accelerators == 0:
         return 0.0, 0.0
     if step_flops <= 0:  # no step model (totals only): workers compute all the time, no staleness known
         return sum(p * c for p, c in zip(per_accelerator_flops, counts)), 1.0
     shares: list[float] = []
-    updates: list[float] = []  # steps per second of one worker on each node
+    updates: list[float] = []  # steps per second of each worker (host)
     for p, (node, _) in zip(per_accelerator_flops, job.placement):
         t_c = step_flops / p
         t_w = worker_comm_s(node)
         t_step = t_c + max(0.0, t_w - overlap * t_c)
         shares.append(t_c / t_step)
         updates.append(1.0 / t_step)
+    workers = len(updates)
     if staleness_bound is not None:  # SSP: everyone at the slowest worker's pace
         u_min = min(updates)
         f = staleness_factor(workers - 1, kappa, max_factor)
         busy = sum(c * s * u_min / u for c, s, u in zip(counts, shares, updates))
-        return workers * u_min * step_flops / f, busy / workers
-    total_updates = sum(c * u for c, u in zip(counts, updates))
+        return accelerators * u_min * step_flops / f, busy / accelerators
+    total_updates = sum(updates)
     rate = 0.0
     for c, u in zip(counts, updates):
         tau = (total_updates - u) / u
         rate += c * u * step_flops / staleness_factor(tau, kappa, max_factor)
     busy = sum(c * s for c, s in zip(counts, shares))
-    return rate, busy / workers
+    return rate, busy / accelerators

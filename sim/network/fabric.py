@@ -42,14 +42,16 @@ its flows from and to that host are capped at that share of the host link
 GPU of a spread job gets one NIC's 400 Gb/s, not the node's 3.2 Tb/s.
 
 Asynchronous jobs (``mode: async``, `sim.compute.async_training` has the step
-and staleness model): the parameters are sharded over K servers on the job's
-first K hosts (``network.parameter_servers``; default one per host, at most
-`MAX_AUTO_SHARDS`). Every host pushes S/K bytes per worker to each shard and
-pulls as much back (one flow each way per host and shard), so the servers'
-traffic spreads over K links instead of one: with K = 1 the server link
-carries W S each way, the parameter-server bottleneck of Li et al. (OSDI 2014)
-and BytePS (Jiang et al., OSDI 2020); with a shard on every host the traffic
-per host is that of an all-reduce.
+and staleness model): a worker is the job's accelerators on one host (a model
+replica, as in DistBelief; its gradients are all-reduced over NVLink first, as
+BytePS aggregates inside a machine before pushing). The parameters are sharded
+over K servers on the job's first K hosts (``network.parameter_servers``;
+default one per host, at most `MAX_AUTO_SHARDS`). Every host pushes S/K bytes
+to each shard and pulls as much back (one flow each way per host and shard),
+so the servers' traffic spreads over K links instead of one: with K = 1 the
+server link carries W S each way, the parameter-server bottleneck of Li et al.
+(OSDI 2014) and BytePS (Jiang et al., OSDI 2020); with a shard on every host
+each host sends about 2 S per step, like an all-reduce.
 
 Power: every switch is a ledger channel in category ``network`` (tag
 ``switch``), and the host NICs one more (``network:nics``); values come from
@@ -133,7 +135,7 @@ class _Placed:
     intra_bytes_per_s: float  # slowest intra-node fabric among its nodes
     on_network: bool  # has flows (more than one host)
     servers: list[str] = field(default_factory=list)  # async: hosts of the parameter-server shards
-    flow_index: dict[tuple[str, str], int] = field(default_factory=dict)  # (src, dst) -> flow number
+    flow_index: dict[tuple[str, str, str], int] = field(default_factory=dict)  # async: (push|pull, worker, server)
 
 
 def _host_link_default(config: TopologyConfig, nodes: list[Node]) -> TopologyConfig:
@@ -221,6 +223,8 @@ class NetworkComm:
                 placed.servers = hosts[:max(1, min(k, len(hosts)))]
                 pushes = [(w, s) for w in hosts for s in placed.servers if w != s]
                 pairs = pushes + [(s, w) for w, s in pushes]
+                placed.flow_index = {("push", w, s): i for i, (w, s) in enumerate(pushes)}
+                placed.flow_index.update({("pull", w, s): len(pushes) + i for i, (w, s) in enumerate(pushes)})
             else:
                 pairs = [(s, d) for s, d, _ in collective_flows(hosts, self._flow_kind(job))]
             caps = self._nic_caps(job)
@@ -231,7 +235,6 @@ class NetworkComm:
                 inn[d] = inn.get(d, 0) + 1
             flows = [(s_, d, min(caps.get(s_, math.inf) / out[s_], caps.get(d, math.inf) / inn[d]))
                      for s_, d in pairs]
-            placed.flow_index = {(s_, d): i for i, (s_, d) in enumerate(pairs)}
             self.net.stage(job.id, flows)
             self._pending.add(job.id)
             self._mark_dirty()
@@ -372,12 +375,13 @@ class NetworkComm:
         return intra + tree_allreduce_time(n, size, b_out, a_out)
 
     def worker_comm_time_s(self, job: Job, node: Node) -> float:
-        """Push + pull time of one step of an asynchronous worker on `node` (s).
+        """Communication of one step of the asynchronous worker (replica) on `node` (s).
 
-        The c workers on the node push c S/K bytes to each of the K shards and
-        pull as much back, over the job's flows to and from each shard (a shard
-        on the same host: the intra-node fabric):
-        ``2 a + max_k c S/K / r(h->k) + max_k c S/K / r(k->h)``.
+        The job's c accelerators on the node all-reduce their gradients over
+        the intra-node fabric (ring), then the node pushes S/K bytes to each of
+        the K shards and pulls as much back over the job's flows (a shard on
+        the same host: the intra-node fabric):
+        ``ring(c, S, B_in) + 2 a + max_k S/K / r(h->k) + max_k S/K / r(k->h)``.
         """
         placed = self._placed.get(job.id)
         size = job.work.gradient_bytes or 0.0
@@ -385,22 +389,22 @@ class NetworkComm:
             return 0.0
         h = host_name(node.index)
         c = placed.counts[placed.hosts.index(h)] if h in placed.hosts else 1
-        local = c * size / placed.intra_bytes_per_s
+        local = ring_allreduce_time(c, size, placed.intra_bytes_per_s, INTRA_NODE_LATENCY_S)
         if not placed.on_network:
-            return 2.0 * (INTRA_NODE_LATENCY_S + local)
+            return local
         if job.id in self._pending:
             return 0.0
         rates = self.net.flow_rates(job.id)
-        shard = c * size / len(placed.servers)
+        shard = size / len(placed.servers)
         push = pull = 0.0
         for k in placed.servers:
             if k == h:
                 push = max(push, shard / placed.intra_bytes_per_s)
                 pull = max(pull, shard / placed.intra_bytes_per_s)
             else:
-                push = max(push, shard / rates[placed.flow_index[(h, k)]])
-                pull = max(pull, shard / rates[placed.flow_index[(k, h)]])
-        return 2.0 * self.net.latency_s(job.id) + push + pull
+                push = max(push, shard / rates[placed.flow_index[("push", h, k)]])
+                pull = max(pull, shard / rates[placed.flow_index[("pull", h, k)]])
+        return local + 2.0 * self.net.latency_s(job.id) + push + pull
 
 
 def build_network(
