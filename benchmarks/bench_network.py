@@ -20,8 +20,8 @@ import time
 import numpy as np
 
 from sim.network.flows import Network, Router, collective_flows
-from sim.network.topology import build_topology, host_name
 from sim.network.power import network_power_w
+from sim.network.topology import build_topology, host_name
 from sim.spec.network import FatTreeTopology, NetworkPowerModel
 
 

@@ -98,9 +98,9 @@ if TYPE_CHECKING:
 INTRA_NODE_LATENCY_S = 2e-6
 
 #: parameter-server shards of an async job when ``network.parameter_servers`` is unset: one per
-#: host of the job, at most this many (flows grow as hosts x shards; 16 shards already spread the
-#: servers' traffic over 16 links, M)
-MAX_AUTO_SHARDS = 16
+#: host of the job, at most this many (flows grow as hosts x shards: 2 x 128 x 64 = 16k flows for
+#: 1,024 GPUs, a few seconds per recompute on a busy 2-core box, M)
+MAX_AUTO_SHARDS = 64
 
 
 

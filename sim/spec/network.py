@@ -252,7 +252,7 @@ class NetworkConfig(StrictModel):
         one's speed and no update is staler than the equal-speed W - 1.
     parameter_servers: server shards of an asynchronous job, one per host on
         the job's first hosts (co-located with workers, as MXNet KVStore and
-        BytePS place them); None = one per host of the job, at most 16.
+        BytePS place them); None = one per host of the job, at most 64.
     power: switch and NIC power (see `NetworkPowerModel`, booked by `sim.network.power.network_power_w`).
     """
 
