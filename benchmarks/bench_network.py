@@ -20,6 +20,7 @@ import time
 import numpy as np
 
 from sim.network.flows import Network, Router, collective_flows
+from sim.network.power import network_power_w
 from sim.network.topology import build_topology, host_name
 from sim.spec.network import FatTreeTopology, NetworkPowerModel
 
@@ -80,7 +81,7 @@ def main() -> None:
           f"job bandwidth min/median/max {bws.min() / 1e9:.1f}/{np.median(bws) / 1e9:.1f}/"
           f"{bws.max() / 1e9:.1f} GB/s")
     t = time.perf_counter()
-    power = NetworkPowerModel().power_w(net)
+    power = network_power_w(NetworkPowerModel(), net)
     print(f"network power {power['total'] / 1e3:.1f} kW (computed in {(time.perf_counter() - t) * 1e3:.1f} ms)")
 
 

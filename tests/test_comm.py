@@ -120,12 +120,14 @@ def test_energy_balance_holds_with_network_channels():
     np.testing.assert_allclose(ts.it_power_w, parts + ts.get("background_power_w", 0.0), rtol=1e-9)
     np.testing.assert_allclose(
         ts.facility_power_w, ts.it_power_w + ts.cooling_power_w + ts.losses_power_w, rtol=1e-9)
-    # by hand (sim/network/flows.py NetworkPowerModel defaults, every port-end draws 8.5 W busy or idle):
-    # 2 leaves + 2 spines x 750 W; port-ends: 2 leaves x 4 + 2 spines x 2 = 12 on switches, 4 on hosts;
-    # 4 NICs x 20 W -> 3,000 + 16 x 8.5 + 80 = 3,216 W static for 6 h = 19.296 kWh. The dynamic part,
-    # 5 pJ/bit x 8 bit/B x ingress, is at most 12 switch ports x 50e9 B/s -> 24 W, 0.144 kWh over 6 h.
-    static_kwh = (4 * 750 + 16 * 8.5 + 4 * 20) * 6 / 1000
-    assert static_kwh <= r.summary["network_energy_kwh"] <= static_kwh + 12 * 50e9 * 8 * 5e-12 * 6 / 1000
+    # by hand (sim/spec/network.py NetworkPowerModel defaults; DGX H100 host link 8 x 400G = 8 ports):
+    # leaf: 2 hosts x 8 down + 2 spines x 8 up (2 x 400e9 / 2 spines = 400e9 B/s each) = 32 ports;
+    # spine: 2 leaves x 8 = 16 ports; all fit one 64-port switch each -> 4 x 400 W chassis;
+    # 2 x 32 + 2 x 16 = 96 ports x (11.5 pJ/bit x 400e9 bit/s = 4.6 W electrical + 8.5 W optics);
+    # NICs inside host power -> 1,600 + 96 x 13.1 = 2,857.6 W static for 6 h = 17.1456 kWh. The traffic
+    # part, 2 pJ/bit x 8 bit/B x ingress, is at most 96 ports x 50e9 B/s -> 76.8 W, 0.4608 kWh over 6 h.
+    static_kwh = (4 * 400 + 96 * (4.6 + 8.5)) * 6 / 1000
+    assert static_kwh <= r.summary["network_energy_kwh"] <= static_kwh + 96 * 50e9 * 8 * 2e-12 * 6 / 1000
     assert r.summary["network_energy_kwh"] > static_kwh  # the jobs' traffic adds energy per bit
     assert r.summary["jobs_completed"] == 3
 

@@ -260,6 +260,12 @@ def scenarios(draw) -> dict[str, Any]:
     }
     if until_done:
         sections["max_duration"] = "2d"
+    if "topology" not in cluster:  # async needs a network (refused at load time otherwise)
+        for job in sections["workload"].get("jobs", []):
+            job["mode"] = "sync"
+        for gen in [sections["workload"].get("generator")] + list(sections["workload"].get("generators", [])):
+            if isinstance(gen, dict):
+                gen["mode"] = "sync"
     if "topology" in cluster:
         sections["network"] = {"model": draw(st.sampled_from(["flow", "flow", "off"])),
                                "collective": draw(st.sampled_from(["ring", "hierarchical", "tree"])),

@@ -252,13 +252,16 @@ def test_network_power_by_hand() -> None:
     assert net.active_ports() == 4  # h0 and h1 NIC ports + their two switch ports
     assert net.active_ports("s0") == 2
     power = network_power_w(NetworkPowerModel(), net)
-    # 750 W chassis + 4 ports x 8.5 W + 5 pJ/bit x 400e9 bit/s = 750 + 34 + 2
-    assert power["s0"] == pytest.approx(786.0)
-    # 4 NICs x 20 W + 4 host port-ends x 8.5 W
-    assert power["nics"] == pytest.approx(114.0)
-    assert power["total"] == pytest.approx(900.0)
+    # sim/spec/network.py NetworkPowerModel defaults: 4 ports (400G) -> 1 physical switch, 400 W chassis
+    # + 4 ports x 11.5 pJ/bit x 400e9 bit/s (4.6 W each) + 4 optics x 8.5 W + 2 pJ/bit x 400e9 bit/s ingress
+    assert power["s0"] == pytest.approx(400 + 4 * 4.6 + 4 * 8.5 + 0.8)
+    # NICs and their optics are inside the node types' host power by default
+    assert power["nics"] == 0.0
+    assert power["total"] == pytest.approx(453.2)
+    with_nics = network_power_w(NetworkPowerModel(nic_w=20, host_port_w=8.5), net)
+    assert with_nics["nics"] == pytest.approx(4 * (20 + 8.5))  # one 400G NIC port per host
     sleepy = network_power_w(NetworkPowerModel(port_idle_w=0.0), net)
-    assert sleepy["s0"] == pytest.approx(750 + 2 * 8.5 + 2.0)
+    assert sleepy["s0"] == pytest.approx(400 + 4 * 4.6 + 2 * 8.5 + 0.8)
     net.remove("j")
     assert net.active_ports() == 0
-    assert network_power_w(NetworkPowerModel(), net)["s0"] == pytest.approx(784.0)
+    assert network_power_w(NetworkPowerModel(), net)["s0"] == pytest.approx(400 + 4 * 4.6 + 4 * 8.5)

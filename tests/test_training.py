@@ -35,13 +35,15 @@ def test_sync_waits_for_the_straggler_and_async_finishes_sooner():
     # sync paces every worker at the A100: exactly the time of the job on two A100 nodes
     # (host links default to the slower node's NICs, so communication is the same too)
     assert sync.end_s == pytest.approx(_straggler_job("sync", slow).end_s, rel=1e-9)
-    # async: the H100 workers run ahead; even with the staleness penalty (1 + 0.02 x 15) it wins
+    # async: the H100 workers run ahead; even with the staleness cost (sim/compute/async_training.py) it wins
     assert async_.end_s < 0.8 * sync.end_s
 
 
 def test_async_parameter_server_rate_by_hand():
-    # 2 DGX H100 on one switch, 50e9 B/s host links; server = h0. Workers on h0 talk over NVLink;
-    # the 8 workers on h1 push and pull through one flow each way at the full host link.
+    # 2 DGX H100 on one switch, 50e9 B/s host links (sim/compute/async_training.py): a worker is a
+    # host's 8 GPUs (ring all-reduce over NVLink), the parameters are sharded over K = 2 servers, one
+    # on each host. A host pushes S/2 to the local shard over NVLink and S/2 to the remote one over
+    # the link h->h', which it shares with the other host's pull from this host's shard: 25e9 B/s.
     link, intra, b, mfu = 50e9, 450e9, 4, 0.5
     cluster = {"nodes": 2, "node_type": "dgx-h100",
                "topology": {"kind": "single-switch", "host_link_bandwidth": link, "intra_node_bandwidth": intra}}
@@ -50,10 +52,10 @@ def test_async_parameter_server_rate_by_hand():
                              "batch_per_accelerator": b, "mfu": mfu})
     per = 989e12 * mfu
     t_c = b * 1e12 / per
-    t_local = 2 * (2e-6 + 4e9 / intra)
-    t_remote = 2 * (2 * 50e-9 + 1e-6 + 8 * 4e9 / link)
-    rate = 8 * per * t_c / (t_c + t_local) + 8 * per * t_c / (t_c + t_remote)
-    rate /= 1 + 0.02 * 15  # staleness: W = 16 workers
+    t_w = (2 * 7 * 2e-6 + 2 * 7 / 8 * 4e9 / intra) + 2 * (2 * 50e-9 + 1e-6) + 2 * (4e9 / 2) / (link / 2)
+    rate = 16 * per * t_c / (t_c + t_w)
+    # staleness: W = 2 equal workers, tau = 1; f = 1 + (F - 1) tau / (tau + (F - 1) / kappa), F = 2, kappa = 0.03
+    rate /= 1 + 1 / (1 + 1 / 0.03)
     assert job.end_s == pytest.approx(samples * 1e12 / rate, rel=1e-9)
 
 

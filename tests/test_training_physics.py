@@ -101,9 +101,10 @@ def test_scale_out_at_a_fixed_global_batch_lowers_power_per_accelerator():
     assert power[0] > power[1] > power[2]
     assert wait[0] < wait[1] < wait[2]
     assert energy[0] < energy[1] < energy[2]
-    for r in rows:  # the phase formula, the switch's share aside (< 2 %)
+    for r in rows:  # the phase formula, the switch's share aside (< 3 %: at 8 nodes one 64-port
+        # switch, 400 W + 64 ports x 13.1 W, over 64 GPUs is ~20 W each; sim/spec/network.py)
         a = 1.0 - r.comm_wait_share
-        assert r.power_per_accelerator_w == pytest.approx(a * 620 + (1 - a) * 152.5 + 300, rel=0.02)
+        assert r.power_per_accelerator_w == pytest.approx(a * 620 + (1 - a) * 152.5 + 300, rel=0.03)
     assert power[2] / power[0] == pytest.approx(0.82, abs=0.02)
     assert [round(e, 1) for e in energy] == [520.4, 545.3, 668.5]  # docs/training.md, scale-out table
     assert [round(p) for p in power] == [918, 906, 755]

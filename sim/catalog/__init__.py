@@ -100,6 +100,8 @@ class NodeType:
     # --- additions ---
     rated_system_w: float | None = None  # nameplate maximum input power of the whole node
     aliases: tuple[str, ...] = ()
+    nics: int | None = None  # scale-out NIC ports sharing nic_bandwidth_bytes_per_s; None = one
+    # (sim/network/fabric.py: a job holding c of the node's accelerators gets ceil(c nics / accelerators) NICs)
 
 
 @dataclass(frozen=True)
@@ -247,6 +249,7 @@ _CHECKS: dict[type, dict[str, Any]] = {
         "source": _text,
         "rated_system_w": _positive,
         "aliases": _aliases,
+        "nics": _pos_int,
     },
     ModelPreset: {
         "name": _text,

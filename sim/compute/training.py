@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Protocol
 
+from sim.compute.async_training import DEFAULT_STALENESS, async_rates
 from sim.compute.node import WAIT_ACTIVITY, Node
 from sim.compute.parallelism import Layout, model_parallel_comm_s, step_time_s
 from sim.compute.power import DEFAULT_GAMMA
@@ -96,15 +97,12 @@ class CommModel(Protocol):
 
     comm_time_s: communication time of one synchronous step (s);
     worker_comm_time_s: push + pull time of one asynchronous worker on a node (s);
-    staleness_factor: work multiplier of an asynchronous job (>= 1);
     place / release: the job took / left its accelerators.
     """
 
     def comm_time_s(self, job: Job) -> float: ...
 
     def worker_comm_time_s(self, job: Job, node: Node) -> float: ...
-
-    def staleness_factor(self, job: Job) -> float: ...
 
     def place(self, job: Job) -> None: ...
 
@@ -179,6 +177,7 @@ class TrainingRuntime:
         self._cap_w = cap_w
         self.comm = comm
         self.overlap = overlap
+        self.async_staleness = DEFAULT_STALENESS  # (kappa, max factor, SSP bound), set by the network
         self.running: dict[int, Job] = {}
         self.on_complete: Callable[[Job], None] = lambda job: None
 
@@ -241,17 +240,11 @@ class TrainingRuntime:
             else:
                 share = 1.0
             rate = slowest * job.accelerators * share
-        else:  # async parameter server: workers advance independently (sim/network/fabric.py)
-            rate = busy = 0.0
-            for p, (node, c) in zip(per, job.placement):
-                t_c = (w.batch_per_accelerator or 0) * (w.flops_per_sample or 0.0) / p
-                t_w = self.comm.worker_comm_time_s(job, node) if (self.comm and t_c > 0) else 0.0
-                s = t_c / (t_c + max(0.0, t_w - self.overlap * t_c)) if t_w > 0 else 1.0
-                rate += p * c * s
-                busy += c * s
-            share = busy / max(sum(c for _, c in job.placement), 1)
-            if self.comm is not None:
-                rate /= self.comm.staleness_factor(job)
+        else:  # async parameter servers, ASP or SSP, staleness cost: sim/compute/async_training.py
+            comm = self.comm
+            rate, share = async_rates(
+                job, per, (lambda node: comm.worker_comm_time_s(job, node)) if comm else (lambda node: 0.0),
+                self.overlap, *self.async_staleness)
         ckpt = self._checkpoint_duty(job)
         return rate * ckpt, share
 

@@ -35,30 +35,28 @@ approximation: a job that overlaps communication with compute keeps its links
 busy; one that does not competes for less time than modelled, so contention is
 an upper bound).
 
-Asynchronous parameter server (``mode: async``): the job's first host is the
-server; every other host pushes gradients to it and pulls parameters from it
-(flows ``ps``). Each worker advances on its own: a worker on a host whose
-push/pull flows get r bytes/s and hosts c workers spends
-``2 (a_out + c S / r)`` per step communicating (all workers on the server
-host: ``2 (a_in + S/B_in)``). With W remote workers of equal speed the server
-link splits W ways, giving ``2(a + W S/B_server)``, the parameter-server
-bottleneck of Li et al. (OSDI 2014) and BytePS (Jiang et al., OSDI 2020).
-Staleness: a gradient computed on parameters that are tau updates old is
-worth less; with W workers of similar speed the mean delay is tau = W - 1.
-We charge the work needed to converge a factor ``1 + kappa tau``
-(``network.staleness_penalty`` = kappa, default 0.02). The linear form
-follows the bounded-delay convergence analyses of asynchronous SGD (Lian et
-al., NeurIPS 2015; Dutta et al., "Slow and stale gradients can win the race",
-AISTATS 2018, sec. 5, where the error/iterations trade-off grows with the
-expected staleness); kappa = 0.02 is a modelling choice (M) of the order of
-the slowdowns Dai et al. (ICLR 2019, "Toward understanding the impact of
-staleness in distributed machine learning") measured for SGD at staleness
-4-16 (1.1-1.4x more batches).
+NICs: a node type with ``nics`` scale-out NICs (DGX H100: 8 ConnectX-7, one
+per GPU) gives a job holding c of its A accelerators ceil(c nics / A) of them:
+its flows from and to that host are capped at that share of the host link
+(split evenly over the job's flows leaving or entering the host), so the lone
+GPU of a spread job gets one NIC's 400 Gb/s, not the node's 3.2 Tb/s.
+
+Asynchronous jobs (``mode: async``, `sim.compute.async_training` has the step
+and staleness model): a worker is the job's accelerators on one host (a model
+replica, as in DistBelief; its gradients are all-reduced over NVLink first, as
+BytePS aggregates inside a machine before pushing). The parameters are sharded
+over K servers on the job's first K hosts (``network.parameter_servers``;
+default one per host, at most `MAX_AUTO_SHARDS`). Every host pushes S/K bytes
+to each shard and pulls as much back (one flow each way per host and shard),
+so the servers' traffic spreads over K links instead of one: with K = 1 the
+server link carries W S each way, the parameter-server bottleneck of Li et al.
+(OSDI 2014) and BytePS (Jiang et al., OSDI 2020); with a shard on every host
+each host sends about 2 S per step, like an all-reduce.
 
 Power: every switch is a ledger channel in category ``network`` (tag
 ``switch``), and the host NICs one more (``network:nics``); values come from
-`sim.network.flows.NetworkPowerModel` (chassis + per port-end + energy per bit) and
-are re-booked only when they change. Network energy is not attributed to jobs
+`sim.network.power.FabricPower` (physical switches x chassis + ports at their
+speed + optics + energy per bit) and are re-booked only when they change. Network energy is not attributed to jobs
 (it stays facility overhead in the per-job books).
 """
 
@@ -66,7 +64,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Hashable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 import networkx as nx
@@ -81,6 +79,7 @@ from sim.network.flows import (
     ring_allreduce_time,
     tree_allreduce_time,
 )
+from sim.network.power import FabricPower
 from sim.network.topology import build_topology, host_name
 from sim.spec.network import (
     NetworkConfig,
@@ -97,6 +96,11 @@ if TYPE_CHECKING:
 #: per-step latency of a collective on the intra-node fabric (M: NCCL over
 #: NVLink runs a ring step in a few microseconds; 2 us is a round figure)
 INTRA_NODE_LATENCY_S = 2e-6
+
+#: parameter-server shards of an async job when ``network.parameter_servers`` is unset: one per
+#: host of the job, at most this many (flows grow as hosts x shards: 2 x 128 x 64 = 16k flows for
+#: 1,024 GPUs, a few seconds per recompute on a busy 2-core box, M)
+MAX_AUTO_SHARDS = 64
 
 
 
@@ -130,6 +134,8 @@ class _Placed:
     counts: list[int]  # the job's accelerators on each host
     intra_bytes_per_s: float  # slowest intra-node fabric among its nodes
     on_network: bool  # has flows (more than one host)
+    servers: list[str] = field(default_factory=list)  # async: hosts of the parameter-server shards
+    flow_index: dict[tuple[str, str, str], int] = field(default_factory=dict)  # async: (push|pull, worker, server)
 
 
 def _host_link_default(config: TopologyConfig, nodes: list[Node]) -> TopologyConfig:
@@ -137,6 +143,9 @@ def _host_link_default(config: TopologyConfig, nodes: list[Node]) -> TopologyCon
     update: dict[str, float] = {}
     if "host_link_bandwidth" not in config.model_fields_set and config.kind != "torus":
         update["host_link_bandwidth"] = min(n.node_type.nic_bandwidth_bytes_per_s for n in nodes)
+        if "port_bandwidth" not in config.model_fields_set:  # one switch port per NIC (ConnectX-7: 400G)
+            update["port_bandwidth"] = min(n.node_type.nic_bandwidth_bytes_per_s / (n.node_type.nics or 1)
+                                           for n in nodes)
     if "intra_node_bandwidth" not in config.model_fields_set:
         update["intra_node_bandwidth"] = min(n.node_type.intra_node_bandwidth_bytes_per_s for n in nodes)
     return config.model_copy(update=update) if update else config
@@ -159,6 +168,7 @@ class NetworkComm:
         config: NetworkConfig,
         runtime: TrainingRuntime,
         intra_override_bytes_per_s: float | None = None,
+        nic_caps: bool = True,
     ) -> None:
         self.env = env
         self.meter = meter
@@ -167,6 +177,7 @@ class NetworkComm:
         self.runtime = runtime
         self.net = BatchedNetwork(graph, Router(graph, ecmp=config.ecmp))
         self._intra_override = intra_override_bytes_per_s
+        self._nic_caps_on = nic_caps  # host links from the node type's NICs (not set by the scenario)
         self._placed: dict[int, _Placed] = {}
         self._dirty = False
         self._pending: set[int] = set()  # staged this instant, shares not yet computed
@@ -183,6 +194,7 @@ class NetworkComm:
         self._switch_owners: list[tuple] = [()] * self._switch_idx.size  # (job id, share) per switch
         self._switch_fp = np.zeros(self._switch_idx.size)  # fingerprint of each switch's traffic mix
         self._nic_w = -1.0
+        self._power = FabricPower(config.power, self.net)
         self._book_power()
 
     # -- lifecycle (called by the runtime) ---------------------------------------
@@ -203,11 +215,60 @@ class NetworkComm:
         if self._intra_override is not None:
             intra = self._intra_override
         needs_net = len(hosts) > 1 and bool(job.work.gradient_bytes) and bool(job.work.flops_per_sample)
-        self._placed[job.id] = _Placed(hosts, counts, intra, needs_net)
+        placed = _Placed(hosts, counts, intra, needs_net)
+        self._placed[job.id] = placed
         if needs_net:
-            self.net.stage(job.id, collective_flows(hosts, self._flow_kind(job)))
+            if job.mode == "async":
+                k = self.config.parameter_servers or MAX_AUTO_SHARDS
+                placed.servers = hosts[:max(1, min(k, len(hosts)))]
+                pushes = [(w, s) for w in hosts for s in placed.servers if w != s]
+                pairs = pushes + [(s, w) for w, s in pushes]
+                placed.flow_index = {("push", w, s): i for i, (w, s) in enumerate(pushes)}
+                placed.flow_index.update({("pull", w, s): len(pushes) + i for i, (w, s) in enumerate(pushes)})
+            else:
+                pairs = [(s, d) for s, d, _ in collective_flows(hosts, self._flow_kind(job))]
+            caps = self._nic_caps(job)
+            out: dict[str, int] = {}
+            inn: dict[str, int] = {}
+            for s_, d in pairs:
+                out[s_] = out.get(s_, 0) + 1
+                inn[d] = inn.get(d, 0) + 1
+            flows = [(s_, d, min(caps.get(s_, math.inf) / out[s_], caps.get(d, math.inf) / inn[d]))
+                     for s_, d in pairs]
+            self.net.stage(job.id, flows)
             self._pending.add(job.id)
             self._mark_dirty()
+
+    def _nic_caps(self, job: Job) -> dict[str, float]:
+        """Bytes/s of the NICs the job holds on each host where it holds fewer than all of them.
+
+        A node type with ``nics`` scale-out NICs (DGX H100: 8 ConnectX-7, one per
+        GPU) gives a job holding c of its A accelerators ceil(c nics / A) of
+        them, so a lone GPU of a spread job gets one NIC's bandwidth, not the
+        node's (sim/catalog/node_types.yaml ``nics``). Not applied where the
+        scenario sets ``host_link_bandwidth`` itself (its link is then not the
+        node type's NICs) nor on a torus (its links are the chips' own).
+        """
+        held_by_node: dict[int, tuple[Node, int]] = {}
+        for node, c in job.placement:
+            prev = held_by_node.get(node.index)
+            held_by_node[node.index] = (node, c + (prev[1] if prev else 0))
+        caps: dict[str, float] = {}
+        if not self._nic_caps_on:
+            return caps
+        for node, c in held_by_node.values():
+            nics = node.node_type.nics or 1
+            h = host_name(node.index)
+            if nics <= 1 or self.graph.degree(h) != 1:
+                continue
+            held = min(nics, math.ceil(c * nics / node.node_type.accelerators_per_node - 1e-9))
+            if held < nics:
+                caps[h] = self._host_link(h) * held / nics
+        return caps
+
+    def _host_link(self, h: str) -> float:
+        (link,) = self.graph.edges(h, data="bandwidth_bytes_per_s")
+        return float(link[2])
 
     def release(self, job: Job) -> None:
         """Take the job's flows off the network."""
@@ -216,9 +277,7 @@ class NetworkComm:
             self.net.unstage(job.id)
             self._mark_dirty()
 
-    def _flow_kind(self, job: Job) -> Literal["ring", "ps", "tree"]:
-        if job.mode == "async":
-            return "ps"
+    def _flow_kind(self, job: Job) -> Literal["ring", "tree"]:
         return "tree" if self.config.collective == "tree" else "ring"
 
     def _mark_dirty(self) -> None:
@@ -247,20 +306,13 @@ class NetworkComm:
             self.after_flush()  # e.g. a power envelope that counted the network before these flows
 
     def _book_power(self) -> None:
-        """Book switch and NIC power where it changed (`NetworkPowerModel`)."""
-        pm = self.config.power
-        net = self.net
-        active = net._active_ports_per_node()
-        idle = net._degree - active
-        port_w = pm.port_active_w * active + pm.port_idle_w * idle
-        ingress = net.switch_throughput_bytes_per_s()
-        sw = (pm.switch_idle_w + port_w + pm.energy_per_bit_j * 8.0 * ingress)[self._switch_idx]
+        """Book switch and NIC power where it changed (`sim.network.power.FabricPower`)."""
+        sw = self._power.switch_w()
         for k in np.flatnonzero(sw != self._switch_w):
             self.meter.set(self._switch_ch[k], float(sw[k]))
         self._switch_w = sw
         self._attribute_switches()
-        is_host = ~net._is_switch
-        nic = float(pm.nic_w * (is_host & (net._degree > 0)).sum() + port_w[is_host].sum())
+        nic = self._power.nics_w()
         if nic != self._nic_w:
             self.meter.set(self._nic_ch, nic)
             self._nic_w = nic
@@ -323,26 +375,36 @@ class NetworkComm:
         return intra + tree_allreduce_time(n, size, b_out, a_out)
 
     def worker_comm_time_s(self, job: Job, node: Node) -> float:
-        """Push + pull time of one asynchronous worker on `node` (s)."""
+        """Communication of one step of the asynchronous worker (replica) on `node` (s).
+
+        The job's c accelerators on the node all-reduce their gradients over
+        the intra-node fabric (ring), then the node pushes S/K bytes to each of
+        the K shards and pulls as much back over the job's flows (a shard on
+        the same host: the intra-node fabric):
+        ``ring(c, S, B_in) + 2 a + max_k S/K / r(h->k) + max_k S/K / r(k->h)``.
+        """
         placed = self._placed.get(job.id)
         size = job.work.gradient_bytes or 0.0
         if placed is None or size <= 0:
             return 0.0
         h = host_name(node.index)
-        if not placed.on_network or h == placed.hosts[0]:
-            return 2.0 * (INTRA_NODE_LATENCY_S + size / placed.intra_bytes_per_s)
+        c = placed.counts[placed.hosts.index(h)] if h in placed.hosts else 1
+        local = ring_allreduce_time(c, size, placed.intra_bytes_per_s, INTRA_NODE_LATENCY_S)
+        if not placed.on_network:
+            return local
         if job.id in self._pending:
             return 0.0
         rates = self.net.flow_rates(job.id)
-        i = placed.hosts.index(h) - 1  # flows: pushes of hosts[1:], then pulls
-        w = len(placed.hosts) - 1
-        r = min(rates[i], rates[w + i])
-        c = placed.counts[i + 1]
-        return 2.0 * (self.net.latency_s(job.id) + c * size / r)
-
-    def staleness_factor(self, job: Job) -> float:
-        """Work multiplier 1 + kappa (W - 1) of an asynchronous job of W workers."""
-        return 1.0 + self.config.staleness_penalty * max(job.accelerators - 1, 0)
+        shard = size / len(placed.servers)
+        push = pull = 0.0
+        for k in placed.servers:
+            if k == h:
+                push = max(push, shard / placed.intra_bytes_per_s)
+                pull = max(pull, shard / placed.intra_bytes_per_s)
+            else:
+                push = max(push, shard / rates[placed.flow_index[("push", h, k)]])
+                pull = max(pull, shard / rates[placed.flow_index[("pull", h, k)]])
+        return local + 2.0 * self.net.latency_s(job.id) + push + pull
 
 
 def build_network(
@@ -366,10 +428,12 @@ def build_network(
     cfg = _host_link_default(topology, nodes)
     graph = build_topology(cfg, len(nodes))
     runtime.overlap = config.overlap
+    runtime.async_staleness = (config.staleness_penalty, config.staleness_max_factor, config.staleness_bound)
     if config.model == "off":
         return graph, None
     override = cfg.intra_node_bandwidth if "intra_node_bandwidth" in topology.model_fields_set else None
-    comm = NetworkComm(env, meter, graph, config, runtime, override)
+    nic_caps = "host_link_bandwidth" not in topology.model_fields_set and topology.kind != "torus"
+    comm = NetworkComm(env, meter, graph, config, runtime, override, nic_caps)
     runtime.comm = comm
     return graph, comm
 

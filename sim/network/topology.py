@@ -17,12 +17,21 @@ Builders (``kind`` in the scenario):
 * ``leaf-spine``: two tiers; ``hosts_per_leaf`` hosts per leaf, every leaf
   linked to every spine. The leaf-to-spine link bandwidth follows from the
   oversubscription ratio r = (downlink bandwidth of a leaf) / (uplink bandwidth
-  of a leaf), i.e. ``B_up = hosts_per_leaf * B_host / (r * spines)``. Each
+  of a leaf), i.e. ``B_up = hosts on the leaf * B_host / (r * spines)``. Each
   leaf-spine pair is one aggregated link (a bundle of cables at flow level).
+  One leaf needs no spine; otherwise the spines follow from the uplink ports
+  and the switch radix (`leaf_spine_spines`).
+
+Every builder ends with `annotate_ports`: each link is a bundle of physical
+ports (ceil(bandwidth / port speed)), and each modelled switch stands for
+ceil(ports / radix) physical switches (``units``), which is what its power
+scales with (`sim.network.power`).
 * ``fat-tree``: the k-ary three-tier fat-tree of Al-Fares, Loukissas & Vahdat,
   "A scalable, commodity data center network architecture", SIGCOMM 2008:
   k pods of k/2 edge + k/2 aggregation switches, (k/2)^2 core switches,
-  k^3/4 hosts, 5k^2/4 switches, all links of equal bandwidth.
+  k^3/4 hosts, 5k^2/4 switches, all links of equal bandwidth. A smaller
+  cluster gets only the pods and edge switches that hold its hosts (the
+  core stays whole), so no switch stands empty.
 * ``torus``: 2-D or 3-D torus with wrap-around links between hosts and no
   switches (TPU-pod style: Jouppi et al., "TPU v4", ISCA 2023).
 * ``file``: a user's graph from GraphML or an edge list.
@@ -59,40 +68,6 @@ from sim.spec.network import (
     parse_bandwidth,
 )
 
-# --- bandwidth parsing -------------------------------------------------------
-
-BITS_PER_BYTE = 8.0
-
-
-
-
-
-
-
-
-
-
-# --- defaults ------------------------------------------------------------------
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 # --- builders -------------------------------------------------------------------
 
 
@@ -113,7 +88,36 @@ def build_topology(config: TopologyConfig, n_hosts: int) -> nx.Graph:
     }
     g = builders[config.kind](config, n_hosts)
     g.graph["topology"] = config.kind
+    annotate_ports(g, config.port_bandwidth, config.switch_radix)
     return g
+
+
+def annotate_ports(graph: nx.Graph, port_bytes_per_s: float, radix: int) -> None:
+    """Physical ports and switches behind the modelled graph (in place).
+
+    A link of bandwidth B is a bundle of B / (port speed) cables, each taking
+    one port at either end (a DGX H100 host link of 8 x 400 Gb/s is 8 ports at
+    the leaf and 8 NIC ports at the host). The link keeps that share as
+    ``ports`` (a bundle aggregated over several spines may hold a fraction);
+    each node gets ``ports`` = ceil(the sum over its links), a switch
+    ``units`` = ceil(ports / radix), the physical switches it stands for, and
+    a host ``nics`` = its ports. `sim.network.power` books power from these.
+    """
+    graph.graph["port_bandwidth_bytes_per_s"] = float(port_bytes_per_s)
+    graph.graph["switch_radix"] = int(radix)
+    totals: dict[str, float] = {n: 0.0 for n in graph.nodes}
+    for u, v, data in graph.edges(data=True):
+        ports = float(data["bandwidth_bytes_per_s"]) / port_bytes_per_s
+        data["ports"] = ports
+        totals[u] += ports
+        totals[v] += ports
+    for n, data in graph.nodes(data=True):
+        ports = math.ceil(totals[n] - 1e-6) if totals[n] > 0 else 0
+        data["ports"] = ports
+        if data["kind"] == "switch":
+            data["units"] = math.ceil(ports / radix)
+        else:
+            data["nics"] = ports
 
 
 def _add_host(g: nx.Graph, i: int, cfg: _TopologyBase) -> str:
@@ -139,22 +143,55 @@ def _single_switch(cfg: SingleSwitchTopology, n_hosts: int) -> nx.Graph:
     return g
 
 
-def leaf_uplink_bandwidth(cfg: LeafSpineTopology) -> float:
-    """Bandwidth of one leaf-to-spine link: hosts_per_leaf * B_host / (r * spines)."""
-    return cfg.hosts_per_leaf * cfg.host_link_bandwidth / (cfg.oversubscription * cfg.spines)
+def leaf_uplink_bandwidth(cfg: LeafSpineTopology, hosts_on_leaf: int | None = None,
+                          spines: int | None = None) -> float:
+    """Bandwidth of one leaf-to-spine link: hosts on the leaf * B_host / (r * spines).
+
+    ``hosts_on_leaf`` defaults to a full leaf (``hosts_per_leaf``), ``spines``
+    to the configured count (1 when derived and not given).
+    """
+    n = cfg.hosts_per_leaf if hosts_on_leaf is None else hosts_on_leaf
+    planes = spines if spines is not None else (cfg.spines or 1)
+    return n * cfg.host_link_bandwidth / (cfg.oversubscription * planes)
+
+
+#: most spine planes modelled when ``spines`` is derived (each then stands for several switches)
+MAX_DERIVED_SPINES = 16
+
+
+def leaf_spine_spines(cfg: LeafSpineTopology, n_hosts: int) -> int:
+    """Modelled spines of a leaf-spine of ``n_hosts`` hosts (0 with a single leaf).
+
+    Derived (``spines`` unset): the physical spines the leaves' uplink ports
+    need, ceil(sum of uplink ports / radix), at most `MAX_DERIVED_SPINES`.
+    A leaf's uplink ports: ceil(hosts on it * B_host / (r * port speed)).
+    """
+    n_leaves = math.ceil(n_hosts / cfg.hosts_per_leaf)
+    if n_leaves <= 1:
+        return 0
+    if cfg.spines is not None:
+        return cfg.spines
+    up_ports = 0
+    for leaf_i in range(n_leaves):
+        on_leaf = min(cfg.hosts_per_leaf, n_hosts - leaf_i * cfg.hosts_per_leaf)
+        up_ports += on_leaf * cfg.host_link_bandwidth / (cfg.oversubscription * cfg.port_bandwidth)
+    return max(1, min(MAX_DERIVED_SPINES, math.ceil(up_ports / cfg.switch_radix - 1e-9)))
 
 
 def _leaf_spine(cfg: LeafSpineTopology, n_hosts: int) -> nx.Graph:
     g = nx.Graph()
     n_leaves = math.ceil(n_hosts / cfg.hosts_per_leaf)
-    spines = [_add_switch(g, f"spine{j}", cfg, "spine") for j in range(cfg.spines)]
-    up_bw = leaf_uplink_bandwidth(cfg)
+    n_spines = leaf_spine_spines(cfg, n_hosts)
+    spines = [_add_switch(g, f"spine{j}", cfg, "spine") for j in range(n_spines)]
     for leaf_i in range(n_leaves):
         leaf = _add_switch(g, f"leaf{leaf_i}", cfg, "leaf")
-        for spine in spines:
-            _link(g, leaf, spine, up_bw, cfg.link_latency_s)
         first = leaf_i * cfg.hosts_per_leaf
-        for i in range(first, min(first + cfg.hosts_per_leaf, n_hosts)):
+        on_leaf = min(cfg.hosts_per_leaf, n_hosts - first)
+        if spines:
+            up_bw = leaf_uplink_bandwidth(cfg, on_leaf, n_spines)
+            for spine in spines:
+                _link(g, leaf, spine, up_bw, cfg.link_latency_s)
+        for i in range(first, first + on_leaf):
             _link(g, _add_host(g, i, cfg), leaf, cfg.host_link_bandwidth, cfg.link_latency_s)
     return g
 
@@ -181,9 +218,11 @@ def _fat_tree(cfg: FatTreeTopology, n_hosts: int) -> nx.Graph:
     g.graph["k"] = k
     cores = [[_add_switch(g, f"core{j}_{m}", cfg, "core") for m in range(half)] for j in range(half)]
     host = 0
-    for pod in range(k):
+    pods = math.ceil(n_hosts / (half * half))  # no empty pods, no edge switch without hosts
+    for pod in range(pods):
         aggs = [_add_switch(g, f"agg{pod}_{j}", cfg, "aggregation") for j in range(half)]
-        edges = [_add_switch(g, f"edge{pod}_{i}", cfg, "edge") for i in range(half)]
+        n_edges = min(half, math.ceil((n_hosts - host) / half))
+        edges = [_add_switch(g, f"edge{pod}_{i}", cfg, "edge") for i in range(n_edges)]
         for j, agg in enumerate(aggs):
             for core in cores[j]:
                 _link(g, agg, core, fabric_bw, lat)

@@ -90,6 +90,12 @@ DEFAULT_LINK_LATENCY_S = 50e-9  # M: ~10 m of fibre at ~5 ns/m
 DEFAULT_INTRA_NODE_BYTES_PER_S = 450e9  # NVLink 4 (H100 SXM): 900 GB/s bidirectional per GPU
 
 
+DEFAULT_SWITCH_RADIX = 64  # NVIDIA Quantum-2 QM9700: 64 x 400 Gb/s NDR ports (32 twin-port OSFP cages)
+
+
+DEFAULT_PORT_BYTES_PER_S = 400e9 / BITS_PER_BYTE  # NDR 400 Gb/s per switch port (QM9700) and per ConnectX-7
+
+
 class _TopologyBase(StrictModel):
     """Keys shared by every topology kind."""
 
@@ -99,6 +105,11 @@ class _TopologyBase(StrictModel):
     switch_latency_s: NonNegative = DEFAULT_SWITCH_LATENCY_S
     intra_node_bandwidth: Bandwidth = DEFAULT_INTRA_NODE_BYTES_PER_S
     """Fabric inside a host (NVLink/NVSwitch), bytes/s per accelerator and direction."""
+    switch_radix: int = Field(default=DEFAULT_SWITCH_RADIX, ge=2)
+    """Ports of one physical switch; a modelled switch stands for ceil(its ports / radix) of them."""
+    port_bandwidth: Bandwidth = DEFAULT_PORT_BYTES_PER_S
+    """Speed of one switch port (and one NIC port), bytes/s each way: a link of bandwidth B
+    takes ceil(B / port_bandwidth) ports at each end."""
 
 
 class SingleSwitchTopology(_TopologyBase):
@@ -108,7 +119,10 @@ class SingleSwitchTopology(_TopologyBase):
 class LeafSpineTopology(_TopologyBase):
     kind: Literal["leaf-spine"] = "leaf-spine"
     hosts_per_leaf: int = Field(default=32, gt=0)
-    spines: int = Field(default=4, gt=0)
+    spines: int | None = Field(default=None, gt=0)
+    """Modelled spine nodes (ECMP planes). None: derived from the leaves' uplink ports and the
+    switch radix, ceil(uplink ports / radix), at most 16 planes (each plane then stands for
+    several physical spines). A single leaf has no spines whatever this says."""
     oversubscription: float = Field(default=1.0, gt=0)
     """Leaf downlink bandwidth / leaf uplink bandwidth (1 = non-blocking)."""
 
@@ -156,39 +170,64 @@ def parse_topology(data: object) -> TopologyConfig:
 
 
 class NetworkPowerModel(StrictModel):
-    """Power of switches and NICs: chassis + per port-end + energy per bit.
+    """Power of switches and NICs from radix, ports in use and bandwidth.
 
-    P_switch = switch_idle_w + port_active_w * active ports
-               + port_idle_w * idle ports + energy_per_bit_j * 8 * ingress B/s
-    P_nics   = sum over hosts of nic_w + port power of the host's port-ends
+    A modelled switch (a node of the topology graph) stands for ``units``
+    physical switches: ceil(its cabled ports / ``switch_radix``), where a link
+    of bandwidth B takes ceil(B / ``port_bandwidth``) ports at each end
+    (`sim.network.topology.annotate_ports`). Its power, with P the port speed
+    in bit/s and the port scale s = P / 400 Gb/s:
 
-    A port is active when its link carries traffic in either direction.
-    Transceivers do not sleep in today's fabrics, so by default an idle port
-    draws as much as an active one; set ``port_idle_w`` lower to study link
-    sleep (Abts et al., "Energy proportional datacenter networks", ISCA 2010).
+        P_switch = units * switch_idle_w
+                   + ports * port_electrical_j_per_bit * P
+                   + s * (port_active_w * active ports + port_idle_w * idle ports)
+                   + energy_per_bit_j * 8 * ingress B/s
+        P_nics   = NIC ports of the hosts * (nic_w + s * host_port_w)
 
-    Defaults (M = modelling assumption):
-    * port_active_w 8.5 W: a Quantum-2 twin-port OSFP cage takes a Class 8
-      (17 W) transceiver for 2 x 400G, i.e. ~8.5 W per 400G port-end
-      (docs.nvidia.com, QM97XX user manual, "Interfaces"); the single-port
-      400G OSFP on the adapter side is rated 8 W typical / 9 W max
-      (docs.nvidia.com, MMA4Z00-NS400). HDR active cables ~6 W per port;
-      passive copper ~0 W (NVIDIA DGX SuperPOD cabling guide, "port power").
-    * switch_idle_w 750 W (M): a 64-port 400G 1U switch (ASIC, fans, CPU,
-      PSU losses) without optics; with 64 optics at 8.5 W it totals ~1.3 kW,
-      at the low end of the 1.5-2 kW usually quoted for a loaded chassis.
-    * energy_per_bit_j 5 pJ/bit (M): a 51.2 Tb/s switch ASIC drawing
-      ~250-500 W at full load is 5-10 pJ/bit; part of it is static (already
-      in switch_idle_w), so 5 pJ/bit is the order of the dynamic part.
-    * nic_w 20 W (M): a ConnectX-7 400G adapter without its transceiver,
-      order of magnitude of adapter power ratings (~15-25 W).
+    This is the linear switch power model of Mahadevan, Sharma, Banerjee &
+    Ranganathan, "A power benchmarking framework for network devices" (IFIP
+    Networking 2009): chassis + per port at its configured speed + a small
+    traffic term. A port is active when its link carries traffic either way;
+    transceivers do not sleep in today's fabrics, so by default an idle port
+    draws as much as an active one (set ``port_idle_w`` lower to study link
+    sleep, Abts et al., "Energy proportional datacenter networks", ISCA 2010).
+
+    Defaults, calibrated on one datasheet (NVIDIA Quantum-2 QM9700, 64 x
+    400 Gb/s NDR, 1U: 747 W typical with passive cables, 1,720 W maximum with
+    active cables and optics; QM9700 datasheet, power specifications) with the
+    split between chassis and ports a modelling choice (M):
+    * switch_idle_w 400 W (M): fans, management CPU, ASIC static power and PSU
+      losses of one 51.2 Tb/s 1U switch with no port lit.
+    * port_electrical_j_per_bit 11.5 pJ/bit (D): the rest of the 747 W typical
+      (passive copper, no optics) after the chassis and ~50 W of traffic
+      term: (747 - 400 - 50) W / 64 ports = 4.6 W per 400 Gb/s port (SerDes,
+      MAC, retimers), i.e. 4.6 / 400e9 = 11.5 pJ per bit of port speed; an
+      800 Gb/s port (Spectrum-4 SN5600, 64 x 800G) draws twice as much.
+    * port_active_w / port_idle_w 8.5 W (P) per 400 Gb/s port-end: a
+      Quantum-2 twin-port OSFP cage takes a Class 8 (17 W) transceiver for
+      2 x 400G (QM97XX user manual, "Interfaces"); the single-port 400G OSFP
+      on the adapter side is rated 8 W typical / 9 W max (MMA4Z00-NS400).
+      Passive copper draws ~0 W: set both to 0 for a DAC-cabled fabric.
+    * energy_per_bit_j 2 pJ/bit (M): the traffic-dependent part, ~100 W at a
+      full 51.2 Tb/s; Mahadevan et al. 2009 found traffic changes switch
+      power by a few per cent only.
+      Check: 64 optics at full load give 400 + 294 + 544 + 102 = 1,340 W,
+      under the 1,720 W datasheet maximum (fans at full speed, hot inlet).
+    * nic_w 0 W and host_port_w 0 W: the NICs (DGX H100: 8 x ConnectX-7) and
+      their transceivers sit inside the node and draw from its power supply,
+      so they are already in the node types' ``host_idle_w``/``host_busy_w``
+      (sim/catalog/node_types.yaml). Set e.g. ``nic_w: 20, host_port_w: 8.5``
+      (ConnectX-7 adapter, 400G OSFP) for a node type whose host power
+      excludes them.
     """
 
-    switch_idle_w: float = Field(default=750.0, ge=0)
+    switch_idle_w: float = Field(default=400.0, ge=0)
+    port_electrical_j_per_bit: float = Field(default=11.5e-12, ge=0)
     port_active_w: float = Field(default=8.5, ge=0)
     port_idle_w: float = Field(default=8.5, ge=0)
-    energy_per_bit_j: float = Field(default=5e-12, ge=0)
-    nic_w: float = Field(default=20.0, ge=0)
+    energy_per_bit_j: float = Field(default=2e-12, ge=0)
+    nic_w: float = Field(default=0.0, ge=0)
+    host_port_w: float = Field(default=0.0, ge=0)
 
 
 class NetworkConfig(StrictModel):
@@ -204,7 +243,16 @@ class NetworkConfig(StrictModel):
         PyTorch DDP overlaps the all-reduce with the backward pass (about 2/3 of
         compute), so up to ~0.6 (Li et al., "PyTorch Distributed", VLDB 2020).
     collective: all-reduce algorithm of synchronous multi-node jobs.
-    staleness_penalty: kappa of the asynchronous work factor 1 + kappa (W - 1).
+    staleness_penalty, staleness_max_factor: the asynchronous staleness cost
+        f(tau) = 1 + (F - 1) tau / (tau + (F - 1) / kappa), slope kappa at tau = 0,
+        saturating at F (sim/compute/async_training.py has the sources).
+    staleness_bound: SSP bound s in clocks (Ho et al., NIPS 2013); None = fully
+        asynchronous (ASP). With a bound, no worker runs more than s steps ahead
+        of the slowest, so in the fluid model every worker runs at the slowest
+        one's speed and no update is staler than the equal-speed W - 1.
+    parameter_servers: server shards of an asynchronous job, one per host on
+        the job's first hosts (co-located with workers, as MXNet KVStore and
+        BytePS place them); None = one per host of the job, at most 64.
     power: switch and NIC power (see `NetworkPowerModel`, booked by `sim.network.power.network_power_w`).
     """
 
@@ -212,7 +260,13 @@ class NetworkConfig(StrictModel):
     ecmp: bool = True
     overlap: Fraction = 0.0
     collective: Literal["ring", "hierarchical", "tree"] = "hierarchical"
-    staleness_penalty: NonNegative = Field(default=0.02, description="kappa in 1 + kappa (W - 1), async jobs")
+    staleness_penalty: NonNegative = Field(
+        default=0.03, description="kappa: slope of the async staleness cost at tau = 0 (per update of staleness)")
+    staleness_max_factor: float = Field(
+        default=2.0, ge=1.0, description="F: the async staleness cost saturates at this work factor")
+    staleness_bound: int | None = Field(
+        default=None, ge=1, description="SSP bound in clocks (>= 1; 0 would be mode: sync); None = ASP")
+    parameter_servers: int | None = Field(default=None, ge=1, description="async server shards; None = auto")
     power: NetworkPowerModel = Field(default_factory=NetworkPowerModel)
 
     @field_validator("model", mode="before")

@@ -128,6 +128,26 @@ class Scenario(StrictModel):
         return self
 
     @model_validator(mode="after")
+    def _async_needs_a_network(self) -> Scenario:
+        # asynchronous jobs push gradients to parameter servers over the fabric
+        # (sim/compute/async_training.py); without one they would silently run as sync
+        if self.cluster.topology is not None:
+            return self
+        w = self.workload
+        paths = [f"workload.jobs.{i}.mode" for i, j in enumerate(w.jobs) if j.mode == "async"]
+        gens = ([("workload.generator", w.generator)] if w.generator is not None else []) + [
+            (f"workload.generators.{i}", g) for i, g in enumerate(w.generators)]
+        paths += [f"{where}.mode" for where, g in gens if getattr(g, "mode", "sync") == "async"]
+        if w.trace is not None and w.trace.mode == "async":
+            paths.append("workload.trace.mode")
+        if paths:
+            raise ValueError(
+                f"{paths[0]}: 'async' needs cluster.topology (its parameter servers' traffic crosses "
+                "the network); add cluster.topology, e.g. {kind: leaf-spine}, or use mode: sync"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _bins_close_on_plant_steps(self) -> Scenario:
         # supply, cooling and carbon are constant per plant step; a bin that ended inside a
         # step would mix exact IT energy with a step's mean and break the per-bin balance
