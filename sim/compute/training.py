@@ -340,7 +340,10 @@ class TrainingRuntime:
         if version != job._version or job.state is not JobState.RUNNING:
             return
         self._book(job)
-        if job.remaining_flops <= _DONE_RTOL * job.work.work_flops:
+        left = job.remaining_flops
+        # done when the work left is a rounding sliver, or when the time it needs is below
+        # float resolution at `now` (its timeout would fire at this same instant again)
+        if left <= _DONE_RTOL * job.work.work_flops or self.env.now + left / job.rate_flops_per_s <= self.env.now:
             job.done_flops = job.work.work_flops
             self.stop(job)
             job.state = JobState.COMPLETED
