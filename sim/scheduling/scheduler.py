@@ -183,6 +183,10 @@ class Scheduler:
             for p in job.after:
                 self._dependents.setdefault(p, []).append(job)
 
+    def queue_length(self) -> int:
+        """Jobs waiting: queued, or held back by a control."""
+        return len(self.queue) + len(self.held)
+
     # -- events ------------------------------------------------------------
     def submit(self, job: Job) -> None:
         """The job's submit time has come: queue it once its predecessors have completed."""
