@@ -182,6 +182,7 @@ class CompletionClock:
         self._seq = 0
         self._armed_at = math.inf  # time of the live timeout
         self._armed_token = 0
+        self._compact_at = 64
 
     def schedule(self, job: Job, eta_s: float) -> None:
         t = self.env.now + eta_s
@@ -189,15 +190,10 @@ class CompletionClock:
         heapq.heappush(self._heap, (t, self._seq, job, job._version))
         if t < self._armed_at:
             self._arm(t)
-        if len(self._heap) > 64 and len(self._heap) > 4 * (len(self._live()) + 16):
-            self._compact()
-
-    def _live(self) -> list[tuple[float, int, Job, int]]:
-        return [e for e in self._heap if e[3] == e[2]._version]
-
-    def _compact(self) -> None:
-        self._heap = self._live()
-        heapq.heapify(self._heap)
+        if len(self._heap) > self._compact_at:  # stale entries pile up: drop them (amortised O(1))
+            self._heap = [e for e in self._heap if e[3] == e[2]._version]
+            heapq.heapify(self._heap)
+            self._compact_at = 2 * len(self._heap) + 64
 
     def _arm(self, t: float) -> None:
         """One event at exactly `t` (a Timeout computes now + (t - now), which can miss t by an ulp)."""
