@@ -60,16 +60,19 @@ class CountingEnvironment(simpy.Environment):
     def step(self) -> None:
         self.events_processed += 1
         if not self.events_processed & 255:
-            self._check()
+            self.poll()
         super().step()
 
-    def _check(self) -> None:
+    def poll(self, now: float | None = None) -> None:
+        """Check the wall-clock limit and report progress; `now`: the simulated time reached,
+        if ahead of the clock (the plant loop closes idle steps in a batch and polls every 256)."""
         wall = time.perf_counter()
+        t = self.now if now is None else now
         if wall > self.deadline:
-            raise RunTimeout(f"the run passed its wall-clock limit at simulated t = {self.now:.0f} s")
+            raise RunTimeout(f"the run passed its wall-clock limit at simulated t = {t:.0f} s")
         if self.on_progress is not None and wall >= self._next_progress:
             self._next_progress = wall + self.progress_interval_s
-            self.on_progress(float(self.now), self.events_processed)
+            self.on_progress(float(t), self.events_processed)
 
 
 class World:
