@@ -122,3 +122,19 @@ def test_batch_scaling_needs_a_preset():
     doc = tiny_scenario(workload={"jobs": [{"accelerators": 8, "flops": 1e18, "batch_scaling": True}]})
     with pytest.raises(ScenarioError, match="batch_scaling"):
         load_scenario(doc)
+
+
+def test_a_job_ending_within_a_float_step_of_now_finishes():
+    # issue 14: at t = 1e7 s one float step is 1.9e-9 s; a 0.1 s job (1e13 FLOP at 1e14 FLOP/s)
+    # can be left with a sliver of work whose time, remaining / rate, is under half a step of
+    # `now`: its completion timeout fires at `now` again. It must finish, not loop at that instant.
+    from sim.engine.world import World
+
+    doc = tiny_scenario(cluster={"nodes": 1, "node_type": "dgx-1-v100"}, duration="until-done",
+                        workload={"jobs": [{"accelerators": 1, "flops": 1e13, "submit": 1e7,
+                                            "achieved_flops_per_accelerator": 1e14}]})
+    world = World(load_scenario(doc)).run(wall_limit_s=60)  # a hang raises RunTimeout
+    job = world.jobs[0]
+    assert job.state == "completed"
+    assert job.done_flops == 1e13
+    assert job.end_s == pytest.approx(1e7 + 0.1, abs=1e-8)  # 1e13 / 1e14 s after its submit

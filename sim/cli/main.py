@@ -109,11 +109,11 @@ def summary_table(summary: dict) -> str:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from sim.cli.progress import run_with_progress
     from sim.engine.checks import load_scenario
-    from sim.engine.world import simulate
 
     scenario = load_scenario(args.scenario, overrides=_overrides(args.set))
-    result = simulate(scenario)
+    result = run_with_progress(scenario)
     out = Path(args.output or Path("runs") / scenario.name)
     result.to_dir(out)
     print(f"scenario {scenario.name!r} -> {out}/")

@@ -29,10 +29,14 @@ over whole cycles. Work since the last checkpoint is what a failure loses.
 from __future__ import annotations
 
 import enum
+import heapq
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Protocol
+
+from simpy.events import NORMAL, Event
 
 from sim.compute.async_training import DEFAULT_STALENESS, async_rates
 from sim.compute.node import WAIT_ACTIVITY, Node
@@ -157,6 +161,65 @@ class Job:
         return [n for n, _ in self.placement]
 
 
+class CompletionClock:
+    """The running jobs' completion times in one heap, behind a single SimPy timeout.
+
+    A job re-rated at every thermal-limit, cap or network change used to leave one
+    superseded timeout per change in SimPy's queue (a storm when a limit touches every
+    job). Here a re-rate pushes (time, seq, job, version) onto the heap; entries whose
+    version is stale are dropped when they reach the top. Only the earliest entry has a
+    SimPy timeout; a new earlier one replaces it (the old one fires and does nothing).
+    Jobs due at the same instant finish in the order they were scheduled (`seq`), as
+    their separate timeouts did.
+    """
+
+    def __init__(self, env: simpy.Environment, fire: Callable[[Job, int, object], None]) -> None:
+        self.env = env
+        self._fire = fire
+        self._heap: list[tuple[float, int, Job, int]] = []
+        self._seq = 0
+        self._armed_at = math.inf  # time of the live timeout
+        self._armed_token = 0
+        self._compact_at = 64
+
+    def schedule(self, job: Job, eta_s: float) -> None:
+        t = self.env.now + eta_s
+        self._seq += 1
+        heapq.heappush(self._heap, (t, self._seq, job, job._version))
+        if t < self._armed_at:
+            self._arm(t)
+        if len(self._heap) > self._compact_at:  # stale entries pile up: drop them (amortised O(1))
+            self._heap = [e for e in self._heap if e[3] == e[2]._version]
+            heapq.heapify(self._heap)
+            self._compact_at = 2 * len(self._heap) + 64
+
+    def _arm(self, t: float) -> None:
+        """One event at exactly `t` (a Timeout computes now + (t - now), which can miss t by an ulp)."""
+        self._armed_at = t
+        self._armed_token += 1
+        env = self.env
+        ev = Event(env)
+        ev._ok = True
+        ev._value = None
+        ev.callbacks.append(partial(self._due, self._armed_token))
+        heapq.heappush(env._queue, (t, NORMAL, next(env._eid), ev))
+
+    def _due(self, token: int, _event: object) -> None:
+        if token != self._armed_token:
+            return  # superseded by an earlier arm
+        self._armed_at = math.inf
+        heap = self._heap
+        now = self.env.now
+        while heap and heap[0][0] <= now:
+            _, _, job, version = heapq.heappop(heap)
+            if version == job._version:
+                self._fire(job, version, None)
+        while heap and heap[0][3] != heap[0][2]._version:
+            heapq.heappop(heap)
+        if heap and heap[0][0] < self._armed_at:
+            self._arm(heap[0][0])
+
+
 class TrainingRuntime:
     """Starts, advances and stops jobs on nodes; keeps their power booked.
 
@@ -180,6 +243,7 @@ class TrainingRuntime:
         self.async_staleness = DEFAULT_STALENESS  # (kappa, max factor, SSP bound), set by the network
         self.running: dict[int, Job] = {}
         self.on_complete: Callable[[Job], None] = lambda job: None
+        self.completions = CompletionClock(env, self._maybe_done)
 
     # -- the step model ------------------------------------------------------
     def full_clock_flops(self, job: Job, node: Node) -> float:
@@ -311,9 +375,7 @@ class TrainingRuntime:
             node.set_job(job.id, count, self._power_each_w(job, node))
         job._version += 1
         if job.rate_flops_per_s > 0:
-            eta = job.remaining_flops / job.rate_flops_per_s
-            ev = self.env.timeout(eta)
-            ev.callbacks.append(partial(self._maybe_done, job, job._version))
+            self.completions.schedule(job, job.remaining_flops / job.rate_flops_per_s)
 
     def update_all(self, jobs=None) -> None:
         for job in list(self.running.values() if jobs is None else jobs):
@@ -333,7 +395,10 @@ class TrainingRuntime:
         if version != job._version or job.state is not JobState.RUNNING:
             return
         self._book(job)
-        if job.remaining_flops <= _DONE_RTOL * job.work.work_flops:
+        left = job.remaining_flops
+        # done when the work left is a rounding sliver, or when the time it needs is below
+        # float resolution at `now` (its timeout would fire at this same instant again)
+        if left <= _DONE_RTOL * job.work.work_flops or self.env.now + left / job.rate_flops_per_s <= self.env.now:
             job.done_flops = job.work.work_flops
             self.stop(job)
             job.state = JobState.COMPLETED

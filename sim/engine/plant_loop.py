@@ -24,11 +24,14 @@ integral, not a sample.
 
 from __future__ import annotations
 
+import heapq
+import math
 from array import array
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
+from simpy.events import NORMAL, Event
 
 from sim.engine.contracts import CoolingModel, SupplyModel
 
@@ -37,6 +40,8 @@ if TYPE_CHECKING:
 
     from sim.engine.meter import Meter
 
+#: plant steps whose background energy is computed in one vectorised call
+_BG_CHUNK = 4096
 
 
 class Plant:
@@ -83,20 +88,84 @@ class Plant:
                                  for c in ("accelerator", "host", "node_busy")]
             self._zone_cum = [0.0] * len(self._zone_groups)
         self.energy_j: dict[str, float] = {}
+        # measured background energy of the steps ahead, computed in vectorised chunks
+        self._bg_edges: list[float] | None = None
+        self._bg_values: list[float] = []
+        self._bg_pos = 0
+
+    def _background_j(self, t0: float, t1: float) -> float:
+        """The measured background energy of [t0, t1), from a vectorised chunk where the step is regular.
+
+        A supply model with `background_energy_series_j(edges)` (optional, sim.facility.supply
+        has it) is asked once per `_BG_CHUNK` steps for the steps ahead, on the same edges the
+        loop reaches (t0 + step, + step, ... added one at a time, as SimPy does); the same
+        integrals as one `background_energy_j` call per step, without a numpy call per step.
+        """
+        j = self._bg_pos
+        edges = self._bg_edges
+        if edges is not None and j + 1 < len(edges) and edges[j] == t0 and edges[j + 1] == t1:
+            self._bg_pos = j + 1
+            return self._bg_values[j]
+        series = getattr(self.supply, "background_energy_series_j", None)
+        if series is None or t1 - t0 != self.step_s:
+            return self.supply.background_energy_j(t0, t1)
+        steps = np.full(_BG_CHUNK + 1, self.step_s)
+        steps[0] = t0
+        edges_arr = np.add.accumulate(steps)  # sequential: the times SimPy's repeated timeouts reach
+        self._bg_edges = edges_arr.tolist()
+        self._bg_values = np.asarray(series(edges_arr), dtype=float).tolist()
+        if self._bg_edges[1] != t1:
+            self._bg_edges = None
+            return self.supply.background_energy_j(t0, t1)
+        self._bg_pos = 1
+        return self._bg_values[0]
 
     def run(self):
-        """SimPy process: close a step every `step_s` seconds."""
-        while True:
-            yield self.env.timeout(self.step_s)
-            self.close_step(self.env.now)
+        """SimPy process: close a step every `step_s` seconds.
 
-    def close_step(self, t1: float) -> None:
+        Steps that end before the next event in SimPy's queue are closed at once, without an
+        event each: nothing can change the IT power inside them, so the ledger's integrals to
+        their ends are already final. A step whose thermal limit changes is applied at its
+        exact end time (an event at that instant), as when each step had its own event.
+        """
+        env = self.env
+        step = self.step_s
+        yield env.timeout(step)
+        while True:
+            t = env.now
+            limit = self.close_step(t, apply=False)
+            if limit is not None:
+                self._on_thermal_limit(*limit)
+            t1 = t + step  # the time a timeout(step) reaches
+            poll = getattr(env, "poll", None)  # CountingEnvironment: wall-clock limit, progress
+            n = 0
+            while t1 < env.peek() < math.inf:
+                n += 1
+                if poll is not None and not n & 255:
+                    poll(t1)
+                limit = self.close_step(t1, apply=False)
+                if limit is not None:  # apply it at t1 itself: wait for that instant
+                    yield self._at(t1)
+                    self._on_thermal_limit(*limit)
+                t1 = t1 + step
+            yield self._at(t1)
+
+    def _at(self, t: float) -> Event:
+        """An event at exactly `t` (what env.timeout(t - now) reaches when now + step = t)."""
+        env = self.env
+        ev = Event(env)
+        ev._ok = True
+        ev._value = None
+        heapq.heappush(env._queue, (t, NORMAL, next(env._eid), ev))  # as Environment.schedule does
+        return ev
+
+    def close_step(self, t1: float, apply: bool = True) -> tuple | None:
         t0 = self._t_last
         dt = t1 - t0
         if dt <= 0:
-            return
+            return None
         m = self.meter
-        bg_j = self.supply.background_energy_j(t0, t1)
+        bg_j = self._background_j(t0, t1)
         it_cum = m.category_integral("accelerator", t1) + m.category_integral("host", t1) \
             + m.category_integral("network", t1)
         it_j = it_cum - self._it_cum_j + bg_j
@@ -133,14 +202,19 @@ class Plant:
         buf.extend(ss.state.values())
         self._n_steps += 1
         self._t_last = t1
+        limit: tuple | None = None
         if cs.zone_cap_fraction is not None or self._zone_caps is not None:
             if cs.zone_cap_fraction != self._zone_caps:
                 self._cap_fraction = cs.accelerator_cap_fraction
                 self._zone_caps = cs.zone_cap_fraction
-                self._on_thermal_limit(cs.accelerator_cap_fraction, cs.zone_cap_fraction)
+                limit = (cs.accelerator_cap_fraction, cs.zone_cap_fraction)
         elif cs.accelerator_cap_fraction != self._cap_fraction:
             self._cap_fraction = cs.accelerator_cap_fraction
-            self._on_thermal_limit(cs.accelerator_cap_fraction)
+            limit = (cs.accelerator_cap_fraction,)
+        if limit is not None and apply:
+            self._on_thermal_limit(*limit)
+            return None
+        return limit
 
     @property
     def steps(self) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 
 import numpy as np
 import simpy
@@ -43,18 +44,36 @@ class CountingEnvironment(simpy.Environment):
 
     With a wall-clock deadline it raises `RunTimeout` once the deadline has
     passed; the clock is read every 256 events, so the check costs nothing.
+
+    Progress: `on_progress(now_s, events)`, if set, is called from the same
+    check at most every `progress_interval_s` of wall time (a progress bar,
+    sim/cli/progress.py); it must not schedule events.
     """
 
     def __init__(self) -> None:
         super().__init__()
         self.events_processed = 0
         self.deadline = math.inf  # time.perf_counter() value
+        self.on_progress: Callable[[float, int], None] | None = None
+        self.progress_interval_s = 0.25
+        self._next_progress = 0.0
 
     def step(self) -> None:
         self.events_processed += 1
-        if not self.events_processed & 255 and time.perf_counter() > self.deadline:
-            raise RunTimeout(f"the run passed its wall-clock limit at simulated t = {self.now:.0f} s")
+        if not self.events_processed & 255:
+            self.poll()
         super().step()
+
+    def poll(self, now: float | None = None) -> None:
+        """Check the wall-clock limit and report progress; `now`: the simulated time reached,
+        if ahead of the clock (the plant loop closes idle steps in a batch and polls every 256)."""
+        wall = time.perf_counter()
+        t = self.now if now is None else now
+        if wall > self.deadline:
+            raise RunTimeout(f"the run passed its wall-clock limit at simulated t = {t:.0f} s")
+        if self.on_progress is not None and wall >= self._next_progress:
+            self._next_progress = wall + self.progress_interval_s
+            self.on_progress(float(t), self.events_processed)
 
 
 class World:

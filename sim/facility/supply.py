@@ -339,6 +339,13 @@ class Supply:
             return 0.0
         return float(self.background.integral(t0, t1))
 
+    def background_energy_series_j(self, edges_s: np.ndarray) -> np.ndarray:
+        """`background_energy_j` over each [edges[k], edges[k+1]) at once (the plant loop's steps)."""
+        edges = np.asarray(edges_s, dtype=float)
+        if self.background is None:
+            return np.zeros(max(len(edges) - 1, 0))
+        return np.asarray(self.background.integral(edges[:-1], edges[1:]), dtype=float)
+
     def _index(self, t0: float, t1: float) -> tuple[int, bool]:
         n = self._n_steps
         k = int((0.5 * (t0 + t1)) // self.step_s)

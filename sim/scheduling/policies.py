@@ -266,6 +266,11 @@ class Fifo:
 
     blocking = True
 
+    @staticmethod
+    def key(job: Job, view: ClusterView) -> tuple[float, int]:
+        """The job's fixed place in line (the scheduler keeps its queue sorted by it)."""
+        return (job.submit_s, job.id)
+
     def order(self, queue: Sequence[Job], view: ClusterView) -> list[Job]:
         return sorted(queue, key=lambda j: (j.submit_s, j.id))
 

@@ -51,6 +51,11 @@ class Sjf:
     def __init__(self, blocking: bool = False) -> None:
         self.blocking = blocking
 
+    @staticmethod
+    def key(job: Job, view: ClusterView) -> tuple[float, float, int]:
+        """Fixed per job (the estimate is drawn once): the scheduler keeps its queue sorted by it."""
+        return (view.estimate(job), job.submit_s, job.id)
+
     def order(self, queue: Sequence[Job], view: ClusterView) -> list[Job]:
         return sorted(queue, key=lambda j: (view.estimate(j), j.submit_s, j.id))
 
@@ -72,6 +77,10 @@ class EasyBackfill:
 
     def __init__(self) -> None:
         self.reservations: dict[int, float] = {}
+
+    @staticmethod
+    def key(job: Job, view: ClusterView) -> tuple[float, int]:
+        return _fifo_key(job)
 
     def order(self, queue: Sequence[Job], view: ClusterView) -> list[Job]:
         return sorted(queue, key=_fifo_key)

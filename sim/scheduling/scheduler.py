@@ -36,6 +36,7 @@ the later of its submit time and that failure.
 
 from __future__ import annotations
 
+import bisect
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -114,7 +115,13 @@ class Scheduler:
         self.index = FreeIndex(nodes, groups)
         self.view = ClusterView(self)
         self.estimator = Estimator(self.config.estimates, seed, runtime, nodes[0]) if nodes else None
-        self.queue: list[Job] = []
+        self.queue: list[Job] = []  # waiting jobs; kept in the policy's order when it has a static `key`
+        key = getattr(queue_policy, "key", None)
+        # a policy whose order is a fixed key per job (fifo, sjf, easy-backfill) gets its queue
+        # kept sorted as jobs arrive (bisect), so a pass never re-sorts the whole queue
+        self._queue_key: Callable[[Job], Any] | None = (
+            (lambda j: key(j, self.view)) if callable(key) and not getattr(queue_policy, "preemptive", False)
+            else None)
         self.jobs: list[Job] = []
         self.jobs_by_id: dict[int, Job] = {}
         self.held: dict[int, Job] = {}
@@ -183,6 +190,10 @@ class Scheduler:
             for p in job.after:
                 self._dependents.setdefault(p, []).append(job)
 
+    def queue_length(self) -> int:
+        """Jobs waiting: queued, or held back by a control."""
+        return len(self.queue) + len(self.held)
+
     # -- events ------------------------------------------------------------
     def submit(self, job: Job) -> None:
         """The job's submit time has come: queue it once its predecessors have completed."""
@@ -208,8 +219,29 @@ class Scheduler:
                 self.held[job.id] = job
                 self.env.timeout(t - self.env.now).callbacks.append(partial(self._release_held, job))
                 return
-        self.queue.append(job)
+        self._enqueue(job)
         self.wake()
+
+    def _enqueue(self, job: Job) -> None:
+        """Put a job in the queue: in key order (O(log n) compares) or at the end."""
+        if self._queue_key is None:
+            self.queue.append(job)
+        else:
+            bisect.insort_right(self.queue, job, key=self._queue_key)
+
+    def _dequeue_started(self, started: list[Job]) -> None:
+        """Take the jobs a keyed pass started out of the sorted queue (a prefix under a blocking policy)."""
+        q = self.queue
+        n = len(started)
+        if n <= len(q) and all(a is b for a, b in zip(started, q)):
+            del q[:n]
+            return
+        key = self._queue_key
+        for job in started:
+            i = bisect.bisect_left(q, key(job), key=key)  # type: ignore[arg-type]
+            while q[i] is not job:
+                i += 1
+            del q[i]
 
     def _dependencies_met(self, job: Job) -> bool:
         """True when every predecessor has completed; else block the job, or fail it if one failed."""
@@ -242,7 +274,7 @@ class Scheduler:
 
     def _release_held(self, job: Job, _event: object = None) -> None:
         if self.held.pop(job.id, None) is not None:
-            self.queue.append(job)
+            self._enqueue(job)
             self.wake()
 
     def _completed(self, job: Job) -> None:
@@ -255,8 +287,8 @@ class Scheduler:
         self.on_idle()
 
     def wake(self) -> None:
-        """Ask for a decision pass at the current instant (coalesced)."""
-        if not self._pass_pending:
+        """Ask for a decision pass at the current instant (coalesced); none while nothing waits."""
+        if not self._pass_pending and self.queue:
             self._pass_pending = True
             self.env.timeout(0).callbacks.append(self._pass)
 
@@ -352,13 +384,23 @@ class Scheduler:
         q = self.queue_policy
         if getattr(q, "preemptive", False):
             self._preemptive_pass()
-        elif hasattr(q, "schedule"):
-            q.schedule(list(self.queue), self.view, self._try_start)
-        else:
-            for job in q.order(self.queue, self.view):
-                if not self._try_start(job) and q.blocking:
+        elif self._queue_key is not None and not hasattr(q, "schedule"):
+            started = []
+            for job in self.queue:  # already in the policy's order
+                if self._try_start(job):
+                    started.append(job)
+                elif q.blocking:
                     break
-        self.queue = [j for j in self.queue if j.id not in self._placed]
+            if started:
+                self._dequeue_started(started)
+        else:
+            if hasattr(q, "schedule"):
+                q.schedule(list(self.queue), self.view, self._try_start)
+            else:
+                for job in q.order(self.queue, self.view):
+                    if not self._try_start(job) and q.blocking:
+                        break
+            self.queue = [j for j in self.queue if j.id not in self._placed]
         if self.saver is not None:
             self.saver.after_pass()
         nxt = getattr(q, "next_change_s", None)
@@ -438,7 +480,7 @@ class Scheduler:
         job.state = JobState.QUEUED
         self._needs_restore.add(job.id)
         self.enqueued_s[job.id] = self.env.now
-        self.queue.append(job)
+        self._enqueue(job)
         self._meter.add(self._running_ch, -1)
         self._meter.add(self._busy_ch, -job.accelerators)
         self._meter.add(self._queued_ch, 1)

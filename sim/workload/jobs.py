@@ -245,6 +245,51 @@ def _pick_model(rules: list[ModelRule] | tuple[ModelRule, ...], accelerators: in
     return None
 
 
+def _pick_models(rules: list[ModelRule] | tuple[ModelRule, ...], accelerators: np.ndarray,
+                 duration_s: np.ndarray, rng: np.random.Generator) -> list[str | None]:
+    """`_pick_model` for every row at once, drawing exactly what the row-by-row calls draw.
+
+    Each row takes the first rule it matches; the rows whose rule is a weighted mix
+    draw one uniform each, in row order, as `rng.choice(n, p=w / w.sum())` does
+    (Generator.choice: cdf = p.cumsum() / its last element, index =
+    cdf.searchsorted(uniform, side="right")), so the stream and the picks are the same.
+    """
+    acc = np.asarray(accelerators)
+    dur = np.asarray(duration_s, dtype=float)
+    n = len(acc)
+    rule_of = np.full(n, -1, dtype=np.int64)
+    free = np.ones(n, dtype=bool)
+    for r, rule in enumerate(rules):
+        m = free & (acc >= rule.min_accelerators) & (dur >= rule.min_duration)
+        if rule.max_accelerators is not None:
+            m &= acc <= rule.max_accelerators
+        if rule.max_duration is not None:
+            m &= dur <= rule.max_duration
+        rule_of[m] = r
+        free &= ~m
+    out: list[str | None] = [None] * n
+    is_mix = np.array([not isinstance(rule.model, str) for rule in rules] + [False])
+    drawn = np.flatnonzero(is_mix[rule_of])  # rule_of = -1 reads the trailing False
+    u = rng.random(len(drawn))
+    names_of = [list(rule.model) if not isinstance(rule.model, str) else None for rule in rules]
+    for r, rule in enumerate(rules):
+        rows = np.flatnonzero(rule_of == r)
+        if isinstance(rule.model, str):
+            for i in rows.tolist():
+                out[i] = rule.model
+            continue
+        names = names_of[r]
+        w = np.array([rule.model[k] for k in names], dtype=float)
+        p_ = w / w.sum()
+        cdf = p_.cumsum()
+        cdf /= cdf[-1]
+        sel = rule_of[drawn] == r
+        picks = cdf.searchsorted(u[sel], side="right")
+        for i, k in zip(drawn[sel].tolist(), picks.tolist()):
+            out[i] = names[k]
+    return out
+
+
 def _job_for_duration(
     jid: int, name: str, submit_s: float, accelerators: int, duration_s: float, ref: Accelerator,
     model: str | None, catalog: Catalog | None, *, gpu_fraction: float = 1.0, mode: str = "sync",
@@ -424,15 +469,14 @@ def jobs_from_trace(
     refs: dict[str, Accelerator] = {}
     rules = cfg.models if cfg.models is not None else DEFAULT_MODEL_RULES
     jobs: list[Job] = []
-    for row in df.itertuples(index=False):
-        if row.accelerators < 1:
-            continue
+    df = df[df["accelerators"].to_numpy() >= 1]
+    models = _pick_models(rules, df["accelerators"].to_numpy(), df["duration_s"].to_numpy(), rng)
+    for row, model in zip(df.itertuples(index=False), models):
         ref = default_ref
         if row.gpu_type and cfg.reference_accelerator is None:
             key = GPU_TYPE_ALIASES.get(row.gpu_type)
             if key is not None:
                 ref = refs.setdefault(key, catalog.accelerator(key))
-        model = _pick_model(rules, row.accelerators, row.duration_s, rng)
         jid = first_id + len(jobs)
         prefix = f"{row.cluster}-" if row.cluster else ""
         jobs.append(_job_for_duration(
