@@ -32,7 +32,7 @@ from sim.spec.serving import ServingConfig
 from sim.spec.supply import SupplyConfig
 from sim.spec.types import Duration, Positive, PositiveDuration, PowerModelName, StrictModel
 from sim.spec.workload import WorkloadConfig
-from sim.units import parse_duration
+from sim.units import parse_duration, short_repr
 
 # -- catalog additions -----------------------------------------------------
 
@@ -153,21 +153,139 @@ class Scenario(StrictModel):
 # -- loading ----------------------------------------------------------------
 
 
+#: Largest scenario file read (bytes), checked before parsing. A scenario lists its jobs;
+#: bigger workloads belong in a trace (`workload.trace`), which is read as a table.
+MAX_DOCUMENT_BYTES = 2 * 1024 * 1024
+#: Deepest nesting of sections and lists (the deepest scenario key is about 6 levels).
+MAX_DEPTH = 32
+#: Nodes that YAML aliases (`*name`) may add beyond those written in the file.
+MAX_ALIAS_NODES = 100_000
+
+
 def read_document(path: str | Path) -> dict[str, Any]:
-    """Read a YAML or JSON scenario file into a dict; errors name the file."""
+    """Read a YAML or JSON scenario file into a dict; every problem is one line naming the file.
+
+    Hostile input is refused before it costs anything: the size is checked before
+    reading, the bytes must be UTF-8 text, YAML is parsed with safe construction only
+    (no tags that build Python objects), the nesting depth is bounded and aliases may
+    not expand the document by more than `MAX_ALIAS_NODES` nodes (an alias bomb).
+    """
     p = Path(path)
     if not p.is_file():
-        raise ScenarioError(f"scenario file {str(p)!r} does not exist")
-    text = p.read_text()
+        raise ScenarioError(f"scenario file {short_repr(str(p))} does not exist")
+    size = p.stat().st_size
+    if size > MAX_DOCUMENT_BYTES:
+        raise ScenarioError(f"{p}: {size:,} bytes is too large for a scenario file (limit "
+                            f"{MAX_DOCUMENT_BYTES:,}); put long job lists in a trace (workload.trace)")
+    raw = p.read_bytes()
+    nul = raw.find(b"\0")
+    if nul >= 0:
+        raise ScenarioError(f"{p}: a binary file (a NUL byte at offset {nul}), not a YAML or JSON scenario")
     try:
-        doc = json.loads(text) if p.suffix.lower() == ".json" else yaml.safe_load(text)
-    except (yaml.YAMLError, json.JSONDecodeError) as exc:
-        raise ScenarioError(f"{p}: not valid {'JSON' if p.suffix == '.json' else 'YAML'}: {exc}") from None
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"{p}: not UTF-8 text (byte {raw[exc.start]:#04x} at offset {exc.start}); "
+                            "save the scenario as UTF-8") from None
+    is_json = p.suffix.lower() == ".json"
+    try:
+        doc = _parse_json(text) if is_json else _parse_yaml(text)
+    except ScenarioError as exc:
+        raise ScenarioError(f"{p}: {exc}") from None
     if doc is None:
         doc = {}
     if not isinstance(doc, dict):
         raise ScenarioError(f"{p}: a scenario is a mapping of sections, got {type(doc).__name__}")
     return doc
+
+
+def _parse_yaml(text: str) -> Any:
+    """Safe YAML (libyaml when present): compose the node graph, bound it, then construct."""
+    loader = _YamlLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_node_graph(node)
+        return loader.construct_document(node)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        what = " ".join(str(x) for x in (exc.context, exc.problem) if x)
+        raise ScenarioError(f"not valid YAML{where}: {_cut(what, 200)}") from None
+    except yaml.YAMLError as exc:
+        raise ScenarioError(f"not valid YAML: {_cut(str(exc).splitlines()[0], 200)}") from None
+    except ScenarioError:
+        raise
+    except ValueError as exc:  # e.g. an integer of more than 4,300 digits
+        raise ScenarioError(f"not a valid scenario value: {_cut(str(exc), 120)}") from None
+    finally:
+        loader.dispose()
+
+
+def _cut(text: str, limit: int) -> str:
+    """One line of at most `limit` characters, cut with an ellipsis."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+_YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _check_node_graph(root: yaml.Node) -> None:
+    """Refuse nesting deeper than MAX_DEPTH and aliases that expand past MAX_ALIAS_NODES.
+
+    Aliases make the node graph a DAG: the expanded size is computed once per shared
+    node (memoised by identity), iteratively, so the check itself costs O(nodes written).
+    """
+    expanded: dict[int, int] = {}
+    depth: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if key in expanded and not done:
+            continue
+        kids = _children(node)
+        if not done:
+            stack.append((node, True))
+            stack.extend((k, False) for k in kids if id(k) not in expanded)
+            continue
+        expanded[key] = 1 + sum(expanded[id(k)] for k in kids)
+        depth[key] = 1 + max((depth[id(k)] for k in kids), default=0)
+        if depth[key] > MAX_DEPTH:
+            raise ScenarioError(f"nested more than {MAX_DEPTH} levels deep; a scenario needs about 6")
+        if expanded[key] > len(expanded) + MAX_ALIAS_NODES:
+            raise ScenarioError(f"YAML aliases expand the document to at least {expanded[key]:,} values "
+                                f"from {len(expanded):,} written (limit {MAX_ALIAS_NODES:,} added by aliases)")
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [x for pair in node.value for x in pair]
+    return []
+
+
+def _parse_json(text: str) -> Any:
+    try:
+        doc = json.loads(text, parse_constant=_json_constant)
+    except json.JSONDecodeError as exc:
+        raise ScenarioError(f"not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+    except RecursionError:
+        raise ScenarioError(f"nested more than {MAX_DEPTH} levels deep; a scenario needs about 6") from None
+    stack = [(doc, 1)]
+    while stack:
+        value, level = stack.pop()
+        if level > MAX_DEPTH:
+            raise ScenarioError(f"nested more than {MAX_DEPTH} levels deep; a scenario needs about 6")
+        items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+        stack.extend((v, level + 1) for v in items)
+    return doc
+
+
+def _json_constant(name: str) -> float:
+    raise ScenarioError(f"not valid JSON: {name} is not a number JSON allows (every number must be finite)")
 
 
 def parse_override(text: str) -> tuple[str, Any]:
@@ -208,31 +326,113 @@ def apply_overrides(doc: dict[str, Any], overrides: Mapping[str, Any]) -> dict[s
     return out
 
 
-def format_validation_error(exc: ValidationError) -> str:
-    """One line per problem: dotted path, the value, what is allowed."""
-    lines = []
-    for err in exc.errors():
-        loc = [str(p) for p in err["loc"]]
-        # drop the tag pydantic adds for discriminated unions / union members
-        path = ".".join(p for p in loc if not p.startswith(("function-", "constrained-")))
-        value = err.get("input")
-        msg = err["msg"]
-        if err["type"] == "extra_forbidden":
-            lines.append(f"{path}: unknown key (value {value!r}); check the spelling against the docs")
+#: pydantic error types that only say "the input is not of this union member's type"
+_WRONG_TYPE = ("_type", "_parsing", "literal_error", "model_attributes_type")
+_MISSING = object()
+
+
+def format_validation_error(exc: ValidationError, doc: Any = _MISSING) -> str:
+    """One line per problem: dotted path, the value (truncated), what is allowed.
+
+    With the raw document `doc`, the path is cleaned of what pydantic adds for unions
+    (a member's type or class name, a discriminator tag: ``model.ModelSpec.parameters``
+    becomes ``model.parameters``), and of a union's members only those that match the
+    kind of value given are reported (a mapping is not "not a valid string"); when no
+    member matches, one line says what the union accepts.
+    """
+    errors = exc.errors()
+    cleaned = [_clean_path(err["loc"], doc, err["type"]) for err in errors]
+    groups: dict[str, dict[str, list[int]]] = {}  # union path -> member -> error indices
+    for k, (_, members) in enumerate(cleaned):
+        for where, tag in members:
+            groups.setdefault(where, {}).setdefault(tag, []).append(k)
+    drop: set[int] = set()
+    merged: dict[int, str] = {}  # first error index of a union none of whose members matched -> line
+    for where, by_tag in groups.items():
+        if len(by_tag) < 2:
+            continue
+        real = {t for t, ks in by_tag.items() if any(not errors[k]["type"].endswith(_WRONG_TYPE) for k in ks)}
+        if real:
+            drop.update(k for t, ks in by_tag.items() if t not in real for k in ks)
         else:
-            msg = msg.removeprefix("Value error, ")
-            if isinstance(value, dict):  # a rule about a whole section: the rule says it all
-                lines.append(f"{path}: {msg}" if path else msg)
-            else:
-                lines.append(f"{path or '<scenario>'}: {value!r} is not allowed: {msg}")
-    return "\n".join(lines)
+            ks = sorted(k for ks in by_tag.values() for k in ks)
+            kinds = dict.fromkeys(_expected(errors[k]) for k in ks)
+            merged[ks[0]] = (f"{where or '<scenario>'}: {short_repr(errors[ks[0]].get('input'))} is not allowed: "
+                             f"expected {' or '.join(kinds)}")
+            drop.update(ks[1:])
+    lines = []
+    for k, err in enumerate(errors):
+        if k in merged:
+            lines.append(merged[k])
+        elif k not in drop:
+            lines.append(_problem_line(cleaned[k][0], err))
+    return "\n".join(dict.fromkeys(lines))
+
+
+_EXPECTED = {"string_type": "a string", "model_type": "a mapping of keys", "dict_type": "a mapping of keys",
+             "model_attributes_type": "a mapping of keys", "int_type": "an integer", "int_parsing": "an integer",
+             "float_type": "a number", "float_parsing": "a number", "bool_type": "true or false",
+             "bool_parsing": "true or false", "list_type": "a list", "none_required": "null"}
+
+
+def _expected(err: Any) -> str:
+    return _EXPECTED.get(err["type"], str(err["msg"]).removeprefix("Input should be "))
+
+
+def _clean_path(loc: tuple[Any, ...], doc: Any, kind: str) -> tuple[str, list[tuple[str, str]]]:
+    """The dotted path a user wrote, and the (path, member) of each union member pydantic put in `loc`."""
+    parts: list[str] = []
+    members: list[tuple[str, str]] = []
+    node = doc
+    for n, part in enumerate(loc):
+        text = str(part)
+        if text.startswith(("function-", "constrained-")):
+            continue
+        if doc is _MISSING:
+            parts.append(text)
+            continue
+        last = n == len(loc) - 1
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        elif isinstance(node, dict) and last and kind in ("missing", "extra_forbidden"):
+            node = _MISSING
+        elif not isinstance(node, (dict, list)) and not last and kind in ("missing", "extra_forbidden"):
+            parts.append(text)  # below a value that is not a section: keep the path as pydantic gives it
+            continue
+        else:  # not a key of the document: a union member's name or a discriminator tag
+            members.append((".".join(parts), text))
+            continue
+        parts.append(text)
+    return ".".join(parts), members
+
+
+def _problem_line(path: str, err: Any) -> str:
+    value = err.get("input")
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        return f"{path}: unknown key (value {short_repr(value)}); check the spelling against the docs"
+    if err["type"] == "cooling_model":  # the discriminator: name the bad value, at cooling.model
+        model = value.get("model") if isinstance(value, dict) else value
+        return (f"{path}.model: {short_repr(model)} is not allowed: give 'constant-pue', 'plant' or a "
+                "'package.module:Class' of your own")
+    if err["type"] == "finite_number":
+        return f"{path or '<scenario>'}: {short_repr(value)} is not allowed: every number must be finite"
+    if err["type"] in _EXPECTED:
+        return f"{path or '<scenario>'}: {short_repr(value)} is not allowed: expected {_EXPECTED[err['type']]}"
+    if isinstance(value, dict) and err["type"] != "missing":  # a rule about a whole section: the rule says it all
+        return f"{path}: {msg}" if path else msg
+    if err["type"] == "missing":
+        return f"{path}: missing; this key is required"
+    return f"{path or '<scenario>'}: {short_repr(value)} is not allowed: {msg}"
 
 
 def validate_document(doc: dict[str, Any]) -> Scenario:
     try:
         scenario = Scenario.model_validate(doc)
     except ValidationError as exc:
-        raise ScenarioError(format_validation_error(exc)) from None
+        raise ScenarioError(format_validation_error(exc, doc)) from None
     _check_against_catalog(scenario)
     return scenario
 
