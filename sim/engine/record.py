@@ -82,6 +82,8 @@ class RunRecord:
     """the resolved configuration of the cooling and supply models."""
     supply_summary: dict[str, float] | None = None
     it_categories: tuple[str, ...] = IT_CATEGORIES
+    stopped: str = ""
+    """why the run ended early ('timeout' or 'interrupted', its books closed at that instant), else empty."""
     serving: Any = None
     """the closed serving engine (`sim.serving.engine.ServingEngine`) of a run with a `serving:` section;
     `sim.results.serving` reads its request arrays and ledger channels."""
