@@ -57,10 +57,10 @@ def _wait_gone(pids: list[int], within_s: float = 15.0) -> list[int]:
     return [p for p in pids if _alive(p)]
 
 
-TWELVE = [f"ok-{i}" for i in range(9)] + ["crash", "hang", "kill"]
+TWELVE = ["crash", "hang", "kill"] + [f"ok-{i}" for i in range(9)]
 
 
-def _check_twelve(table, pid_dir: Path) -> None:
+def _check_twelve(table, pid_dir: Path, min_processes: int) -> None:
     by_fault = dict(zip(table["cooling.options.fault"], zip(table["status"], table["error"])))
     assert len(table) == 12
     assert {f for f, (st, _) in by_fault.items() if st == STATUS_OK} == {f"ok-{i}" for i in range(9)}
@@ -68,8 +68,8 @@ def _check_twelve(table, pid_dir: Path) -> None:
     assert by_fault["kill"][0] == STATUS_FAILED and "SIGKILL" in by_fault["kill"][1]
     assert by_fault["hang"][0] == STATUS_TIMEOUT and by_fault["hang"][1].startswith("timeout")
     pids = _pids(pid_dir)
-    assert len(pids) == 12  # every run had a process of its own
-    assert _wait_gone(pids) == []
+    assert len(pids) >= min_processes
+    assert _wait_gone(pids) == []  # no worker left behind
 
 
 @pytest.mark.slow
@@ -78,7 +78,9 @@ def test_pool_records_exactly_the_crashing_hanging_and_killing_runs(tmp_path, mo
     pid_dir = tmp_path / "pids"
     pid_dir.mkdir()
     table = run_sweep(_sweep(pid_dir, TWELVE), tmp_path / "out", workers=2, timeout_s=TIMEOUT_S, progress=False)
-    _check_twelve(table, pid_dir)
+    # two workers, and a fresh one for the worker `kill` took down while runs were left (a third,
+    # for the hung one killed at its limit, only if runs were still left then: timing)
+    _check_twelve(table, pid_dir, min_processes=3)
 
 
 @pytest.mark.slow
@@ -90,7 +92,7 @@ def test_dask_records_exactly_the_crashing_hanging_and_killing_runs(tmp_path, mo
     pid_dir.mkdir()
     table = run_sweep(_sweep(pid_dir, TWELVE), tmp_path / "out", workers=2, dask="local", timeout_s=TIMEOUT_S,
                       progress=False)
-    _check_twelve(table, pid_dir)
+    _check_twelve(table, pid_dir, min_processes=3)  # as on the pool, within each Dask worker
 
 
 @pytest.mark.slow
@@ -109,7 +111,8 @@ def test_retry_failed_reruns_only_the_failed_runs(tmp_path, monkeypatch):
     assert runs_per_fault == {"ok-0": 1, "ok-1": 1, "kill": 2, "crash": 2}
     assert dict(zip(second["cooling.options.fault"], second["status"])) == {
         "ok-0": STATUS_OK, "ok-1": STATUS_OK, "kill": STATUS_FAILED, "crash": STATUS_FAILED}
-    assert len(_pids(pid_dir)) == 6
+    # two workers per sweep; the one killed by `kill` was replaced only if a run was left for it
+    assert _wait_gone(_pids(pid_dir)) == []
 
 
 @pytest.mark.slow

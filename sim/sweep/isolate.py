@@ -1,24 +1,24 @@
-"""Run each sweep run in its own killable process: Dask's failure semantics on a local pool.
+"""Run sweep runs in killable worker processes: Dask's failure semantics on a local pool.
 
-Every run executes in a child process forked from a warm fork server
-(``multiprocessing`` "forkserver", with the engine preloaded, so a run starts in
-milliseconds and shares nothing with the others):
+A pool of worker processes (``multiprocessing`` "spawn", started once, the
+engine imported once each) takes one run at a time through a pipe:
 
 - a run that crashes its process (a segfault, ``os._exit``, the OOM killer) fails
-  that run only, with the signal or exit status; the other runs go on and the
-  next run gets a fresh process (what Dask does with a lost worker's task);
-- a run still going ``timeout_s + KILL_GRACE_S`` after it started is killed
-  (SIGKILL: even a run blocked in C code or a sleep) and recorded as timed out;
-  the engine's own cooperative check stops a run at ``timeout_s`` first when it can;
-- children die with the sweep: each asks the kernel (Linux ``PR_SET_PDEATHSIG``)
-  for SIGKILL when its parent, the fork server, exits, and the fork server exits
-  when the sweep process does, even on SIGKILL; a normal exit, an error or Ctrl-C
-  in the sweep kills the running children before it returns;
-- children ignore SIGINT: Ctrl-C in a terminal reaches the whole process group,
+  that run only, with the signal or exit status; the other runs go on and a
+  fresh worker replaces the dead one (what Dask does with a lost worker's task);
+- a run still going ``timeout_s + KILL_GRACE_S`` after it started is killed with
+  its worker (SIGKILL: even a run blocked in C code or a sleep) and recorded as
+  timed out; the engine's own check stops a run at ``timeout_s`` first when it can;
+- workers die with the sweep: each asks the kernel (Linux ``PR_SET_PDEATHSIG``)
+  for SIGKILL when the sweep process exits, even by SIGKILL, and a watchdog
+  thread exits when the sweep's end of its pipe closes; a normal exit, an error
+  or Ctrl-C in the sweep kills the workers before it returns;
+- workers ignore SIGINT: Ctrl-C in a terminal reaches the whole process group,
   and the sweep, not each run, decides what to stop.
 
-`run_isolated` is the same for one run inside a Dask worker, so a run that kills
-its process or hangs is recorded the same way on Dask and on the pool.
+`run_isolated` does the same for one run inside a Dask worker (a pool of one,
+kept for the worker's life), so a run that kills its process or hangs is
+recorded the same way on Dask and on the pool.
 """
 
 from __future__ import annotations
@@ -26,11 +26,12 @@ from __future__ import annotations
 import ctypes
 import multiprocessing
 import os
+import select
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
@@ -44,11 +45,7 @@ _PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 def _context() -> Any:
-    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-    ctx = multiprocessing.get_context(method)
-    if method == "forkserver":
-        ctx.set_forkserver_preload(["sim.sweep.execute"])
-    return ctx
+    return multiprocessing.get_context("spawn")
 
 
 def die_with_parent() -> None:
@@ -59,19 +56,36 @@ def die_with_parent() -> None:
             libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
         except (OSError, AttributeError):
             pass
-        if os.getppid() == 1:  # orphaned before the request took effect
-            os._exit(1)
 
 
-def _child(conn: Connection, fn: Callable[[Mapping[str, Any]], dict[str, Any]], task: Mapping[str, Any]) -> None:
+def _watch_parent(conn: Connection) -> None:
+    """Exit when every writer of the task pipe is gone: the parent died (backs up PR_SET_PDEATHSIG)."""
+    poller = select.poll()
+    poller.register(conn.fileno(), select.POLLHUP)  # data does not wake it; a hang-up does
+    while not any(ev & (select.POLLHUP | select.POLLERR) for _, ev in poller.poll()):
+        pass
+    os._exit(1)
+
+
+def _worker(tasks: Connection, results: Connection, fn: Callable[[Mapping[str, Any]], dict[str, Any]],
+            parent_pid: int) -> None:
     die_with_parent()
+    if os.getppid() != parent_pid:  # the parent died before the request took effect
+        os._exit(1)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        out = fn(task)
-    except BaseException as exc:  # noqa: BLE001 - the parent records it as this run's failure
-        out = lost(task, f"{type(exc).__name__}: {exc}")
-    conn.send(out)
-    conn.close()
+    threading.Thread(target=_watch_parent, args=(tasks,), daemon=True).start()
+    while True:
+        try:
+            task = tasks.recv()
+        except (EOFError, OSError):
+            os._exit(0)
+        if task is None:
+            os._exit(0)
+        try:
+            out = fn(task)
+        except BaseException as exc:  # noqa: BLE001 - the parent records it as this run's failure
+            out = lost(task, f"{type(exc).__name__}: {exc}")
+        results.send(out)
 
 
 def lost(task: Mapping[str, Any], why: str, status: str = STATUS_FAILED) -> dict[str, Any]:
@@ -88,95 +102,141 @@ def _death(exitcode: int | None) -> str:
     return f"the run's process exited with status {exitcode} before reporting"
 
 
-@dataclass
-class _Slot:
-    process: Any
-    conn: Connection
-    task: Mapping[str, Any]
-    started: float
-    deadline: float
+class _Worker:
+    """One worker process and its pipes; `task` is the run it holds (None when idle)."""
+
+    def __init__(self, ctx: Any, fn: Callable[[Mapping[str, Any]], dict[str, Any]]) -> None:
+        task_r, self.task_w = ctx.Pipe(duplex=False)
+        self.result_r, result_w = ctx.Pipe(duplex=False)
+        self.process = ctx.Process(target=_worker, args=(task_r, result_w, fn, os.getpid()), daemon=False)
+        self.process.start()
+        task_r.close()
+        result_w.close()
+        self.task: Mapping[str, Any] | None = None
+        self.deadline = float("inf")
+
+    def give(self, task: Mapping[str, Any]) -> None:
+        self.task = task
+        timeout = task.get("timeout_s")
+        self.deadline = time.monotonic() + float(timeout) + KILL_GRACE_S if timeout else float("inf")
+        self.task_w.send(task)
+
+    def kill(self) -> None:
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join()
+        self.task_w.close()
+        self.result_r.close()
+
+    def stop(self) -> None:
+        """Ask an idle worker to exit; kill it if it does not within a second."""
+        try:
+            self.task_w.send(None)
+        except OSError:
+            pass
+        self.process.join(1.0)
+        self.kill()
 
 
 class IsolatedRunner:
-    """At most `workers` runs at once, each in its own child process; yields each outcome as it ends."""
+    """At most `workers` runs at once, each in a worker process of its own; yields each outcome as it ends."""
 
     def __init__(self, workers: int, fn: Callable[[Mapping[str, Any]], dict[str, Any]]) -> None:
-        self.workers = max(1, workers)
+        self.size = max(1, workers)
         self.fn = fn
         self.ctx = _context()
-        self.running: list[_Slot] = []
+        self.workers: list[_Worker] = []
 
-    def _start(self, task: Mapping[str, Any]) -> None:
-        recv, send = self.ctx.Pipe(duplex=False)
-        proc = self.ctx.Process(target=_child, args=(send, self.fn, task), daemon=False)
-        proc.start()
-        send.close()
-        now = time.monotonic()
-        timeout = task.get("timeout_s")
-        deadline = now + float(timeout) + KILL_GRACE_S if timeout else float("inf")
-        self.running.append(_Slot(proc, recv, task, now, deadline))
+    def _has_room(self) -> bool:
+        return len(self.workers) < self.size or any(w.task is None for w in self.workers)
+
+    def _idle(self) -> _Worker | None:
+        for w in self.workers:
+            if w.task is None:
+                if w.process.is_alive():
+                    return w
+                w.kill()
+                self.workers.remove(w)
+                break
+        if len(self.workers) < self.size:
+            w = _Worker(self.ctx, self.fn)
+            self.workers.append(w)
+            return w
+        return None
 
     def results(self, tasks: Iterable[Mapping[str, Any]]) -> Iterator[dict[str, Any]]:
         it = iter(tasks)
-        try:
-            while True:
-                while len(self.running) < self.workers:
-                    task = next(it, None)
-                    if task is None:
-                        break
-                    self._start(task)
-                if not self.running:
-                    return
-                next_deadline = min(s.deadline for s in self.running)
-                wait_s = None if next_deadline == float("inf") else max(next_deadline - time.monotonic(), 0.0)
-                wait([s.conn for s in self.running] + [s.process.sentinel for s in self.running], wait_s)
-                for slot in list(self.running):
-                    outcome = self._poll(slot)
-                    if outcome is not None:
-                        self.running.remove(slot)
-                        yield outcome
-        finally:
-            self.close()
+        exhausted = False
+        while True:
+            while not exhausted and self._has_room():
+                task = next(it, None)
+                if task is None:
+                    exhausted = True
+                    break
+                w = self._idle()
+                assert w is not None
+                w.give(task)
+            busy = [w for w in self.workers if w.task is not None]
+            if not busy:
+                return
+            next_deadline = min(w.deadline for w in busy)
+            wait_s = None if next_deadline == float("inf") else max(next_deadline - time.monotonic(), 0.0)
+            wait([w.result_r for w in busy] + [w.process.sentinel for w in busy], wait_s)
+            for w in busy:
+                outcome = self._poll(w)
+                if outcome is not None:
+                    yield outcome
 
-    def _poll(self, slot: _Slot) -> dict[str, Any] | None:
-        if slot.conn.poll():
+    def _poll(self, w: _Worker) -> dict[str, Any] | None:
+        task = w.task
+        assert task is not None
+        if w.result_r.poll():
             try:
-                out = slot.conn.recv()
+                out = w.result_r.recv()
             except (EOFError, OSError):
-                slot.process.join()
-                return lost(slot.task, _death(slot.process.exitcode))
-            slot.process.join()
-            slot.conn.close()
+                w.process.join()
+                return self._drop(w, lost(task, _death(w.process.exitcode)))
+            w.task, w.deadline = None, float("inf")
             return out
-        if not slot.process.is_alive():
-            slot.process.join()
-            slot.conn.close()
-            return lost(slot.task, _death(slot.process.exitcode))
-        if time.monotonic() >= slot.deadline:
-            slot.process.kill()
-            slot.process.join()
-            slot.conn.close()
-            limit = float(slot.task["timeout_s"])
-            return lost(slot.task, f"timeout: killed after {limit:g} s (+{KILL_GRACE_S:g} s grace): the run "
-                        "did not stop at its limit (blocked outside the engine)", STATUS_TIMEOUT)
+        if not w.process.is_alive():
+            w.process.join()
+            return self._drop(w, lost(task, _death(w.process.exitcode)))
+        if time.monotonic() >= w.deadline:
+            limit = float(task["timeout_s"])
+            return self._drop(w, lost(task, f"timeout: killed after {limit:g} s (+{KILL_GRACE_S:g} s grace): the "
+                                      "run did not stop at its limit (blocked outside the engine)", STATUS_TIMEOUT))
         return None
 
+    def _drop(self, w: _Worker, outcome: dict[str, Any]) -> dict[str, Any]:
+        """Kill a worker that died or overran; a fresh one takes its place when next needed."""
+        w.kill()
+        self.workers.remove(w)
+        return outcome
+
     def close(self) -> None:
-        """Kill every run still going (an error, Ctrl-C or an early stop in the sweep)."""
-        for slot in self.running:
-            if slot.process.is_alive():
-                slot.process.kill()
-            slot.process.join()
-            slot.conn.close()
-        self.running.clear()
+        """Stop idle workers and kill busy ones (the end, an error, Ctrl-C or an early stop in the sweep)."""
+        for w in self.workers:
+            if w.task is None and w.process.is_alive():
+                w.stop()
+            else:
+                w.kill()
+        self.workers.clear()
+
+
+_DASK_RUNNER: IsolatedRunner | None = None
+_DASK_LOCK = threading.Lock()
 
 
 def run_isolated(fn: Callable[[Mapping[str, Any]], dict[str, Any]], task: Mapping[str, Any]) -> dict[str, Any]:
-    """One run in its own killable process (for a Dask worker); in-process where children are not allowed."""
+    """One run in a killable worker process of this (Dask worker) process; in-process where children are not allowed."""
+    global _DASK_RUNNER
     if multiprocessing.current_process().daemon:  # a daemonic worker may not have children
         return fn(task)
-    runner = IsolatedRunner(1, fn)
-    return next(iter(runner.results([task])))
+    with _DASK_LOCK:
+        if _DASK_RUNNER is None:
+            _DASK_RUNNER = IsolatedRunner(1, fn)
+        runner = _DASK_RUNNER
+        return next(iter(runner.results([task])))  # the worker stays for this process's next run
 
 
 __all__ = ["KILL_GRACE_S", "STATUS_TIMEOUT", "IsolatedRunner", "die_with_parent", "lost", "run_isolated"]
