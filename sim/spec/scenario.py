@@ -201,14 +201,9 @@ def read_document(path: str | Path) -> dict[str, Any]:
 
 
 def _parse_yaml(text: str) -> Any:
-    """Safe YAML (libyaml when present): compose the node graph, bound it, then construct."""
-    loader = _YamlLoader(text)
+    """Safe YAML (libyaml when present); then the value graph is bounded (depth, alias expansion)."""
     try:
-        node = loader.get_single_node()
-        if node is None:
-            return None
-        _check_node_graph(node)
-        return loader.construct_document(node)
+        doc = yaml.load(text, Loader=_YamlLoader)  # noqa: S506 - a safe loader (no Python tags)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
@@ -216,12 +211,10 @@ def _parse_yaml(text: str) -> Any:
         raise ScenarioError(f"not valid YAML{where}: {_cut(what, 200)}") from None
     except yaml.YAMLError as exc:
         raise ScenarioError(f"not valid YAML: {_cut(str(exc).splitlines()[0], 200)}") from None
-    except ScenarioError:
-        raise
     except ValueError as exc:  # e.g. an integer of more than 4,300 digits
         raise ScenarioError(f"not a valid scenario value: {_cut(str(exc), 120)}") from None
-    finally:
-        loader.dispose()
+    _check_value_graph(doc)
+    return doc
 
 
 def _cut(text: str, limit: int) -> str:
@@ -233,40 +226,34 @@ def _cut(text: str, limit: int) -> str:
 _YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def _check_node_graph(root: yaml.Node) -> None:
+def _check_value_graph(root: Any) -> None:
     """Refuse nesting deeper than MAX_DEPTH and aliases that expand past MAX_ALIAS_NODES.
 
-    Aliases make the node graph a DAG: the expanded size is computed once per shared
-    node (memoised by identity), iteratively, so the check itself costs O(nodes written).
+    YAML aliases make the loaded value a DAG whose shared lists and mappings are one
+    object each: the expanded size is computed once per container (memoised by
+    identity), iteratively, visiting containers only, so the check costs O(containers
+    written) and never expands anything.
     """
-    expanded: dict[int, int] = {}
-    depth: dict[int, int] = {}
-    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    size: dict[int, int] = {}  # expanded values under a container, itself included
+    stack: list[tuple[Any, int, bool]] = [(root, 1, False)]
+    written = 0
     while stack:
-        node, done = stack.pop()
-        key = id(node)
-        if key in expanded and not done:
-            continue
-        kids = _children(node)
-        if not done:
-            stack.append((node, True))
-            stack.extend((k, False) for k in kids if id(k) not in expanded)
-            continue
-        expanded[key] = 1 + sum(expanded[id(k)] for k in kids)
-        depth[key] = 1 + max((depth[id(k)] for k in kids), default=0)
-        if depth[key] > MAX_DEPTH:
+        value, level, done = stack.pop()
+        if level > MAX_DEPTH:
             raise ScenarioError(f"nested more than {MAX_DEPTH} levels deep; a scenario needs about 6")
-        if expanded[key] > len(expanded) + MAX_ALIAS_NODES:
-            raise ScenarioError(f"YAML aliases expand the document to at least {expanded[key]:,} values "
-                                f"from {len(expanded):,} written (limit {MAX_ALIAS_NODES:,} added by aliases)")
-
-
-def _children(node: yaml.Node) -> list[yaml.Node]:
-    if isinstance(node, yaml.SequenceNode):
-        return list(node.value)
-    if isinstance(node, yaml.MappingNode):
-        return [x for pair in node.value for x in pair]
-    return []
+        kids = list(value.values()) if isinstance(value, dict) else value if isinstance(value, list) else None
+        if kids is None or (id(value) in size and not done):
+            continue
+        if not done:
+            written += 1 + len(kids)
+            stack.append((value, level, True))
+            stack.extend((k, level + 1, False) for k in kids if isinstance(k, (dict, list)) and id(k) not in size)
+            continue
+        total = 1 + sum(size.get(id(k), 1) for k in kids)
+        size[id(value)] = total
+        if total > written + MAX_ALIAS_NODES:
+            raise ScenarioError(f"YAML aliases expand the document to at least {total:,} values (aliases may "
+                                f"add at most {MAX_ALIAS_NODES:,})")
 
 
 def _parse_json(text: str) -> Any:
@@ -276,13 +263,7 @@ def _parse_json(text: str) -> Any:
         raise ScenarioError(f"not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
     except RecursionError:
         raise ScenarioError(f"nested more than {MAX_DEPTH} levels deep; a scenario needs about 6") from None
-    stack = [(doc, 1)]
-    while stack:
-        value, level = stack.pop()
-        if level > MAX_DEPTH:
-            raise ScenarioError(f"nested more than {MAX_DEPTH} levels deep; a scenario needs about 6")
-        items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
-        stack.extend((v, level + 1) for v in items)
+    _check_value_graph(doc)
     return doc
 
 
@@ -368,8 +349,14 @@ def format_validation_error(exc: ValidationError, doc: Any = _MISSING) -> str:
             lines.append(merged[k])
         elif k not in drop:
             lines.append(_problem_line(cleaned[k][0], err))
-    return "\n".join(dict.fromkeys(lines))
+    lines = list(dict.fromkeys(lines))
+    if len(lines) > MAX_PROBLEMS:
+        lines = [*lines[:MAX_PROBLEMS], f"… and {len(lines) - MAX_PROBLEMS:,} more problems"]
+    return "\n".join(lines)
 
+
+#: Problems listed at most (one line each); the rest are counted
+MAX_PROBLEMS = 20
 
 _EXPECTED = {"string_type": "a string", "model_type": "a mapping of keys", "dict_type": "a mapping of keys",
              "model_attributes_type": "a mapping of keys", "int_type": "an integer", "int_parsing": "an integer",
