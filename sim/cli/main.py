@@ -15,8 +15,8 @@ import argparse
 import sys
 
 from sim.cli.published import add_published_command
-from sim.cli.sweep import add_sweep_command
 from sim.cli.summary import fmt_duration, summary_table
+from sim.cli.sweep import add_sweep_command
 from sim.spec.errors import ScenarioError
 
 __all__ = ["build_parser", "main", "summary_table"]
