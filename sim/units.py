@@ -7,7 +7,9 @@ written once. Durations in scenario files may be strings ("7d", "90min",
 
 from __future__ import annotations
 
+import math
 import re
+import reprlib
 
 import pandas as pd
 
@@ -22,11 +24,14 @@ J_PER_MWH = 3.6e9
 W_PER_KW = 1e3
 W_PER_MW = 1e6
 
+#: Longest duration a scenario may give: 100 years (pandas timestamps end in 2262, and
+#: no datacenter scenario runs longer). Every duration is finite and within [0, this].
+MAX_DURATION_S = 100 * 365 * DAY
+
 _DURATION_UNITS = {
     "ms": 1e-3,
     "s": SECOND,
     "sec": SECOND,
-    "m": MINUTE,
     "min": MINUTE,
     "h": HOUR,
     "hr": HOUR,
@@ -37,18 +42,22 @@ _DURATION_UNITS = {
     "week": WEEK,
     "weeks": WEEK,
 }
+#: Units refused because they are ambiguous: "m"/"M" reads as minutes or months.
+_AMBIGUOUS_UNITS = {"m": "minutes ('min') or months (not a duration unit: give days, e.g. '30d')"}
 _DURATION_TOKEN = re.compile(r"\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([a-zA-Z]*)")
 
 
 def parse_duration(value: str | float | int) -> float:
     """Return seconds from "7d", "90min", "3600s", "1h30min", "2.5h" or a number.
 
+    Units are case-insensitive except that "m"/"M" is refused (minutes or months?):
+    minutes are "min". The result is finite and at most `MAX_DURATION_S`.
     Raises ValueError with the list of accepted units for anything else.
     """
     if isinstance(value, bool):
         raise ValueError(f"expected a duration, got {value!r}")
     if isinstance(value, (int, float)):
-        seconds = float(value)
+        seconds = float(value) if not isinstance(value, int) or value.bit_length() < 1000 else math.inf
     else:
         text = value.strip()
         pos, seconds, matched = 0, 0.0, False
@@ -58,20 +67,40 @@ def parse_duration(value: str | float | int) -> float:
                 raise ValueError(_duration_help(value))
             number, unit = m.groups()
             unit = unit.lower() or "s"
+            if unit in _AMBIGUOUS_UNITS:
+                raise ValueError(f"{short_repr(value)} is ambiguous: {unit!r} could mean {_AMBIGUOUS_UNITS[unit]}")
             if unit not in _DURATION_UNITS:
                 raise ValueError(_duration_help(value))
             seconds += float(number) * _DURATION_UNITS[unit]
             pos, matched = m.end(), True
         if not matched:
             raise ValueError(_duration_help(value))
-    if seconds != seconds or seconds < 0:
-        raise ValueError(f"duration must be a non-negative number of seconds, got {value!r}")
+    if seconds != seconds or seconds < 0 or seconds > MAX_DURATION_S:
+        raise ValueError(f"duration must be a number of seconds in [0, {MAX_DURATION_S:.4g}] (100 years), "
+                         f"got {short_repr(value)}")
     return seconds
+
+
+def short_repr(value: object, limit: int = 60) -> str:
+    """repr(value) for an error message, at most about `limit` characters, cut with an ellipsis.
+
+    Bounded work too: containers are shown two levels deep and four items wide
+    (reprlib), so a value built by a YAML alias bomb is never expanded.
+    """
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 128:
+        return f"an integer of about {int(value.bit_length() * 0.30103) + 1} digits"
+    text = _REPR.repr(value)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxlist, _REPR.maxtuple, _REPR.maxdict, _REPR.maxset = 2, 4, 4, 4, 4
+_REPR.maxstring, _REPR.maxother, _REPR.maxlong = 50, 50, 40
 
 
 def _duration_help(value: object) -> str:
     units = ", ".join(sorted(set(_DURATION_UNITS)))
-    return f"{value!r} is not a duration; use a number of seconds or e.g. '7d', '90min', '3600s' (units: {units})"
+    return f"{short_repr(value)} is not a duration; use a number of seconds or e.g. '7d', '90min', '3600s' (units: {units})"
 
 
 def j_to_kwh(energy_j: float) -> float:

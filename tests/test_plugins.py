@@ -72,9 +72,9 @@ def test_a_user_cooling_model_runs_and_books_its_parts(user_module):
 
 
 def test_a_missing_user_model_is_a_scenario_error_naming_the_key():
-    with pytest.raises(ScenarioError, match=r"cooling.custom.model: .*module 'no_such_module' cannot be imported"):
+    with pytest.raises(ScenarioError, match=r"cooling.model: .no_such_module:Model. is not allowed: .*module .no_such_module. cannot be imported"):
         load_scenario(tiny_scenario(cooling={"model": "no_such_module:Model"}))
-    with pytest.raises(ScenarioError, match="cooling.model must be 'constant-pue', 'plant' or 'package.module:Class'"):
+    with pytest.raises(ScenarioError, match="cooling.model: 'fridge' is not allowed: give 'constant-pue', 'plant' or a 'package.module:Class'"):
         load_scenario(tiny_scenario(cooling={"model": "fridge"}))
 
 

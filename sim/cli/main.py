@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from sim.cli.published import add_published_command
+from sim.cli.summary import fmt_duration, summary_table
 from sim.cli.sweep import add_sweep_command
 from sim.spec.errors import ScenarioError
 
-#: ASHRAE TC 9.9 (2021) class A4 allowable inlet upper limit, 45 C (data/reference/cooling_and_grid.md 2.1)
-INLET_WARNING_C = 45.0
+__all__ = ["build_parser", "main", "summary_table"]
 
 
 def _overrides(items: list[str] | None) -> dict[str, object]:
@@ -33,113 +32,20 @@ def _overrides(items: list[str] | None) -> dict[str, object]:
     return out
 
 
-def _fmt_energy(kwh: float) -> str:
-    return f"{kwh / 1000:,.2f} MWh" if abs(kwh) >= 1000 else f"{kwh:,.1f} kWh"
-
-
-def _fmt_duration(seconds: float) -> str:
-    if seconds != seconds:
-        return "-"
-    if seconds >= 86400:
-        return f"{seconds / 86400:.2f} d"
-    if seconds >= 3600:
-        return f"{seconds / 3600:.2f} h"
-    return f"{seconds:.0f} s"
-
-
-def _pct(value: float | None) -> str:
-    return "unknown" if value is None or value != value else f"{value:.1%}"
-
-
-def _share_rows(summary: dict) -> list[tuple[str, str]]:
-    """Each renewable / carbon-free share with its definition (``SHARE_DEFINITIONS``)."""
-    from sim.results.shares import SHARE_DEFINITIONS
-
-    labels = {"renewable_share": "renewable share", "carbon_free_share": "carbon-free share",
-              "renewable_share_onsite": "  on-site renewables",
-              "renewable_share_hourly_matched": "  hourly matched (market)",
-              "cfe_score": "  24/7 CFE score", "annual_matched_share": "  annual matched (market)"}
-    rows = []
-    for key, label in labels.items():
-        if key not in summary:
-            continue
-        value = summary[key]
-        hint = " (set supply.grid.renewable_fraction)" if value != value else ""
-        rows.append((label, f"{_pct(value)}{hint}  [{SHARE_DEFINITIONS[key]}]"))
-    return rows
-
-
-def _cost_rows(summary: dict) -> list[tuple[str, str]]:
-    cur = summary.get("currency", "")
-    if "cost_total" not in summary:
-        return [("energy cost", f"{summary['cost']:,.0f} {cur}")]
-    capex = sum(v for k, v in summary.items() if k.startswith("cost_capex_"))
-    water = summary.get("water_onsite_l", float("nan"))
-    return [
-        ("cost (capital / energy / PPA+demand)", f"{summary['cost_total']:,.0f} {cur} ({capex:,.0f} / "
-         f"{summary['cost_energy']:,.0f} / {summary['cost_ppa'] + summary['cost_demand_charges']:,.0f})"),
-        ("cost per accelerator-hour", f"{summary['cost_per_accelerator_hour']:,.2f} {cur}"),
-        ("water on site", f"{water / 1000:,.1f} m3"),
-    ]
-
-
-def summary_table(summary: dict) -> str:
-    """The short table `wattsim run` prints."""
-    rows = [
-        ("facility energy", _fmt_energy(summary["facility_energy_kwh"])),
-        ("  IT (accelerators / hosts / network)",
-         f"{_fmt_energy(summary['it_energy_kwh'])} ({_fmt_energy(summary['accelerator_energy_kwh'])}"
-         f" / {_fmt_energy(summary['host_energy_kwh'])} / {_fmt_energy(summary['network_energy_kwh'])})"),
-        ("  cooling + losses", _fmt_energy(summary["cooling_energy_kwh"] + summary["losses_energy_kwh"])),
-        ("PUE", f"{summary['pue']:.3f}"),
-        ("peak power", f"{summary['peak_power_kw']:,.1f} kW"),
-        *_share_rows(summary),
-        ("carbon (operational / embodied)", f"{summary['carbon_kg'] / 1000:,.2f} / "
-         f"{summary.get('embodied_carbon_kg', 0.0) / 1000:,.2f} t CO2e"),
-        *_cost_rows(summary),
-        ("jobs completed / submitted", f"{summary['jobs_completed']} / {summary['jobs_submitted']}"
-         f" (failed {summary['jobs_failed']}, unfinished {summary['jobs_unfinished']})"),
-        ("mean JCT / mean wait", f"{_fmt_duration(summary['mean_jct_s'])} / {_fmt_duration(summary['mean_wait_s'])}"),
-        ("accelerator utilization", f"{summary['gpu_utilization']:.1%}"),
-        ("simulated / wall time", f"{_fmt_duration(summary['simulated_s'])} / {summary['wall_s']:.2f} s"
-         f" ({summary['events']:,} events)"),
-    ]
-    width = max(len(k) for k, _ in rows)
-    return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
-
-
 def cmd_run(args: argparse.Namespace) -> int:
-    from sim.cli.progress import run_with_progress
-    from sim.engine.checks import load_scenario
+    from sim.cli.run import cmd_run as run
 
-    scenario = load_scenario(args.scenario, overrides=_overrides(args.set))
-    result = run_with_progress(scenario)
-    out = Path(args.output or Path("runs") / scenario.name)
-    result.to_dir(out)
-    print(f"scenario {scenario.name!r} -> {out}/")
-    print(summary_table(result.summary))
-    inlet = result.summary.get("max_inlet_temp_c", float("nan"))
-    if inlet == inlet and inlet > INLET_WARNING_C:
-        print(f"warning: server inlet air reached {inlet:.0f} C, above the {INLET_WARNING_C:.0f} C ASHRAE A4 "
-              "allowable limit: the cooling plant cannot carry this load even with the accelerators "
-              "throttled (real servers would trip); give it more capacity", file=sys.stderr)
-    if not args.no_plot:
-        try:
-            from sim.results.plot import plot_power
-
-            png = plot_power(result, out / "power.png")
-            print(f"plot: {png}")
-        except ImportError as exc:  # matplotlib missing: results are still written
-            print(f"(no plot: {exc})", file=sys.stderr)
-    return 0
+    return run(args, _overrides(args.set))
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from sim.cli.run import print_warnings
     from sim.engine.checks import load_scenario
 
     scenario = load_scenario(args.scenario, overrides=_overrides(args.set))
+    print_warnings(scenario)
     pools = ", ".join(f"{p.nodes} x {p.node_type}" for p in scenario.cluster.node_pools())
-    horizon = scenario.duration if scenario.duration == "until-done" else _fmt_duration(scenario.horizon_s)
+    horizon = scenario.duration if scenario.duration == "until-done" else fmt_duration(scenario.horizon_s)
     print(f"{args.scenario}: valid — {scenario.name!r}, {pools}, {horizon}, "
           f"{len(scenario.workload.jobs)} listed jobs"
           f"{', a generator' if scenario.workload.generator else ''}")
@@ -201,6 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--set", action="append", metavar="PATH=VALUE",
                    help="override a value by dotted path, e.g. --set cluster.nodes=128 (repeatable)")
     r.add_argument("--no-plot", action="store_true", help="do not draw power.png")
+    r.add_argument("--timeout", metavar="DURATION",
+                   help="wall-clock limit, e.g. 10min: the run stops there and writes a partial run folder")
     r.set_defaults(func=cmd_run)
     v = sub.add_parser("validate", help="check a scenario without running it",
                        description="Validate SCENARIO: unknown keys, bad values and unknown catalog names "

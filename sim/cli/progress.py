@@ -13,9 +13,10 @@ wall time, so it costs nothing per event.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import IO, Any
 
 from sim.engine.world import World
@@ -57,14 +58,13 @@ class OverloadWatch:
                    f"({past[1]:,} waiting): the cluster is overloaded")
 
 
-def run_with_progress(scenario: Scenario, stream: IO[str] | None = None, bar: bool | None = None) -> Any:
-    """Run `scenario` and return its Result; a bar on a terminal, an overload warning always.
-
-    `bar`: None shows it when `stream` (default stderr) is a terminal.
-    """
+@contextlib.contextmanager
+def watching(world: World, stream: IO[str] | None = None, bar: bool | None = None) -> Iterator[None]:
+    """While the block runs `world`: a bar on a terminal (`bar`: None = when `stream` is one),
+    an overload warning always."""
     stream = stream if stream is not None else sys.stderr
     show = stream.isatty() if bar is None else bar
-    world = World(scenario)
+    scenario = world.scenario
     horizon = float(scenario.horizon_s)
     watch = OverloadWatch(lambda line: print(line, file=stream, flush=True))
     queue = world.scheduler.queue_length
@@ -87,12 +87,23 @@ def run_with_progress(scenario: Scenario, stream: IO[str] | None = None, bar: bo
 
     world.env.on_progress = on_progress
     try:
-        world.run()
+        yield
     finally:
         if pbar is not None:
             pbar.close()
+        world.env.on_progress = None
     watch.sample(world.end_s, queue())
+
+
+def run_with_progress(scenario: Scenario, stream: IO[str] | None = None, bar: bool | None = None) -> Any:
+    """Run `scenario` and return its Result; a bar on a terminal, an overload warning always.
+
+    `bar`: None shows it when `stream` (default stderr) is a terminal.
+    """
+    world = World(scenario)
+    with watching(world, stream, bar):
+        world.run()
     return world.result()
 
 
-__all__ = ["OverloadWatch", "run_with_progress"]
+__all__ = ["OverloadWatch", "run_with_progress", "watching"]

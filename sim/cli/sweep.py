@@ -24,11 +24,12 @@ def add_sweep_command(sub: Any) -> None:
     where = s.add_mutually_exclusive_group()
     where.add_argument("--dask", metavar="local", help="run on Dask: 'local' starts a LocalCluster")
     where.add_argument("--scheduler", metavar="tcp://HOST:8786", help="run on an existing Dask cluster")
-    s.add_argument("--timeout", metavar="DURATION", help="wall-clock limit per run, e.g. 10min (a longer run fails)")
+    s.add_argument("--timeout", metavar="DURATION", help="wall-clock limit per run, e.g. 10min (a longer run is stopped, killed if need be, and "
+                   "recorded as timed out)")
     s.add_argument("--keep-runs", action="store_true", help="also write each run's folder to OUT/runs/<run_id>")
     s.add_argument("--runs-interval", metavar="DURATION",
                    help="time-series bin width of the kept run folders, e.g. 1h (default: the scenario's)")
-    s.add_argument("--retry-failed", action="store_true", help="rerun runs recorded as failed")
+    s.add_argument("--retry-failed", action="store_true", help="rerun runs recorded as failed or timed out")
     s.add_argument("--fail-on-error", action="store_true", help="exit with status 1 if any run failed")
     s.add_argument("--dry-run", action="store_true", help="expand and validate, print the plan, run nothing")
     s.add_argument("--no-progress", action="store_true", help="no progress bar")

@@ -84,6 +84,8 @@ class RunRecord:
     it_capacity_w: float = 0.0
     """IT nameplate: accelerators at TDP + hosts busy (sizes the facility's capital cost)."""
     it_categories: tuple[str, ...] = IT_CATEGORIES
+    stopped: str = ""
+    """why the run ended early ('timeout' or 'interrupted', its books closed at that instant), else empty."""
     serving: Any = None
     """the closed serving engine (`sim.serving.engine.ServingEngine`) of a run with a `serving:` section;
     `sim.results.serving` reads its request arrays and ledger channels."""

@@ -39,11 +39,25 @@ class RunTimeout(RuntimeError):
     """A run passed its wall-clock limit (`World.run(wall_limit_s=...)`)."""
 
 
+class SameInstantLoop(RuntimeError):
+    """Simulated time stopped advancing: one component keeps rescheduling itself at one instant."""
+
+
+#: Events at one simulated instant after which the guard starts looking for a loop: far
+#: above a legitimate burst per job (a few events each), so the common path costs one compare.
+SAME_INSTANT_EVENTS = 200_000
+#: Times one (component, job) may be processed at one instant once the guard is looking.
+SAME_INSTANT_REPEATS = 10_000
+
+
 class CountingEnvironment(simpy.Environment):
     """A SimPy environment that counts the events it processes.
 
     With a wall-clock deadline it raises `RunTimeout` once the deadline has
-    passed; the clock is read every 256 events, so the check costs nothing.
+    passed (or `interrupt()` was called); the clock is read every 256 events, so
+    the check costs nothing and the run stops between two events, its books
+    consistent. A guard turns a same-instant loop (time that stops advancing)
+    into `SameInstantLoop` naming the component and the job.
 
     Progress: `on_progress(now_s, events)`, if set, is called from the same
     check at most every `progress_interval_s` of wall time (a progress bar,
@@ -58,10 +72,28 @@ class CountingEnvironment(simpy.Environment):
         self.progress_interval_s = 0.25
         self._next_progress = 0.0
 
+        self.stop_reason = "timeout"
+        self._instant = -math.inf
+        self._at_instant = 0
+        self._repeats: dict[str, int] = {}
+
+    def interrupt(self) -> None:
+        """Stop at the next check (Ctrl-C): `run` raises `RunTimeout` with stop_reason 'interrupted'."""
+        self.stop_reason = "interrupted"
+        self.deadline = -math.inf
+
     def step(self) -> None:
         self.events_processed += 1
         if not self.events_processed & 255:
             self.poll()
+        if self._queue and self._queue[0][0] == self._instant:
+            self._at_instant += 1
+            if self._at_instant > SAME_INSTANT_EVENTS:
+                self._check_loop(self._queue[0][3])
+        else:
+            self._instant = self._queue[0][0] if self._queue else self._instant
+            self._at_instant = 0
+            self._repeats.clear()
         super().step()
 
     def poll(self, now: float | None = None) -> None:
@@ -70,10 +102,33 @@ class CountingEnvironment(simpy.Environment):
         wall = time.perf_counter()
         t = self.now if now is None else now
         if wall > self.deadline:
-            raise RunTimeout(f"the run passed its wall-clock limit at simulated t = {t:.0f} s")
+            what = "was interrupted" if self.stop_reason == "interrupted" else "passed its wall-clock limit"
+            raise RunTimeout(f"the run {what} at simulated t = {t:.0f} s")
         if self.on_progress is not None and wall >= self._next_progress:
             self._next_progress = wall + self.progress_interval_s
             self.on_progress(float(t), self.events_processed)
+
+    def _check_loop(self, event: simpy.Event) -> None:
+        key = _describe_event(event)
+        n = self._repeats[key] = self._repeats.get(key, 0) + 1
+        if n > SAME_INSTANT_REPEATS:
+            raise SameInstantLoop(
+                f"simulated time stopped at t = {self._instant:.6g} s: {key} was rescheduled at the same "
+                f"instant {n:,} times ({self._at_instant:,} events at this instant)")
+
+
+def _describe_event(event: simpy.Event) -> str:
+    """The component (class.method) and job an event's callbacks belong to."""
+    names = []
+    for cb in event.callbacks or ():
+        func = getattr(cb, "func", cb)
+        owner = getattr(func, "__self__", None)
+        name = getattr(func, "__qualname__", type(func).__name__)
+        if owner is not None and "." not in name:
+            name = f"{type(owner).__name__}.{name}"
+        job = next((a for a in getattr(cb, "args", ()) if hasattr(a, "remaining_flops")), None)
+        names.append(name + (f" for job {job.id} ({job.name!r})" if job is not None else ""))
+    return ", ".join(names) or f"a bare {type(event).__name__}"
 
 
 class World:
@@ -159,6 +214,7 @@ class World:
         self.end_s = 0.0
         self._serving_done = False
         self.wall_s = 0.0
+        self.stopped = ""  # 'timeout' or 'interrupted' when run(partial=True) stopped early
 
     # -- construction helpers -------------------------------------------------
     def _weather_of(self, *sources: str | None, default: str | None = "tmy3-greensboro-nc") -> Weather:
@@ -250,11 +306,13 @@ class World:
         self._serving_done = True
         self._maybe_all_done()
 
-    def run(self, wall_limit_s: float | None = None) -> World:
+    def run(self, wall_limit_s: float | None = None, partial: bool = False) -> World:
         """Run to the horizon (or until every job has ended) and close the books.
 
         `wall_limit_s`: raise `RunTimeout` if the run takes longer than this
-        (sweeps use it to record a run that hangs as failed and go on).
+        (sweeps use it to record a run that hangs as failed and go on). With
+        `partial`, a run stopped by the limit or by `env.interrupt()` (Ctrl-C) closes
+        its books at the instant it stopped instead, and `stopped` says why.
         """
         t_wall = time.perf_counter()
         env = self.env
@@ -267,12 +325,17 @@ class World:
             env.process(self._serve())
         horizon = self.scenario.horizon_s
         stop = env.timeout(horizon)
-        if self.scenario.duration == "until-done":
-            if not self.jobs and self.serving is None:
-                self.all_done.succeed()
-            env.run(until=env.any_of([stop, self.all_done]))
-        else:
-            env.run(until=stop)
+        try:
+            if self.scenario.duration == "until-done":
+                if not self.jobs and self.serving is None:
+                    self.all_done.succeed()
+                env.run(until=env.any_of([stop, self.all_done]))
+            else:
+                env.run(until=stop)
+        except RunTimeout:
+            if not partial:
+                raise
+            self.stopped = env.stop_reason
         self.end_s = float(env.now)
         for job in list(self.runtime.running.values()):
             self.runtime._book(job)
@@ -319,7 +382,7 @@ class World:
             components={"cooling": self.cooling.config(), "supply": self.supply.config()},
             supply_summary=summary() if summary is not None else None,
             it_capacity_w=self.it_capacity_w,
-            serving=self.serving,
+            serving=self.serving, stopped=self.stopped,
         )
 
     def result(self) -> Result:
@@ -332,4 +395,4 @@ def simulate(scenario: Scenario) -> Result:
     return World(scenario).run().result()
 
 
-__all__ = ["CountingEnvironment", "RunTimeout", "World", "simulate"]
+__all__ = ["CountingEnvironment", "RunTimeout", "SameInstantLoop", "World", "simulate"]

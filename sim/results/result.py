@@ -66,7 +66,8 @@ SUMMARY_KEYS: dict[str, tuple[str, str]] = {
     "jobs_unfinished": ("count", "jobs still queued or running at the end"),
     "mean_jct_s": ("s", "mean completion time (end - submit) of completed jobs"),
     "p95_jct_s": ("s", "95th percentile completion time of completed jobs"),
-    "mean_wait_s": ("s", "mean queueing delay (start - ready) of started jobs"),
+    "mean_wait_s": ("s", "mean queueing delay of every job that entered the queue: start - ready, or end of run - "
+                    "ready for a job still waiting (censored at the horizon, so a lower bound)"),
     "makespan_s": ("s", "first submit to last completion"),
     "gpu_utilization": ("1", "busy accelerator-seconds / (accelerators x simulated time)"),
     "free_cooling_hours": ("h", "hours of full free cooling (time integral of the free-cooling fraction)"),
@@ -78,7 +79,10 @@ SUMMARY_KEYS: dict[str, tuple[str, str]] = {
     "name": ("-", "scenario name"),
     "seed": ("-", "random seed of the run"),
     "median_jct_s": ("s", "median completion time of completed jobs"),
-    "p95_wait_s": ("s", "95th percentile queueing delay of started jobs"),
+    "p95_wait_s": ("s", "95th percentile queueing delay, every job that entered the queue (censored like mean_wait_s)"),
+    "jobs_waiting_at_end": ("count", "jobs queued (not running) at the end of the run"),
+    "oldest_wait_s": ("s", "longest wait of a job never started, at the end of the run (0 if none)"),
+    "stopped": ("-", "why the run ended early: 'timeout' or 'interrupted' (partial results), else empty"),
     "mean_slowdown": ("1", "mean of JCT / runtime alone at full speed, completed jobs"),
     "jain_fairness_slowdown": ("1", "Jain's index of slowdowns (sum x)^2 / (n sum x^2); 1 = all equal"),
     "energy_per_job_kwh": ("kWh", "mean facility energy of completed jobs"),
@@ -219,8 +223,12 @@ class Result:
         if missing:
             raise FileNotFoundError(f"{p} is not a run folder: missing {', '.join(missing)}")
         manifest = yaml.safe_load((p / "manifest.yaml").read_text()) if (p / "manifest.yaml").is_file() else {}
+        summary = json.loads((p / "summary.json").read_text())
+        for key, value in summary.items():  # JSON has no NaN: to_dir wrote a NaN number as null
+            if value is None and SUMMARY_KEYS.get(key, ("-",))[0] != "-":
+                summary[key] = float("nan")
         return cls(
-            summary=json.loads((p / "summary.json").read_text()),
+            summary=summary,
             timeseries=pd.read_parquet(p / "timeseries.parquet"),
             jobs=pd.read_parquet(p / "jobs.parquet"),
             nodes=pd.read_parquet(p / "nodes.parquet"),
@@ -314,7 +322,6 @@ def build_result(record: RunRecord) -> Result:
     capacity = sum(n.accelerators for n in record.nodes)
 
     completed = jobs[jobs.state == COMPLETED]
-    started = jobs[jobs.start_s.notna()]
     submitted = jobs[jobs.state != PENDING]
     summary: dict[str, Any] = {
         "name": s.name,
@@ -334,7 +341,6 @@ def build_result(record: RunRecord) -> Result:
         "jobs_unfinished": int(jobs.state.isin([QUEUED, RUNNING]).sum()),
         "mean_jct_s": float(completed.jct_s.mean()) if len(completed) else float("nan"),
         "p95_jct_s": float(np.percentile(completed.jct_s, 95)) if len(completed) else float("nan"),
-        "mean_wait_s": float(started.wait_s.mean()) if len(started) else float("nan"),
         "makespan_s": float(completed.end_s.max() - submitted.submit_s.min()) if len(completed) else float("nan"),
         "gpu_utilization": busy_s / (capacity * end) if end > 0 and capacity else 0.0,
         "free_cooling_hours": _level_integral(meter, "free_cooling_fraction", end) / 3600.0,
@@ -343,7 +349,8 @@ def build_result(record: RunRecord) -> Result:
         "simulated_s": end,
         "wall_s": record.wall_s,
         "events": record.events,
-        **_scheduling_summary(jobs),
+        **_scheduling_summary(jobs, end),
+        "stopped": record.stopped,
     }
     if record.supply_summary is not None:
         extra = record.supply_summary
@@ -545,15 +552,29 @@ def _slowdown(j: JobRecord) -> float:
     return (j.end_s - j.submit_s) / j.alone_s if j.alone_s > 0 else np.nan
 
 
-def _scheduling_summary(jobs: pd.DataFrame) -> dict[str, float]:
+def _waits(jobs: pd.DataFrame, end: float) -> tuple[np.ndarray, np.ndarray]:
+    """Wait of every job that entered the queue (start - ready; end - ready if never started), and
+    the waits of those never started (right-censored at the end of the run)."""
+    queued = jobs[jobs.state != PENDING]
+    ready = queued.ready_s.fillna(queued.submit_s).to_numpy(float)
+    start = queued.start_s.to_numpy(float)
+    never = np.isnan(start)
+    waits = np.where(never, end - ready, start - ready)
+    return waits, waits[never]
+
+
+def _scheduling_summary(jobs: pd.DataFrame, end: float) -> dict[str, float]:
     """Scheduling metrics of the jobs table (sim/scheduling)."""
     done = jobs[jobs.state == COMPLETED]
-    started = jobs[jobs.start_s.notna()]
+    waits, never_started = _waits(jobs, end)
     sd = done["slowdown"].dropna().to_numpy(float) if "slowdown" in done else np.zeros(0)
     nan = float("nan")
     return {
         "median_jct_s": float(done.jct_s.median()) if len(done) else nan,
-        "p95_wait_s": float(np.percentile(started.wait_s, 95)) if len(started) else nan,
+        "mean_wait_s": float(waits.mean()) if len(waits) else nan,
+        "p95_wait_s": float(np.percentile(waits, 95)) if len(waits) else nan,
+        "jobs_waiting_at_end": int((jobs.state == QUEUED).sum()),
+        "oldest_wait_s": float(never_started.max()) if len(never_started) else 0.0,
         "mean_slowdown": float(sd.mean()) if len(sd) else nan,
         "jain_fairness_slowdown": float(sd.sum() ** 2 / (len(sd) * (sd**2).sum())) if len(sd) else nan,
         "energy_per_job_kwh": float(done.energy_kwh.mean()) if len(done) else nan,

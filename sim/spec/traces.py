@@ -18,7 +18,7 @@ from pydantic import BeforeValidator, Field, PrivateAttr, field_validator, model
 
 from sim.paths import data_path
 from sim.spec.types import Duration, Positive, StrictModel
-from sim.units import parse_duration
+from sim.units import parse_duration, short_repr
 
 #: bundled trace names -> (file under data/traces, format)
 BUNDLED: dict[str, tuple[str, str]] = {
@@ -65,10 +65,13 @@ def resolve_trace_path(path: str, base: Path | None = None) -> Path:
         *( [base / p] if base is not None else []), Path.cwd() / p, data_dir() / p, data_dir() / "traces" / p,
     ]
     for c in candidates:
-        if c.is_file():
-            return c.resolve()
-    looked = ", ".join(str(c) for c in candidates)
-    raise ValueError(f"trace file {path!r} not found (looked in: {looked}; bundled names: {sorted(BUNDLED)})")
+        try:
+            if c.is_file():  # a regular file: not a device, a FIFO or a folder
+                return c.resolve()
+        except OSError:  # a name too long for the file system, a loop of links
+            continue
+    looked = ", ".join(short_repr(str(c.parent)) for c in candidates)
+    raise ValueError(f"trace file {short_repr(path)} not found (looked in: {looked}; bundled names: {sorted(BUNDLED)})")
 
 
 def infer_format(path: str) -> str:

@@ -17,9 +17,9 @@ from sim.units import parse_duration
 
 
 class StrictModel(BaseModel):
-    """Base of every scenario section: unknown keys are refused."""
+    """Base of every scenario section: unknown keys are refused, every number is finite."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False, allow_inf_nan=False)
 
 
 def _duration(value: object) -> float:

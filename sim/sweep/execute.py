@@ -38,10 +38,14 @@ renamed ``sim_wall_s``), ``status`` (``ok`` or ``failed``), ``error``,
 interrupted sweep loses at most the last unflushed rows; running the same sweep
 into the same folder skips every run id already there.
 
-Time limit: the worker checks the wall clock every few hundred SimPy events and
-stops a run that passes ``timeout_s`` (cooperative, so it works in a pool
-process and in a Dask worker thread alike; building the world and the result
-are not interrupted).
+Faults (sim/sweep/isolate.py): every run executes in its own child process,
+on the local pool and inside a Dask worker alike. A run that crashes or kills
+its process fails that run only (``status: failed``, the signal in ``error``);
+a run past ``timeout_s`` is stopped by the engine's own check (every 256
+events) or, if it is blocked outside the engine, killed ``KILL_GRACE_S`` later,
+and recorded with ``status: timeout``. The children die with the sweep, even
+when it is killed with SIGKILL. ``--retry-failed`` reruns the ids recorded as
+failed or timed out, nothing else.
 """
 
 from __future__ import annotations
@@ -68,6 +72,7 @@ import yaml
 
 from sim.engine.world import RunTimeout as EngineTimeout
 from sim.spec.scenario import ScenarioError, apply_overrides, read_document, validate_document
+from sim.sweep.isolate import STATUS_TIMEOUT, IsolatedRunner, run_isolated
 from sim.units import parse_duration
 
 __all__ = [
@@ -369,7 +374,7 @@ def run_task(task: Mapping[str, Any]) -> dict[str, Any]:
         if task.get("run_dir"):
             result.to_dir(task["run_dir"])
     except RunTimeout as exc:
-        out.update(status=STATUS_FAILED, error=f"timeout: {exc}")
+        out.update(status=STATUS_TIMEOUT, error=f"timeout: {exc}")
     except ScenarioError as exc:
         out.update(status=STATUS_FAILED, error=f"invalid scenario: {exc}")
     except Exception as exc:  # noqa: BLE001 - a sweep records every failure and goes on
@@ -412,47 +417,22 @@ class _Executor(ABC):
 
 
 class _PoolExecutor(_Executor):
-    """concurrent.futures.ProcessPoolExecutor with spawned workers."""
+    """Local runs, each in its own killable child process (sim/sweep/isolate.py)."""
 
     def __init__(self, workers: int) -> None:
         super().__init__(workers)
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                                        initializer=warm_worker)
+        self.runner = IsolatedRunner(workers, run_task)
 
     def results(self, tasks: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-        from concurrent.futures import FIRST_COMPLETED, wait
-        from concurrent.futures.process import BrokenProcessPool
-
-        pending: dict[Any, dict[str, Any]] = {}
-        it = iter(tasks)
-        window = 4 * self.workers
-        while True:
-            for task in itertools.islice(it, window - len(pending)):
-                pending[self.pool.submit(run_task, task)] = task
-            if not pending:
-                return
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in done:
-                task = pending.pop(fut)
-                try:
-                    yield fut.result()
-                except BrokenProcessPool:
-                    yield _lost(task, "the worker process died (crash or out of memory)")
-                    self._restart()
-
-    def _restart(self) -> None:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        self.pool.shutdown(wait=False, cancel_futures=True)
-        self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                        initializer=warm_worker)
+        yield from self.runner.results(tasks)
 
     def close(self) -> None:
-        self.pool.shutdown(wait=True, cancel_futures=True)
+        self.runner.close()
+
+
+def run_task_isolated(task: Mapping[str, Any]) -> dict[str, Any]:
+    """`run_task` in its own child process of a Dask worker: a crash or a hang costs that run only."""
+    return run_isolated(run_task, task)
 
 
 class _DaskExecutor(_Executor):
@@ -465,6 +445,10 @@ class _DaskExecutor(_Executor):
         self.own_client = client is None
         if client is None:
             if dask in (None, "local"):
+                import dask as dask_lib
+
+                # non-daemonic workers may start a child process per run (run_task_isolated)
+                dask_lib.config.set({"distributed.worker.daemon": False})
                 self.cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
                                             processes=True, host="127.0.0.1", dashboard_address=None)
                 client = Client(self.cluster)
@@ -496,7 +480,7 @@ class _DaskExecutor(_Executor):
                 ac.add(self._submit(nxt, pending))
 
     def _submit(self, task: dict[str, Any], pending: dict[str, dict[str, Any]]) -> Any:
-        fut = self.client.submit(run_task, task, key=f"wattsim-run-{task['run_id']}-{time.time_ns()}",
+        fut = self.client.submit(run_task_isolated, task, key=f"wattsim-run-{task['run_id']}-{time.time_ns()}",
                                  pure=False)
         pending[fut.key] = task
         return fut
@@ -627,14 +611,14 @@ def run_sweep(
     if out is not None:
         _write_definition(out, sw, specs)
     done_status = dict(zip(previous["run_id"], previous["status"]))
-    skip = {rid for rid, st in done_status.items() if st == STATUS_OK or not retry_failed}
+    skip = {rid for rid, st in done_status.items() if st == STATUS_OK or not retry_failed}  # retry: failed, timeout
     todo = [s for s in specs if s.run_id not in skip]
     by_id = {s.run_id: s for s in specs}
     n_workers = workers or os.cpu_count() or 1
     writer = _PartWriter(out, flush_every, flush_s)
     rows: list[dict[str, Any]] = []
     bar = _progress(total=len(specs), initial=len(specs) - len(todo), enabled=progress, name=sw.name)
-    failed = sum(1 for s in specs if done_status.get(s.run_id) == STATUS_FAILED and s.run_id in skip)
+    failed = sum(1 for s in specs if done_status.get(s.run_id) not in (None, STATUS_OK) and s.run_id in skip)
 
     def record(spec: RunSpec, outcome: Mapping[str, Any]) -> None:
         nonlocal failed
@@ -733,7 +717,9 @@ def cmd_sweep(args: Any) -> int:
         keep_runs=args.keep_runs, runs_interval=args.runs_interval,
         retry_failed=args.retry_failed, progress=not args.no_progress)
     failed = table[table["status"] != STATUS_OK]
-    print(f"sweep {sw.name!r}: {len(table) - len(failed)} ok, {len(failed)} failed -> {out}/{RESULTS_DIR}/")
+    timed_out = int((table["status"] == STATUS_TIMEOUT).sum())
+    print(f"sweep {sw.name!r}: {len(table) - len(failed)} ok, {len(failed) - timed_out} failed, {timed_out} timed out "
+          f"-> {out}/{RESULTS_DIR}/")
     for _, row in failed.head(10).iterrows():
         print(f"  {row['run_id']}: {str(row['error']).splitlines()[0] if row['error'] else ''}")
     if len(failed) > 10:

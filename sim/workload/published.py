@@ -100,6 +100,7 @@ def compare(paths: list[str | Path] | None = None) -> pd.DataFrame:
     """
     from sim.engine.checks import load_scenario
     from sim.engine.world import simulate
+    from sim.spec.errors import ScenarioError
 
     table = published_runs()
     calibration = calibration_runs()
@@ -108,7 +109,8 @@ def compare(paths: list[str | Path] | None = None) -> pd.DataFrame:
         scenario = load_scenario(path)
         rid = scenario.name
         if rid not in table.index:
-            raise KeyError(f"{path}: scenario name {rid!r} is not a run_id of training_runs.csv")
+            raise ScenarioError(f"{path}: name {rid!r} is not a published run (a run_id of "
+                                f"data/reference/training_runs.csv: {', '.join(sorted(table.index))})")
         pub = table.loc[rid]
         s = simulate(scenario).summary
         basis = BASIS.get(rid, "facility")
