@@ -27,8 +27,13 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
 
+# the public API and the plug-in protocols, type-checked strictly
+TYPED := sim/__init__.py sim/registry.py sim/paths.py sim/spec/errors.py sim/engine/contracts.py \
+         sim/engine/caps.py sim/engine/record.py sim/scheduling/control_api.py
+
 lint: $(STAMP)
 	$(BIN)/ruff check sim analysis tests benchmarks
+	$(BIN)/mypy --strict $(TYPED)
 
 docs: $(STAMP)
 	$(BIN)/python -m sim.results.result > docs/output-columns.md

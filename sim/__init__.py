@@ -20,12 +20,13 @@ if TYPE_CHECKING:
     from sim.engine.checks import load_scenario
     from sim.engine.world import World, simulate
     from sim.results.result import Result
-    from sim.spec.scenario import Scenario, ScenarioError
+    from sim.spec.errors import ScenarioError
+    from sim.spec.scenario import Scenario
 
 _PUBLIC = {
     "Result": "sim.results.result",
     "Scenario": "sim.spec.scenario",
-    "ScenarioError": "sim.spec.scenario",
+    "ScenarioError": "sim.spec.errors",
     "load_scenario": "sim.engine.checks",
     "World": "sim.engine.world",
     "simulate": "sim.engine.world",

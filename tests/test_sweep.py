@@ -216,7 +216,8 @@ def test_resume_after_killing_a_sweep_midway(tmp_path):
     assert after["run_id"].is_unique, "no run ran twice"
     kept = after.set_index("run_id").loc[before["run_id"], "finished_at"]
     assert (kept.to_numpy() == before["finished_at"].to_numpy()).all(), "finished runs were not rerun"
-    # a third call has nothing to do
-    t0 = time.perf_counter()
+    # a third call has nothing to do: every row is the one already written (no timing assertion)
     again = run_sweep(path, out, workers=2, progress=False)
-    assert time.perf_counter() - t0 < 5 and len(again) == 30
+    assert len(again) == 30
+    rows = load_sweep(out, all_rows=True).set_index("run_id")["finished_at"]
+    assert len(rows) == 30 and (rows.loc[after["run_id"]].to_numpy() == after["finished_at"].to_numpy()).all()

@@ -38,7 +38,7 @@ class PowerCaps:
         """
         caps = [c for c in (self.scenario_cap_w, job.power_cap_w) if c is not None]
         zf = self.zone_thermal_fraction
-        thermal = self.thermal_fraction if zf is None else zf[node.zone]
+        thermal = self.thermal_fraction if zf is None or node.zone is None else zf[node.zone]
         if thermal < 1.0:
             caps.append(node.accelerator.tdp_w * thermal)
         site = self.site_fraction if site_fraction is None else site_fraction

@@ -105,7 +105,11 @@ class ControlContext:
 
     def runtime_estimate_s(self, job: JobView) -> float:
         """The scheduler's estimate of the job's whole run time (s), as its queue policies use it."""
-        return float(self._s.estimator.total(self._s.jobs_by_id.get(job.id) or self._s._known[job.id]))
+        est = self._s.estimator
+        engine_job = self._s.jobs_by_id.get(job.id) or self._s._known[job.id]
+        if est is None:
+            return float(engine_job.runtime_estimate_s or 0.0)
+        return float(est.total(engine_job))
 
     def running_jobs(self) -> list[JobView]:
         """The running jobs, newest start first."""
@@ -142,7 +146,7 @@ class ControlContext:
             used = 0
             acc = 0.0
             for jid, (count, w) in node.jobs.items():
-                job = s.jobs_by_id.get(jid)  # type: ignore[arg-type]
+                job = s.jobs_by_id.get(jid) if isinstance(jid, int) else None
                 if job is not None and cap_fraction is not None:
                     w = rt.power_each_w(job, node, cap_of)
                 used += count
