@@ -10,8 +10,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from test_integration import check_invariants
-from wattsim_testing import tiny_scenario
+from wattsim_testing import check_invariants, tiny_scenario
 
 from sim import ScenarioError, load_scenario
 from sim.catalog import load_catalog

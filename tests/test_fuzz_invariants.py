@@ -8,7 +8,7 @@ and supply. For every document:
 
 - loading or building it may refuse it with a `ScenarioError` (an invalid
   combination, named by the loader: invariant 5); any other exception is a bug;
-- the run satisfies `check_invariants` of tests/test_integration.py
+- the run satisfies `check_invariants` of tests/wattsim_testing.py
   (invariants 1-3 and the sanity checks);
 - running it again gives identical results (invariant 4).
 
@@ -25,8 +25,7 @@ from typing import Any
 import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_integration import check_invariants
-from wattsim_testing import tiny_scenario
+from wattsim_testing import check_invariants, tiny_scenario
 
 from sim import ScenarioError, load_scenario
 from sim.engine.world import World
