@@ -287,8 +287,8 @@ def _check_value_graph(root: Any) -> None:
         total = 1 + sum(size.get(id(k), 1) for k in kids)
         size[id(value)] = total
         if total > written + MAX_ALIAS_NODES:
-            raise ScenarioError(f"YAML aliases expand the document to at least {total:,} values (what aliases "
-                                f"add has the limit {MAX_ALIAS_NODES:,})")
+            raise ScenarioError(f"YAML aliases expand the document to at least {total:,} values (aliases may "
+                                f"add at most {MAX_ALIAS_NODES:,})")
 
 
 def _parse_json(text: str) -> Any:
