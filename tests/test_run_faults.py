@@ -109,7 +109,7 @@ def test_the_summary_uses_one_unit_parts_that_add_up_currency_and_kg():
     # 1.50 + 3.00 + 0.00 + 0.50 = 5.00: the background load is one of the parts
     assert lines["accelerators + hosts + network + background"] == "1.50 MWh + 3.00 MWh + 0.00 MWh + 0.50 MWh"
     assert lines["cooling + losses"] == "0.50 MWh"
-    assert lines["carbon"] == "13.7 kg CO2e"  # was "0.01 t"
-    assert lines["cost"] == "549.96 EUR"  # was "550", no currency
+    assert lines["carbon (operational)"] == "13.7 kg CO2e"  # was "0.01 t"
+    assert lines["energy cost"] == "549.96 EUR"  # was "550", no currency
     assert lines["still waiting at the end"].startswith("2 (oldest 2.50 h;")
     assert summary_table({**SUMMARY, "carbon_kg": 2350.0}).count("2.35 t CO2e") == 1
