@@ -7,11 +7,14 @@ written once. Durations in scenario files may be strings ("7d", "90min",
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
+
 import math
 import re
 import reprlib
-
-import pandas as pd
 
 SECOND = 1.0
 MINUTE = 60.0
@@ -129,6 +132,8 @@ def per_kwh_to_per_j(price_per_kwh: float) -> float:
 
 def as_utc(when: pd.Timestamp | str) -> pd.Timestamp:
     """A timestamp in UTC; a naive one is read as UTC (as scenario start times are)."""
+    import pandas as pd  # pandas loads on first use: `wattsim validate` stays light
+
     ts = pd.Timestamp(when)
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 

@@ -14,12 +14,12 @@ import pytest
 from wattsim_testing import tiny_scenario
 
 from sim import load_scenario, simulate
+from sim.compute.parallelism import DEFAULT_TOKENS_PER_ACCELERATOR
 from sim.engine.world import World
 from sim.network.flows import Network, Router, hierarchical_allreduce_time, ring_allreduce_time
 from sim.network.power import network_power_w
 from sim.network.topology import build_topology, switches
 from sim.spec.network import NetworkPowerModel, parse_topology
-from sim.workload.jobs import DEFAULT_TOKENS_PER_ACCELERATOR
 
 NDR = 50e9  # B/s: one 400 Gb/s port (ConnectX-7, QM9700)
 DGX_H100_LINK = 8 * NDR  # sim/catalog/node_types.yaml: 8 x ConnectX-7 400G

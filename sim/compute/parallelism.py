@@ -50,6 +50,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from sim.catalog import Catalog, NodeType
 from sim.compute.memory import (
     TransformerShape,
     activation_bytes,
@@ -57,6 +58,7 @@ from sim.compute.memory import (
     step_traffic_bytes,
     usable_bytes,
 )
+from sim.spec.workload import JobSpec, ParallelismSpec
 
 #: share of HBM peak bandwidth that streaming kernels reach (M: STREAM-like
 #: kernels reach ~90 % of the datasheet bandwidth on A100/H100; fused Adam and
@@ -300,3 +302,43 @@ def model_parallel_comm_s(layout: Layout, intra_bandwidth_bytes_per_s: float,
 
 __all__ = ["ACT_BYTES", "Collective", "ETA_HBM", "Layout", "LayoutError", "build_layout",
            "model_parallel_comm_s", "plan", "step_time_s"]
+
+
+# -- the layout of a scenario's job ------------------------------------------
+
+#: default batch of a job written as `model: {parameters, tokens}`: one
+#: 2,048-token sequence per accelerator per step (Llama 2: a 4M-token global
+#: batch, Touvron et al. 2023b Sec. 2.2, on ~2,048 GPUs)
+DEFAULT_TOKENS_PER_ACCELERATOR = 2048
+DEFAULT_SEQUENCE_LENGTH = 2048
+
+
+def job_layout(spec: JobSpec, catalog: Catalog, node_type: NodeType, what: str = "job") -> Layout | None:
+    """The parallel layout of a model job on `node_type`'s accelerators; LayoutError if it cannot fit.
+
+    None for jobs without a model (given as flops or a duration: no memory model).
+    """
+    if spec.model is None:
+        return None
+    acc = catalog.accelerator(node_type.accelerator)
+    if isinstance(spec.model, str):
+        preset = catalog.model(spec.model)
+        params = preset.parameters
+        batch = spec.batch_per_accelerator or preset.reference_batch_per_accelerator
+        if preset.sample_unit == "token":
+            seq = preset.sequence_length or DEFAULT_SEQUENCE_LENGTH
+            shape = (TransformerShape(preset.layers, preset.hidden_size, preset.heads or max(1, preset.hidden_size // 128),
+                                      seq)
+                     if preset.layers and preset.hidden_size else TransformerShape.infer(params, seq))
+            global_batch = max(spec.accelerators * batch / seq, 1.0)
+        else:
+            shape, global_batch = None, float(spec.accelerators * batch)
+    else:
+        params = spec.model.parameters
+        batch = spec.batch_per_accelerator or DEFAULT_TOKENS_PER_ACCELERATOR
+        shape = TransformerShape.infer(params, DEFAULT_SEQUENCE_LENGTH)
+        global_batch = max(spec.accelerators * batch / DEFAULT_SEQUENCE_LENGTH, 1.0)
+    p = spec.parallelism or ParallelismSpec()
+    return plan(params, spec.accelerators, node_type.accelerators_per_node, acc.memory_bytes, global_batch, shape,
+                tp=p.tensor, pp=p.pipeline, zero_stage=p.zero_stage, micro_batch=p.micro_batch,
+                recompute=p.recompute, what=what)

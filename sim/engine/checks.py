@@ -15,11 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from sim.catalog import CatalogError, load_catalog
-from sim.compute.parallelism import LayoutError
+from sim.compute.parallelism import LayoutError, job_layout
 from sim.spec.errors import ScenarioError
 from sim.spec.scenario import Scenario
 from sim.spec.scenario import load_scenario as load_document
-from sim.workload.jobs import job_layout
 
 
 def check_runnable(s: Scenario) -> None:

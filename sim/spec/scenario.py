@@ -13,6 +13,11 @@ the file.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
+
 import json
 import math
 import os
@@ -21,7 +26,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-import pandas as pd
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
@@ -175,6 +179,8 @@ class Scenario(StrictModel):
 
     @property
     def start_ts(self) -> pd.Timestamp:
+        import pandas as pd  # pandas loads on first use: `wattsim validate` stays light
+
         return pd.Timestamp(self.start).tz_convert("UTC")
 
     @property

@@ -6,6 +6,11 @@ the readers live in `sim.workload.traces`.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    pass
+
 import contextlib
 import contextvars
 from collections.abc import Iterator
@@ -13,7 +18,6 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import pandas as pd
 from pydantic import BeforeValidator, Field, PrivateAttr, field_validator, model_validator
 
 from sim.paths import data_path
@@ -104,6 +108,8 @@ def _time_or_offset(value: object) -> object:
     if isinstance(value, str):
         with contextlib.suppress(ValueError):  # not a duration: try a timestamp next
             return parse_duration(value)
+        import pandas as pd  # pandas loads on first use: `wattsim validate` stays light
+
         try:
             ts = pd.Timestamp(value)
         except ValueError:

@@ -51,8 +51,10 @@ import numpy as np
 import pandas as pd
 
 from sim.catalog import Accelerator, Catalog, NodeType
-from sim.compute.memory import TransformerShape
-from sim.compute.parallelism import Layout, plan
+from sim.compute.parallelism import (
+    DEFAULT_TOKENS_PER_ACCELERATOR,
+    job_layout,
+)
 from sim.compute.training import Job, JobWork
 from sim.spec.traces import DEFAULT_MODEL_RULES, ModelRule, TraceConfig
 from sim.spec.workload import (
@@ -60,23 +62,12 @@ from sim.spec.workload import (
     JobSpec,
     LLMCampaignConfig,
     ModelSpec,
-    ParallelismSpec,
     ResampleGeneratorConfig,
     job_name,
 )
 from sim.workload.traces import load_trace
 
 # -- the scenario section `workload:` ----------------------------------------
-
-
-
-
-
-
-
-
-
-
 
 
 #: Philly duration quantiles (quantile, seconds) of data/traces/philly.csv; a
@@ -89,22 +80,6 @@ PHILLY_DURATION_QUANTILES: tuple[tuple[float, float], ...] = (
 )
 
 
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 def dependency_ids(specs: list[JobSpec]) -> list[list[int]]:
     """`Job.after` of each of `workload.jobs` (ids = positions in the list), names resolved."""
     index = {job_name(i, spec): i for i, spec in enumerate(specs)}
@@ -115,44 +90,6 @@ def dependency_ids(specs: list[JobSpec]) -> list[list[int]]:
 
 #: FLOPs per parameter per training token (Kaplan et al. 2020, eq. 2.1)
 FLOPS_PER_PARAMETER_TOKEN = 6.0
-
-#: default batch of a job written as `model: {parameters, tokens}`: one
-#: 2,048-token sequence per accelerator per step (Llama 2: a 4M-token global
-#: batch, Touvron et al. 2023b Sec. 2.2, on ~2,048 GPUs)
-DEFAULT_TOKENS_PER_ACCELERATOR = 2048
-DEFAULT_SEQUENCE_LENGTH = 2048
-
-
-def job_layout(spec: JobSpec, catalog: Catalog, node_type: NodeType, what: str = "job") -> Layout | None:
-    """The parallel layout of a model job on `node_type`'s accelerators; LayoutError if it cannot fit.
-
-    None for jobs without a model (given as flops or a duration: no memory model).
-    """
-    if spec.model is None:
-        return None
-    acc = catalog.accelerator(node_type.accelerator)
-    if isinstance(spec.model, str):
-        preset = catalog.model(spec.model)
-        params = preset.parameters
-        batch = spec.batch_per_accelerator or preset.reference_batch_per_accelerator
-        if preset.sample_unit == "token":
-            seq = preset.sequence_length or DEFAULT_SEQUENCE_LENGTH
-            shape = (TransformerShape(preset.layers, preset.hidden_size, preset.heads or max(1, preset.hidden_size // 128),
-                                      seq)
-                     if preset.layers and preset.hidden_size else TransformerShape.infer(params, seq))
-            global_batch = max(spec.accelerators * batch / seq, 1.0)
-        else:
-            shape, global_batch = None, float(spec.accelerators * batch)
-    else:
-        params = spec.model.parameters
-        batch = spec.batch_per_accelerator or DEFAULT_TOKENS_PER_ACCELERATOR
-        shape = TransformerShape.infer(params, DEFAULT_SEQUENCE_LENGTH)
-        global_batch = max(spec.accelerators * batch / DEFAULT_SEQUENCE_LENGTH, 1.0)
-    p = spec.parallelism or ParallelismSpec()
-    return plan(params, spec.accelerators, node_type.accelerators_per_node, acc.memory_bytes, global_batch, shape,
-                tp=p.tensor, pp=p.pipeline, zero_stage=p.zero_stage, micro_batch=p.micro_batch,
-                recompute=p.recompute, what=what)
-
 
 def job_from_spec(job_id: int, spec: JobSpec, catalog: Catalog, reference: Accelerator,
                   node_type: NodeType | None = None) -> Job:

@@ -135,3 +135,11 @@ def test_every_builtin_plugin_resolves():
         for name in reg.names():
             cls = reg.resolve(name)
             assert reg._check(cls) is None, (point, name)
+
+
+def test_validate_loads_no_heavy_library():
+    """`wattsim validate` (the spec and the load-time checks) runs without pandas, SimPy or SciPy."""
+    code = ("import sys, sim.cli.run; heavy = [m for m in ('simpy', 'pandas', 'scipy', 'networkx', 'pyarrow') "
+            "if m in sys.modules]; print(','.join(heavy))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert out.stdout.strip() == ""
