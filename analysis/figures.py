@@ -61,7 +61,7 @@ SHARES: tuple[tuple[str, str], ...] = (
 #: units of column-name suffixes, for axis labels
 _SUFFIX_UNITS: tuple[tuple[str, str], ...] = (
     ("_g_per_kwh", "g CO2e/kWh"), ("_per_kwh", "currency/kWh"), ("_kwh", "kWh"), ("_mwh", "MWh"),
-    ("_kw", "kW"), ("_w", "W"), ("_kg", "kg CO2e"), ("_s", "s"), ("_h", "h"), ("_c", "°C"),
+    ("_kw", "kW"), ("_w", "W"), ("_wh", "Wh"), ("_j", "J"), ("_kg", "kg CO2e"), ("_s", "s"), ("_h", "h"), ("_c", "°C"),
     ("_fraction", "1"), ("_share", "1"), ("_pct", "%"), ("_deg", "°"), ("_m", "m"),
 )
 _COUNT_WORDS = ("nodes", "accelerators", "turbines", "count", "chiller_count", "jobs", "seed")
@@ -811,6 +811,20 @@ def pareto_front(sweep: pd.DataFrame | str | Path, energy: str = "facility_energ
     return fig
 
 
+#: a serving sweep's trade-off: energy per output token (comprehensive boundary) against tail latency
+SERVING_ENERGY = "serving_energy_per_output_token_comprehensive_j"
+SERVING_LATENCIES = ("serving_ttft_p99_s", "serving_tbt_p99_s")
+
+
+def latency_vs_energy(sweep: pd.DataFrame | str | Path, energy: str = SERVING_ENERGY,
+                      latency: str = "serving_tbt_p99_s", policy: str | None = "auto") -> Figure:
+    """A serving sweep (batch limits, caps, replicas): energy per output token against a latency
+    percentile, every run and its Pareto front (docs/serving.md). Both are minimised."""
+    fig = pareto_front(sweep, energy=energy, time=latency, policy=policy)
+    fig.suptitle("latency against energy per output token", fontsize=11)
+    return fig
+
+
 def sweep_figures(sweep: pd.DataFrame, metrics: Sequence[str] = ("facility_energy_kwh", "mean_jct_s",
                                                                   "carbon_kg")) -> dict[str, Figure]:
     """Standard sweep figures: each metric against each numeric swept parameter, and the Pareto front."""
@@ -826,4 +840,8 @@ def sweep_figures(sweep: pd.DataFrame, metrics: Sequence[str] = ("facility_energ
             if m in sweep and sweep[m].notna().any():
                 out[f"{m} vs {p}"] = sweep_response(sweep, m, p, policy=policy if p != policy else None)
     out["pareto_front"] = pareto_front(sweep, policy=policy)
+    if SERVING_ENERGY in sweep and sweep[SERVING_ENERGY].notna().any():
+        for lat in SERVING_LATENCIES:
+            if lat in sweep and sweep[lat].notna().any():
+                out[f"latency vs energy per token ({lat})"] = latency_vs_energy(sweep, latency=lat, policy=policy)
     return out

@@ -198,6 +198,21 @@ def test_pareto_front_figure(sweep_table):
     assert any(line.get_label() == "Pareto front" for line in ax.lines)
 
 
+def test_latency_vs_energy_of_a_serving_sweep():
+    """Batch limits 8/32/128 by hand: energy per token falls, p99 TBT rises; all three are on the front,
+    a fourth run beaten on both is not; the figure joins the sweep figures."""
+    rows = [{"run_id": f"b{b}", "serving.max_batch": b, "serving_energy_per_output_token_comprehensive_j": e,
+             "serving_tbt_p99_s": t, "serving_ttft_p99_s": t * 10, "facility_energy_kwh": 1.0, "status": "ok"}
+            for b, e, t in ((8, 2.0, 0.020), (32, 1.0, 0.030), (128, 0.6, 0.060), (64, 1.2, 0.070))]
+    table = pd.DataFrame(rows)
+    fig = F.latency_vs_energy(table)
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "serving_energy_per_output_token_comprehensive_j (J)"
+    assert ax.get_ylabel() == "serving_tbt_p99_s (s)"
+    assert ax.get_title() == "3 of 4 runs on the front"
+    assert "latency vs energy per token (serving_tbt_p99_s)" in F.sweep_figures(table)
+
+
 def test_load_sweep_reads_tables_and_run_folders(tmp_path, sweep_table, runs):
     sweep_table.to_parquet(tmp_path / "t.parquet")
     sweep_table.drop(columns=["status"]).to_csv(tmp_path / "t.csv", index=False)
