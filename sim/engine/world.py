@@ -207,7 +207,8 @@ class World:
         zone_temp = getattr(self.cooling, "zone_temp_c", None)
         self.scheduler.bind(caps=self.caps, start=s.start_ts, horizon_s=horizon, topology=graph,
                             zone_temp_c=zone_temp if callable(zone_temp) else None,
-                            carbon=getattr(self.supply, "carbon", None))
+                            carbon=getattr(self.supply, "carbon", None),
+                            serving_it_w=(lambda: self.serving.it_power_w) if self.serving is not None else None)
         if self.comm is not None and self.scheduler.controls:
             # controls that bound IT power see the network power of flows committed after they ran
             self.comm.after_flush = self.scheduler._controls_changed

@@ -71,8 +71,10 @@ class ControlContext:
     """What a control may read and do. Built by the scheduler; the only door to the engine."""
 
     def __init__(self, scheduler: Scheduler, caps: PowerCaps, carbon: Signal | None,
-                 start: pd.Timestamp, horizon_s: float) -> None:
+                 start: pd.Timestamp, horizon_s: float,
+                 serving_it_w: Callable[[], float] | None = None) -> None:
         self._s = scheduler
+        self._serving_it_w = serving_it_w
         self._caps = caps
         self._carbon = carbon
         self._start = start
@@ -93,6 +95,11 @@ class ControlContext:
     @property
     def horizon_s(self) -> float:
         return self._horizon_s
+
+    @property
+    def serves(self) -> bool:
+        """True when the site also serves LLM requests (`serving:`), whose power counts in `it_power_w`."""
+        return self._serving_it_w is not None
 
     def view(self, job: Job) -> JobView:
         """The read-only view of an engine job (the scheduler hands controls views already)."""
@@ -124,7 +131,7 @@ class ControlContext:
 
     def it_power_w(self, cap_fraction: float | None = None,
                    extra: Mapping[int, int] | None = None) -> float:
-        """Cluster IT power now (accelerators + hosts + network, W).
+        """Site IT power now (training accelerators + hosts + network + a serving deployment, W).
 
         ``cap_fraction``: as if this control's common cap were that fraction of
         TDP (None: the caps in force); ``extra``: as if that many more
@@ -139,6 +146,8 @@ class ControlContext:
             return caps.cap_w(node, job, site_fraction=cap_fraction)
 
         total = s._meter.category_value("network")
+        if self._serving_it_w is not None:  # serving is never capped by a control: training yields to it
+            total += self._serving_it_w()
         add = extra or {}
         for node in s.nodes:
             if not node.on:

@@ -101,7 +101,7 @@ class PowerEnvelope:
             raise ValueError("power-envelope needs limit_kw or limit")
         self.fraction = 1.0
         self.rejected = 0
-        if self.signal is not None:
+        if self.signal is not None or context.serves:  # a limit or a serving load that moves by itself
             context.every(config.check_interval, self._check)
 
     def _check(self) -> None:

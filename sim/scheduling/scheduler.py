@@ -156,7 +156,7 @@ class Scheduler:
     # -- wiring ------------------------------------------------------------
     def bind(self, *, caps: PowerCaps, start: pd.Timestamp, horizon_s: float,
              topology: nx.Graph | None = None, zone_temp_c: Callable[[int], float] | None = None,
-             carbon: Signal | None = None) -> None:
+             carbon: Signal | None = None, serving_it_w: Callable[[], float] | None = None) -> None:
         """Late wiring once the world is built: topology, thermal zones, controls, failures, power-down.
 
         ``caps``: where caps combine (controls set theirs through their context);
@@ -167,7 +167,7 @@ class Scheduler:
             self.index.set_groups(graph_groups(topology, len(self.nodes), self.config.rack_nodes))
         if zone_temp_c is not None:
             self.zone_temp_c = zone_temp_c
-        self.control_context = ControlContext(self, caps, carbon, start, horizon_s)
+        self.control_context = ControlContext(self, caps, carbon, start, horizon_s, serving_it_w)
         self.controls = build_controls(self.config.controls, self.control_context)
         if self.config.power_down is not None:
             self.saver = EnergySaver(self, self.config.power_down)

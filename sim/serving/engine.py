@@ -162,6 +162,11 @@ class ServingEngine:
         return len(self.replicas) * (p.tp * p.accelerator.tdp_w + p.host_busy_w)
 
     # -- event queue ------------------------------------------------------------
+    @property
+    def it_power_w(self) -> float:
+        """The deployment's IT power now: accelerators + hosts of every replica, as booked (W)."""
+        return float(sum(r.booked[0] + r.booked[1] for r in self.replicas))
+
     def _push(self, t: float, kind: int, idx: int, version: int) -> None:
         self._seq += 1
         heapq.heappush(self._heap, (t, self._seq, kind, idx, version))

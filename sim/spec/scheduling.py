@@ -109,7 +109,8 @@ class PowerEnvelopeConfig(StrictModel):
     kind: Literal["power-envelope"]
     limit_kw: Positive | None = None
     limit: SignalConfig | None = Field(default=None, description="a signal in W (e.g. available renewables)")
-    check_interval: PositiveDuration = Field(default=300.0, description="re-check a signal limit this often")
+    check_interval: PositiveDuration = Field(
+        default=300.0, description="re-check a signal limit, or a site that also serves, this often")
 
 
 class UserControlConfig(StrictModel):
