@@ -160,3 +160,20 @@ def test_summary_reports_slowdown_fairness_and_wasted_energy():
     assert s["median_jct_s"] == pytest.approx(1.5 * H)
     assert s["wasted_energy_kwh"] == 0.0 and s["preemptions"] == 0
     assert {"wasted_energy_kwh", "preemptions", "restarts"} <= set(w.result().jobs.columns)
+
+
+def test_a_preemptive_pass_leaves_each_waiting_job_once_in_the_queue():
+    """LAS with preemption on an overloaded cluster: the queue holds exactly the queued jobs, once each
+    (a started job left in the queue made every later pass sort thousands of stale entries)."""
+    from sim import load_scenario
+    from sim.engine.world import World
+
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scenarios" / "policies_philly.yaml"
+    w = World(load_scenario(path, overrides={"duration": "6h"}))
+    w.run()
+    ids = [j.id for j in w.scheduler.queue]
+    assert len(ids) == len(set(ids))
+    assert all(j.state.value == "queued" for j in w.scheduler.queue)
+    assert set(ids) == {j.id for j in w.jobs if j.state.value == "queued"} - set(w.scheduler.held)

@@ -384,6 +384,7 @@ class Scheduler:
         q = self.queue_policy
         if getattr(q, "preemptive", False):
             self._preemptive_pass()
+            self.queue = [j for j in self.queue if j.id not in self._placed]
         elif self._queue_key is not None and not hasattr(q, "schedule"):
             started = []
             for job in self.queue:  # already in the policy's order
