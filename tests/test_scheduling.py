@@ -165,10 +165,10 @@ def test_summary_reports_slowdown_fairness_and_wasted_energy():
 def test_a_preemptive_pass_leaves_each_waiting_job_once_in_the_queue():
     """LAS with preemption on an overloaded cluster: the queue holds exactly the queued jobs, once each
     (a started job left in the queue made every later pass sort thousands of stale entries)."""
+    from pathlib import Path
+
     from sim import load_scenario
     from sim.engine.world import World
-
-    from pathlib import Path
 
     path = Path(__file__).resolve().parents[1] / "scenarios" / "policies_philly.yaml"
     w = World(load_scenario(path, overrides={"duration": "6h"}))
