@@ -60,7 +60,7 @@ grid's water intensity EWIF (L/kWh; e.g. 3.14 L/kWh US average used by Li et
 al. 2023, "Making AI Less Thirsty", arXiv 2304.03271, level M).
 
 Every default (in ``sim.spec.costs``) says where it comes from and its level (P primary,
-S secondary, M from memory: a placeholder to replace with your own quote).
+S secondary, M from memory: an assumption to replace with your own quote).
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ e.g. Llama 2/3 70B in 16-bit: 2 x 80 x 8 x 128 x 2 = 327,680 B = 320 KiB.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -80,10 +81,8 @@ def build_model(key: str, raw: Any, where: str = "serving.models") -> ServingMod
     for f in ("parameters", *_INT_FIELDS):
         v = raw[f]
         if isinstance(v, str):  # YAML 1.1 reads 6.74e9 (no sign in the exponent) as a string
-            try:
+            with contextlib.suppress(ValueError):  # not a number: refused just below
                 v = float(v)
-            except ValueError:
-                pass
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0:
             raise ServingModelError(f"{path}.{f}: {str(v)[:40]!r} is not allowed: must be a number > 0")
         if f in _INT_FIELDS:

@@ -5,17 +5,11 @@ Pure data (pydantic); the models that step these live in `sim.facility.cooling`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
 from pydantic import Discriminator, Field, Tag, model_validator
 
 from sim.spec.types import CoolingModelName, Fraction, NonNegative, Positive, StrictModel
-
-if TYPE_CHECKING:
-    pass
-
-
-
 
 # Dry-cooler fans per W rejected (M); used by the liquid loop and by a
 # water-side economizer without a tower.

@@ -6,11 +6,6 @@ the readers live in `sim.workload.traces`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    pass
-
 import contextlib
 import contextvars
 from collections.abc import Iterator

@@ -23,6 +23,7 @@ recorded the same way on Dask and on the pool.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import multiprocessing
 import os
@@ -51,19 +52,18 @@ def _context() -> Any:
 def die_with_parent() -> None:
     """Ask the kernel to SIGKILL this process when its parent exits (Linux); exit now if it already has."""
     if sys.platform.startswith("linux"):
-        try:
+        with contextlib.suppress(OSError, AttributeError):  # no prctl: the parent watch still ends us
             libc = ctypes.CDLL(None, use_errno=True)
             libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        except (OSError, AttributeError):
-            pass
 
 
 def _watch_parent(conn: Connection) -> None:
     """Exit when every writer of the task pipe is gone: the parent died (backs up PR_SET_PDEATHSIG)."""
     poller = select.poll()
     poller.register(conn.fileno(), select.POLLHUP)  # data does not wake it; a hang-up does
-    while not any(ev & (select.POLLHUP | select.POLLERR) for _, ev in poller.poll()):
-        pass
+    hung_up = False
+    while not hung_up:  # poll() blocks until an event: no busy loop
+        hung_up = any(ev & (select.POLLHUP | select.POLLERR) for _, ev in poller.poll())
     os._exit(1)
 
 
@@ -130,10 +130,8 @@ class _Worker:
 
     def stop(self) -> None:
         """Ask an idle worker to exit; kill it if it does not within a second."""
-        try:
+        with contextlib.suppress(OSError):  # the pipe is already closed: the worker is gone
             self.task_w.send(None)
-        except OSError:
-            pass
         self.process.join(1.0)
         self.kill()
 
