@@ -14,25 +14,11 @@ from __future__ import annotations
 import resource
 import time
 
-import simpy
+from bench_engine import bare_simpy  # the same bare-SimPy baseline as the engine bench
 
 from sim import load_scenario
 from sim.engine.world import World
 from sim.paths import scenarios_path
-
-
-def bare_simpy(n_events: int) -> float:
-    """Wall seconds for n timeouts through a bare SimPy environment."""
-    env = simpy.Environment()
-
-    def proc():
-        for _ in range(n_events):
-            yield env.timeout(1.0)
-
-    env.process(proc())
-    t = time.perf_counter()
-    env.run()
-    return time.perf_counter() - t
 
 
 def measure(path, overrides: dict | None = None, label: str = "") -> None:

@@ -304,11 +304,11 @@ def build_result(record: RunRecord) -> Result:
     # facility power per plant step, for the peak
     step_edges = np.append(np.arange(0.0, end, s.plant.step), end)
     fac_channels = [ch for c in POWER_CATEGORIES for ch in power.get(c, [])]
-    cum_fac = _cum(meter, fac_channels, step_edges)
+    cum_fac = meter.cumulative(fac_channels, step_edges)
     step_power = np.diff(cum_fac) / np.maximum(np.diff(step_edges), 1e-12)
-    cum_it = _cum(meter, [ch for c in IT_CATEGORIES for ch in power.get(c, [])], step_edges)
+    cum_it = meter.cumulative([ch for c in IT_CATEGORIES for ch in power.get(c, [])], step_edges)
     carbon_idx = [c.index for c in meter.channels if c.name == "carbon_g"]
-    cum_carbon = _cum(meter, carbon_idx, step_edges)
+    cum_carbon = meter.cumulative(carbon_idx, step_edges)
 
     share_in = _share_inputs(meter, step_edges, cum_fac)
     step_bin = np.clip(np.searchsorted(edges, step_edges[:-1], side="right") - 1, 0, len(widths) - 1)
@@ -435,7 +435,7 @@ def _share_inputs(meter, step_edges: np.ndarray, cum_fac: np.ndarray) -> ShareIn
     def per_step(name: str, missing: float = 0.0) -> np.ndarray:
         if not meter.has(name):
             return np.full(len(step_edges) - 1, missing)
-        return np.diff(_cum(meter, [meter.index(name)], step_edges))
+        return np.diff(meter.cumulative([meter.index(name)], step_edges))
 
     demand = per_step("demand_w", math.nan)
     if np.isnan(demand).all():
@@ -456,10 +456,6 @@ def _share_inputs(meter, step_edges: np.ndarray, cum_fac: np.ndarray) -> ShareIn
 def _level_integral(meter, name: str, end: float) -> float:
     """Time integral of a level channel (0 when the run has no such channel)."""
     return meter.integral(meter.index(name), end) if meter.has(name) else 0.0
-
-
-def _cum(meter: Any, channels: list[int], edges: np.ndarray) -> np.ndarray:
-    return meter.cumulative(channels, edges)
 
 
 def _jobs_table(record: RunRecord, edges, cum_fac, cum_it, cum_carbon) -> pd.DataFrame:
