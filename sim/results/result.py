@@ -459,59 +459,77 @@ def _level_integral(meter, name: str, end: float) -> float:
 
 
 def _jobs_table(record: RunRecord, edges, cum_fac, cum_it, cum_carbon) -> pd.DataFrame:
-    rows = []
-    for j in record.jobs:
-        it_j = j.attributed_it_j
-        energy_j, carbon_g = it_j, 0.0
-        if j.start_s is not None:
-            a = j.start_s
-            b = j.end_s if j.end_s is not None else record.end_s
-            fa, fb = np.interp([a, b], edges, cum_fac)
-            ia, ib = np.interp([a, b], edges, cum_it)
-            ca, cb = np.interp([a, b], edges, cum_carbon)
-            if ib > ia:
-                energy_j = it_j * (fb - fa) / (ib - ia)
-            if fb > fa:
-                carbon_g = energy_j * (cb - ca) / (fb - fa)
-        rows.append(
-            {
-                "job_id": j.id,
-                "name": j.name,
-                "user": j.user,
-                "mode": j.mode,
-                "accelerators": j.accelerators,
-                "nodes": list(j.nodes),
-                "submit_s": j.submit_s,
-                "ready_s": j.ready_s,
-                "start_s": j.start_s,
-                "end_s": j.end_s,
-                "state": j.state,
-                "reason": j.reason,
-                "wait_s": (j.start_s - (j.submit_s if j.ready_s is None else j.ready_s))
-                if j.start_s is not None else np.nan,
-                "jct_s": (j.end_s - j.submit_s) if j.state == COMPLETED else np.nan,
-                "work_flops": j.work_flops,
-                "done_flops": j.done_flops,
-                "it_energy_kwh": it_j / J_PER_KWH,
-                "energy_kwh": energy_j / J_PER_KWH,
-                "carbon_kg": carbon_g / 1000.0,
-                "wasted_energy_kwh": j.wasted_energy_j / J_PER_KWH,
-                "preemptions": j.preemptions,
-                "restarts": j.restarts,
-                "slowdown": _slowdown(j),
-                **_efficiency(j, it_j),
-            }
-        )
-    df = pd.DataFrame(rows)
-    if df.empty:  # the same columns as a table with jobs (a sweep concatenates them)
-        df = pd.DataFrame(columns=list(JOB_COLUMNS))
-    for col in ("ready_s", "start_s", "end_s", "wait_s", "jct_s"):
-        df[col] = df[col].astype(float)
+    """The jobs table, built from columns (one numpy pass per column, not one dict per job).
+
+    A job's facility energy is its IT energy times the facility/IT ratio over its
+    running span, and its carbon that energy times the span's mean intensity.
+    """
+    recs = record.jobs
+    if not recs:  # the same columns as a table with jobs (a sweep concatenates them)
+        return pd.DataFrame(columns=list(JOB_COLUMNS))
+    n = len(recs)
+
+    def col(name: str, dtype=None) -> np.ndarray:
+        values = [getattr(j, name) for j in recs]
+        return np.array(values, dtype=dtype) if dtype is not None else values
+
+    def opt_float(name: str) -> np.ndarray:
+        return np.array([np.nan if (v := getattr(j, name)) is None else v for j in recs], dtype=float)
+
+    it_j = col("attributed_it_j", float)
+    submit = col("submit_s", float)
+    ready = opt_float("ready_s")
+    start = opt_float("start_s")
+    end = opt_float("end_s")
+    state = col("state")
+    completed = np.array([s == COMPLETED for s in state], dtype=bool)
+    started = ~np.isnan(start)
+    a = np.where(started, start, 0.0)
+    b = np.where(started, np.where(np.isnan(end), record.end_s, end), 0.0)
+    fa, fb = np.interp(a, edges, cum_fac), np.interp(b, edges, cum_fac)
+    ia, ib = np.interp(a, edges, cum_it), np.interp(b, edges, cum_it)
+    ca, cb = np.interp(a, edges, cum_carbon), np.interp(b, edges, cum_carbon)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        energy_j = np.where(started & (ib > ia), it_j * (fb - fa) / (ib - ia), it_j)
+        carbon_g = np.where(started & (fb > fa), energy_j * (cb - ca) / (fb - fa), 0.0)
+    work = col("work_flops", float)
+    done = col("done_flops", float)
+    accs = col("accelerators", np.int64)
+    alone = opt_float("alone_s")
+    df = pd.DataFrame({
+        "job_id": col("id"),
+        "name": col("name"),
+        "user": col("user"),
+        "mode": col("mode"),
+        "accelerators": accs,
+        "nodes": [list(j.nodes) for j in recs],
+        "submit_s": submit,
+        "ready_s": ready,
+        "start_s": start,
+        "end_s": end,
+        "state": state,
+        "reason": col("reason"),
+        "wait_s": np.where(started, start - np.where(np.isnan(ready), submit, ready), np.nan),
+        "jct_s": np.where(completed, end - submit, np.nan),
+        "work_flops": work,
+        "done_flops": done,
+        "it_energy_kwh": it_j / J_PER_KWH,
+        "energy_kwh": energy_j / J_PER_KWH,
+        "carbon_kg": carbon_g / 1000.0,
+        "wasted_energy_kwh": col("wasted_energy_j", float) / J_PER_KWH,
+        "preemptions": col("preemptions", np.int64),
+        "restarts": col("restarts", np.int64),
+        "slowdown": _slowdowns(completed & ~np.isnan(end), end - submit, alone),
+        **_efficiency(recs, it_j, work, done, accs),
+    })
+    if len(df) != n:  # pragma: no cover - columns of unequal length are a bug here
+        raise AssertionError("jobs table columns differ in length")
     return df
 
 
-def _efficiency(j: JobRecord, it_j: float) -> dict[str, float]:
-    """Energy efficiency of a job (docs/training.md): IT energy per unit of useful work.
+def _efficiency(recs: list[JobRecord], it_j: np.ndarray, work: np.ndarray, done: np.ndarray,
+                accs: np.ndarray) -> dict[str, np.ndarray]:
+    """Energy efficiency of each job (docs/training.md): IT energy per unit of useful work.
 
     One definition of useful work for every job (issue 13): the work the job
     needs to reach its target at a batch far below the critical batch, with no
@@ -527,25 +545,27 @@ def _efficiency(j: JobRecord, it_j: float) -> dict[str, float]:
     communication.
     """
     kwh = it_j / J_PER_KWH
-    useful = j.useful_flops
-    share = useful / j.work_flops if (useful and j.work_flops > 0) else 1.0
-    pflop = j.done_flops * share / 1e15
-    fps = j.flops_per_sample
-    held_s = j.attained_service_s
-    run_s = held_s / j.accelerators if j.accelerators else 0.0
-    return {
-        "kwh_per_pflop": kwh / pflop if pflop > 0 else np.nan,
-        "samples_per_kwh": (j.done_flops * share / fps) / kwh if (fps and kwh > 0) else np.nan,
-        "power_per_accelerator_w": it_j / held_s if held_s > 0 else np.nan,
-        "comm_wait_share": j.comm_wait_s / run_s if run_s > 0 else np.nan,
-    }
+    useful = np.array([j.useful_flops or 0.0 for j in recs], dtype=float)
+    fps = np.array([j.flops_per_sample or 0.0 for j in recs], dtype=float)
+    held_s = np.array([j.attained_service_s for j in recs], dtype=float)
+    comm = np.array([j.comm_wait_s for j in recs], dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where((useful > 0) & (work > 0), useful / work, 1.0)
+        useful_done = done * share
+        pflop = useful_done / 1e15
+        run_s = np.where(accs > 0, held_s / np.maximum(accs, 1), 0.0)
+        return {
+            "kwh_per_pflop": np.where(pflop > 0, kwh / pflop, np.nan),
+            "samples_per_kwh": np.where((fps > 0) & (kwh > 0), useful_done / fps / kwh, np.nan),
+            "power_per_accelerator_w": np.where(held_s > 0, it_j / held_s, np.nan),
+            "comm_wait_share": np.where(run_s > 0, comm / run_s, np.nan),
+        }
 
 
-def _slowdown(j: JobRecord) -> float:
-    """JCT over the job's runtime alone at full speed (the scheduler's exact estimate)."""
-    if j.state != COMPLETED or j.alone_s is None or j.end_s is None:
-        return np.nan
-    return (j.end_s - j.submit_s) / j.alone_s if j.alone_s > 0 else np.nan
+def _slowdowns(completed: np.ndarray, jct_s: np.ndarray, alone_s: np.ndarray) -> np.ndarray:
+    """JCT over the job's runtime alone at full speed (the scheduler's exact estimate); NaN unless completed."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(completed & (alone_s > 0), jct_s / alone_s, np.nan)
 
 
 def _waits(jobs: pd.DataFrame, end: float) -> tuple[np.ndarray, np.ndarray]:
