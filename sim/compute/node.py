@@ -147,7 +147,7 @@ class Node:
 
     Power books: one ledger channel for the node's accelerators (the sum over
     them) and one for its host. Jobs on the node register their per-accelerator
-    power; the node recomputes its two channels and their attribution.
+    power; the node recomputes its channels (a job's share is charged from its own power history).
     """
 
     __slots__ = (
@@ -198,39 +198,32 @@ class Node:
         self.on = True
         self.refresh()
 
+    def job_power_w(self, count: int, watts_each: float) -> float:
+        """IT power charged to a job holding `count` accelerators at `watts_each`: its accelerators
+        plus the busy host power of its share of the slots (the idle host power of free slots
+        stays unattributed overhead)."""
+        return count * (watts_each + self.node_type.host_busy_w / self.slots)
+
     def refresh(self) -> None:
-        """Recompute the node's channels and who they are attributed to."""
+        """Recompute the node's channels (accelerators, host, busy slots).
+
+        Attribution to jobs is not booked here: a job is charged its own power
+        history (`job_power_w` over the time it holds; sim.compute.training), which
+        is what the node's channels would attribute to it, without re-splitting
+        the node's segments on every change.
+        """
         meter = self._meter
         if not self.on:
-            meter.assign(self.acc_channel, ())
-            meter.assign(self.host_channel, ())
             meter.set(self.acc_channel, 0.0)
             meter.set(self.host_channel, 0.0)
             meter.set(self.busy_channel, 0.0)
             return
         nt = self.node_type
-        idle_each = self.curve.idle_w
         used = 0
         acc_w = 0.0
-        shares = []
-        for job_id, (count, w) in self.jobs.items():
+        for count, w in self.jobs.values():
             used += count
             acc_w += count * w
-            shares.append((job_id, count * w))
-        free_w = (self.slots - used) * idle_each
-        total_acc = acc_w + free_w
-        host_w = nt.host_idle_w + (nt.host_busy_w - nt.host_idle_w) * used / self.slots
-        if shares and total_acc > 0 and host_w > 0:
-            acc_owners = tuple((j, w / total_acc) for j, w in shares)
-            # a job is charged the busy host power of its share of the slots;
-            # the idle host power of free slots stays unattributed overhead
-            host_owners = tuple(
-                (j, nt.host_busy_w * c / self.slots / host_w) for j, (c, _) in self.jobs.items()
-            )
-        else:
-            acc_owners = host_owners = ()
-        meter.assign(self.acc_channel, acc_owners)
-        meter.assign(self.host_channel, host_owners)
-        meter.set(self.acc_channel, total_acc)
-        meter.set(self.host_channel, host_w)
+        meter.set(self.acc_channel, acc_w + (self.slots - used) * self.curve.idle_w)
+        meter.set(self.host_channel, nt.host_idle_w + (nt.host_busy_w - nt.host_idle_w) * used / self.slots)
         meter.set(self.busy_channel, float(used))

@@ -149,6 +149,7 @@ class Job:
     restarts: int = 0  # restarts after a node failure
     wasted_flops: float = 0.0  # work rolled back by failures
     wasted_energy_j: float = 0.0  # energy of rolled-back work and checkpoint save/restore
+    power_w: float = 0.0  # IT power charged to the job now: its accelerators + its share of the hosts
     _t_last: float = 0.0
     _version: int = 0
 
@@ -234,8 +235,11 @@ class TrainingRuntime:
         cap_w: CapOf,
         comm: CommModel | None = None,
         overlap: float = 0.0,
+        credit: Callable[[object, float], None] | None = None,
     ) -> None:
         self.env = env
+        #: charges a job's own energy (J) to it (the ledger's per-owner totals, `Meter.credit`)
+        self.credit: Callable[[object, float], None] = credit if credit is not None else (lambda owner, j: None)
         self._default_mfu = default_mfu
         self._cap_w = cap_w
         self.comm = comm
@@ -357,6 +361,7 @@ class TrainingRuntime:
     def stop(self, job: Job) -> None:
         """Take a job off its nodes (completion, failure or preemption)."""
         self._book(job)
+        job.power_w = 0.0
         job._version += 1
         for node, count in job.placement:
             node.free += count
@@ -371,8 +376,12 @@ class TrainingRuntime:
         """Book progress at the old rate, recompute rate and power, reschedule."""
         self._book(job)
         job.rate_flops_per_s, job.compute_share = self._rates(job)
+        power_w = 0.0
         for node, count in job.placement:
-            node.set_job(job.id, count, self._power_each_w(job, node))
+            w = self._power_each_w(job, node)
+            node.set_job(job.id, count, w)
+            power_w += node.job_power_w(count, w)
+        job.power_w = power_w
         job._version += 1
         if job.rate_flops_per_s > 0:
             self.completions.schedule(job, job.remaining_flops / job.rate_flops_per_s)
@@ -382,9 +391,12 @@ class TrainingRuntime:
             self.update(job)
 
     def _book(self, job: Job) -> None:
+        """Book the job's progress and energy (its own IT power, `Job.power_w`) up to now."""
         now = self.env.now
         dt = now - job._t_last
         if dt > 0:
+            if job.power_w:
+                self.credit(job.id, job.power_w * dt)
             job.done_flops += job.rate_flops_per_s * dt
             job.attained_service_s += job.accelerators * dt
             if job.rate_flops_per_s > 0:
