@@ -231,16 +231,20 @@ def _job_for_duration(
     jid: int, name: str, submit_s: float, accelerators: int, duration_s: float, ref: Accelerator,
     model: str | None, catalog: Catalog | None, *, gpu_fraction: float = 1.0, mode: str = "sync",
     checkpoint_interval_s: float | None = None, user: str | None = None, vc: str | None = None,
+    preset: tuple[float | None, float | None, int | None] | None = None,
 ) -> Job:
     """A job whose work is what `accelerators` x `ref` do in `duration_s`.
 
     work = duration x accelerators x peak(ref) x MFU(ref) x gpu_fraction. A
     fractional job (Alibaba `gpu_milli` < 1000) holds a whole accelerator and
     runs at MFU(ref) x fraction, so it lasts `duration_s` on the reference.
+    `preset`: the model's (flops_per_sample, gradient_bytes, batch), when the caller has it already.
     """
     flops_per_sample = gradient_bytes = None
     batch = None
-    if model is not None and catalog is not None:
+    if preset is not None:
+        flops_per_sample, gradient_bytes, batch = preset
+    elif model is not None and catalog is not None:
         preset = catalog.model(model)
         flops_per_sample, gradient_bytes = preset.flops_per_sample, preset.gradient_bytes
         batch = preset.reference_batch_per_accelerator
@@ -408,18 +412,30 @@ def jobs_from_trace(
     jobs: list[Job] = []
     df = df[df["accelerators"].to_numpy() >= 1]
     models = _pick_models(rules, df["accelerators"].to_numpy(), df["duration_s"].to_numpy(), rng)
-    for row, model in zip(df.itertuples(index=False), models):
+    # plain Python columns: iterating rows of an Arrow-backed frame costs a conversion per cell
+    cols = {c: df[c].tolist() for c in ("job_id", "submit_s", "accelerators", "duration_s", "gpu_type",
+                                           "gpu_fraction", "cluster", "user")}
+    presets: dict[str, tuple[float | None, float | None, int | None]] = {}
+    for k, model in enumerate(models):
         ref = default_ref
-        if row.gpu_type and cfg.reference_accelerator is None:
-            key = GPU_TYPE_ALIASES.get(row.gpu_type)
+        gpu_type = cols["gpu_type"][k]
+        if gpu_type and cfg.reference_accelerator is None:
+            key = GPU_TYPE_ALIASES.get(gpu_type)
             if key is not None:
                 ref = refs.setdefault(key, catalog.accelerator(key))
+        if model is not None and model not in presets:
+            preset = catalog.model(model)
+            presets[model] = (preset.flops_per_sample, preset.gradient_bytes,
+                              preset.reference_batch_per_accelerator)
         jid = first_id + len(jobs)
-        prefix = f"{row.cluster}-" if row.cluster else ""
+        cluster = cols["cluster"][k]
+        frac = cols["gpu_fraction"][k]
         jobs.append(_job_for_duration(
-            jid, f"{prefix}{row.job_id}", row.submit_s, row.accelerators, row.duration_s, ref, model, catalog,
-            gpu_fraction=float(row.gpu_fraction) if row.gpu_fraction > 0 else 1.0, mode=cfg.mode,
-            checkpoint_interval_s=cfg.checkpoint_interval, user=row.user, vc=row.cluster,
+            jid, f"{cluster}-{cols['job_id'][k]}" if cluster else f"{cols['job_id'][k]}", cols["submit_s"][k],
+            cols["accelerators"][k], cols["duration_s"][k], ref, model, catalog,
+            gpu_fraction=float(frac) if frac > 0 else 1.0, mode=cfg.mode,
+            checkpoint_interval_s=cfg.checkpoint_interval, user=cols["user"][k], vc=cluster,
+            preset=presets.get(model) if model is not None else None,
         ))
     return jobs
 
