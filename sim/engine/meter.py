@@ -143,16 +143,24 @@ class Meter:
         """From time `t` (default: now) on, channel `ch` holds `value`."""
         now = self._clock() if t is None else t
         since = self._since[ch]
-        if now < since:
+        old = self._value[ch]
+        if now > since:  # close the segment [since, now) (inline `_close`: the hot path)
+            seg = old * (now - since)
+            self._integral[ch] += seg
+            owners = self._owners[ch]
+            if owners and seg:
+                att = self.attributed_j
+                for owner, share in owners:
+                    att[owner] = att.get(owner, 0.0) + seg * share
+            self._since[ch] = now
+        elif now < since:
             raise MeterError(
                 f"channel {self.channels[ch].name!r}: time {now} is before its last change {since}"
             )
-        if value != value:
-            raise MeterError(f"channel {self.channels[ch].name!r}: value is NaN")
-        old = self._value[ch]
-        self._close(ch, now, old, since)
         if value == old:
             return
+        if value != value:
+            raise MeterError(f"channel {self.channels[ch].name!r}: value is NaN")
         delta = value - old
         self._value[ch] = value
         c = self._cat_of[ch]
