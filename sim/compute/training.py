@@ -162,6 +162,10 @@ class Job:
         return [n for n, _ in self.placement]
 
 
+#: entries kept in the per-accelerator FLOP/s memo (cleared when full: bounded memory)
+_MEMO_MAX = 1 << 16
+
+
 class CompletionClock:
     """The running jobs' completion times in one heap, behind a single SimPy timeout.
 
@@ -246,6 +250,7 @@ class TrainingRuntime:
         self.overlap = overlap
         self.async_staleness = DEFAULT_STALENESS  # (kappa, max factor, SSP bound), set by the network
         self.running: dict[int, Job] = {}
+        self._flops_memo: dict[tuple, float] = {}
         self.on_complete: Callable[[Job], None] = lambda job: None
         self.completions = CompletionClock(env, self._maybe_done)
 
@@ -278,9 +283,19 @@ class TrainingRuntime:
         """Achieved FLOP/s of one accelerator of `job` on `node` while computing, under its cap
         (`cap_of`, default the caps in force)."""
         w = job.work
-        gamma = w.gamma if w.gamma is not None else DEFAULT_GAMMA
-        speed = node.curve.speed((cap_of or self._cap_w)(node, job), gamma, **self._power_kw(job, node))
-        return self.full_clock_flops(job, node) * speed
+        cap = (cap_of or self._cap_w)(node, job)
+        # memoised: every input of the answer is in the key (power models are pure functions)
+        key = (id(node.curve), id(node.accelerator), cap, w.gamma, w.achieved_flops_per_accelerator, w.mfu,
+               w.layout, w.roofline, w.flops_per_sample, w.batch_per_accelerator)
+        memo = self._flops_memo
+        v = memo.get(key)
+        if v is None:
+            gamma = w.gamma if w.gamma is not None else DEFAULT_GAMMA
+            v = self.full_clock_flops(job, node) * node.curve.speed(cap, gamma, **self._power_kw(job, node))
+            if len(memo) >= _MEMO_MAX:
+                memo.clear()
+            memo[key] = v
+        return v
 
     def _model_parallel_comm_s(self, job: Job) -> float:
         """Tensor- and pipeline-parallel traffic of a step (intra-node fabric, scale-out NIC share)."""
