@@ -32,7 +32,7 @@ TYPED := sim/__init__.py sim/registry.py sim/paths.py sim/spec/errors.py sim/eng
          sim/engine/caps.py sim/engine/record.py sim/scheduling/control_api.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check sim analysis tests benchmarks
+	$(BIN)/ruff check sim analysis tests benchmarks tools
 	$(BIN)/mypy --strict $(TYPED)
 
 docs: $(STAMP)
