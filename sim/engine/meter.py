@@ -372,9 +372,10 @@ def cumulative_at(t: np.ndarray, delta: np.ndarray, edges: np.ndarray) -> np.nda
     """Integral from -inf to each edge of the step function sum(delta_i * H(x - t_i))."""
     if len(t) == 0:
         return np.zeros(len(edges))
-    order = np.argsort(t, kind="stable")
-    t = t[order]
-    value = np.cumsum(delta[order])  # value on [t_i, t_{i+1})
+    if len(t) > 1 and bool((t[1:] < t[:-1]).any()):  # the log is in time order except back-dated bookings
+        order = np.argsort(t, kind="stable")
+        t, delta = t[order], delta[order]
+    value = np.cumsum(delta)  # value on [t_i, t_{i+1})
     seg = np.empty(len(t))
     seg[:-1] = value[:-1] * np.diff(t)
     seg[-1] = 0.0
