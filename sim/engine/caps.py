@@ -36,12 +36,16 @@ class PowerCaps:
 
         ``site_fraction`` replaces the controls' common cap for this answer only.
         """
-        caps = [c for c in (self.scenario_cap_w, job.power_cap_w) if c is not None]
+        cap = self.scenario_cap_w
+        job_cap = job.power_cap_w
+        if job_cap is not None and (cap is None or job_cap < cap):
+            cap = job_cap
         zf = self.zone_thermal_fraction
         thermal = self.thermal_fraction if zf is None or node.zone is None else zf[node.zone]
-        if thermal < 1.0:
-            caps.append(node.accelerator.tdp_w * thermal)
         site = self.site_fraction if site_fraction is None else site_fraction
-        if site < 1.0:
-            caps.append(node.accelerator.tdp_w * site)
-        return min(caps) if caps else None
+        fraction = min(thermal, site)
+        if fraction < 1.0:
+            limit = node.accelerator.tdp_w * fraction
+            if cap is None or limit < cap:
+                cap = limit
+        return cap
