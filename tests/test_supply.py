@@ -210,3 +210,27 @@ def test_clear_errors() -> None:
         _run({"weather": "tmy3-greensboro-nc", "wind": {"turbines": 1, "turbine_type": "X-1/1"}}, 0.0, 3600)
     with pytest.raises(ValueError, match="power_kw"):
         build_supply(SupplyConfig.model_validate({"battery": {"capacity_kwh": 10}}), START, DAY_S, 60, None)
+
+
+def test_solar_position_interpolated_between_spa_samples_stays_close_to_spa_everywhere(monkeypatch):
+    """SPA on every 5th minute, interpolated between: azimuth within 0.05 deg and apparent zenith
+    within 0.5 deg (refraction at the horizon) of SPA at every step; PV energy within 5e-5."""
+    import pandas as pd
+
+    import sim.facility.supply as supply_mod
+    from sim.facility.weather import load_weather
+
+    w = load_weather("tmy3-greensboro-nc", pd.Timestamp("2020-06-01", tz="UTC"), 7 * 86400, 60)
+    p = np.nan_to_num(w.pressure_pa, nan=101325.0)
+    t = np.nan_to_num(w.temp_air_c, nan=25.0)
+    zen, az = supply_mod._solar_position(w, p, t)
+    pv = pv_power_w(w, 1e6, 30, 180)
+    monkeypatch.setattr(supply_mod, "SOLAR_POSITION_STEP_S", 0.0)  # SPA at every step
+    zen_spa, az_spa = supply_mod._solar_position(w, p, t)
+    pv_spa = pv_power_w(w, 1e6, 30, 180)
+    up = zen_spa < 90
+    assert up.any() and (~up).any()
+    assert np.abs(zen - zen_spa)[up].max() < 0.5
+    assert np.abs((az - az_spa + 180) % 360 - 180)[up].max() < 0.05  # 0.03 deg at a June noon
+    assert abs(pv.sum() - pv_spa.sum()) < 5e-5 * pv_spa.sum()  # 1.8e-5 in this June week
+    assert not np.array_equal(zen, zen_spa)  # the interpolated path was taken

@@ -158,13 +158,8 @@ def pv_power_w(
     tilt = abs(weather.latitude) if tilt_deg is None else tilt_deg
     temp = np.nan_to_num(weather.temp_air_c, nan=25.0)
     pressure = np.nan_to_num(weather.pressure_pa, nan=101325.0)
-    pos = pvlib.solarposition.get_solarposition(
-        weather.times, weather.latitude, weather.longitude, altitude=weather.altitude_m,
-        pressure=pressure, temperature=temp,
-    )
+    zenith, sun_az = _solar_position(weather, pressure, temp)
     dni_extra = pvlib.irradiance.get_extra_radiation(weather.times).to_numpy()
-    zenith = pos["apparent_zenith"].to_numpy()
-    sun_az = pos["azimuth"].to_numpy()
     poa = pvlib.irradiance.get_total_irradiance(
         tilt, azimuth_deg, zenith, sun_az, weather.dni_w_m2, weather.ghi_w_m2, weather.dhi_w_m2,
         dni_extra=dni_extra, albedo=albedo, model="haydavies",
@@ -182,6 +177,41 @@ def pv_power_w(
     ac_rating_w = capacity_w / inverter_loading_ratio
     ac = pvlib.inverter.pvwatts(dc, ac_rating_w / inverter_efficiency, eta_inv_nom=inverter_efficiency)
     return np.clip(np.nan_to_num(np.asarray(ac, dtype=float), nan=0.0), 0.0, ac_rating_w)
+
+
+#: solar positions are computed at most this far apart (s) and interpolated between. The sun
+#: moves 0.25 deg a minute on a smooth path; only refraction near the horizon bends the
+#: apparent zenith within minutes of sunrise and sunset. Measured on Greensboro TMY3, 109 days
+#: at 60 s, 1 MWp: azimuth within 0.007 deg (0.03 deg at a June noon, when the sun turns fastest),
+#: apparent zenith within 0.39 deg (at the horizon),
+#: PV energy over the period within 2.3e-6 of SPA (1.8e-5 over a June week); SPA 1.6 -> 0.4 s of CPU.
+SOLAR_POSITION_STEP_S = 300.0
+
+
+def _solar_position(weather: Weather, pressure: np.ndarray, temp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Apparent zenith and azimuth (deg) at each weather sample (NREL SPA via pvlib).
+
+    With samples closer than `SOLAR_POSITION_STEP_S`, SPA runs on every k-th sample (and the
+    last) and the angles are interpolated linearly in time between them (azimuth unwrapped).
+    """
+    import pvlib
+
+    times = weather.times
+    n = len(times)
+    t_s = (times - times[0]).total_seconds().to_numpy() if n else np.zeros(0)
+    step = float(np.median(np.diff(t_s))) if n > 2 else 0.0
+    k = int(SOLAR_POSITION_STEP_S // step) if step > 0 else 1
+    idx = np.arange(n) if k <= 1 else np.unique(np.append(np.arange(0, n, k), n - 1))
+    pos = pvlib.solarposition.get_solarposition(
+        times[idx], weather.latitude, weather.longitude, altitude=weather.altitude_m,
+        pressure=pressure[idx], temperature=temp[idx],
+    )
+    zen = pos["apparent_zenith"].to_numpy()
+    az = pos["azimuth"].to_numpy()
+    if len(idx) == n:
+        return zen, az
+    az_unwrapped = np.degrees(np.unwrap(np.radians(az)))
+    return np.interp(t_s, t_s[idx], zen), np.mod(np.interp(t_s, t_s[idx], az_unwrapped), 360.0)
 
 
 @functools.lru_cache(maxsize=1)
