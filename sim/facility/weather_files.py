@@ -47,7 +47,7 @@ Bundled names (``BUNDLED_WEATHER``): the three typical years inside pvlib's
 from __future__ import annotations
 
 import functools
-import os
+import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -101,10 +101,12 @@ class TypicalYear:
 
 
 def pvlib_data_dir() -> Path:
-    """The installed pvlib package's data folder (where its TMY files ship)."""
-    import pvlib
-
-    return Path(os.path.dirname(pvlib.__file__)) / "data"
+    """The installed pvlib package's data folder (where its TMY files ship), found without
+    importing pvlib (a second of start-up a run without PV does not need)."""
+    spec = importlib.util.find_spec("pvlib")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError("pvlib is not installed: its bundled TMY files are not available")
+    return Path(next(iter(spec.submodule_search_locations))) / "data"
 
 
 def bundled_weather_path(name: str) -> Path:
