@@ -62,7 +62,7 @@ def series() -> pd.DataFrame:
     return pd.DataFrame({"load_kw": load, "pv_mw": pv / 1000.0, "ci": ci}, index=idx)
 
 
-def run_wattsim(folder: Path) -> dict[str, float]:
+def run_wattsim(folder: Path, defer: bool = True) -> dict[str, float]:
     config = SupplyConfig.model_validate({
         "grid": {"carbon_intensity": {"csv": str(folder / "site.csv"), "column": "ci"}, "export": True},
         "pv": {"trace": str(folder / "site.csv"), "trace_column": "pv_mw", "trace_unit": "MW",
@@ -76,7 +76,8 @@ def run_wattsim(folder: Path) -> dict[str, float]:
     meter = Meter(lambda: env.now)
     cooling = build_cooling(ConstantPueConfig(pue=1.0), START, horizon, STEP_S, 0.0, lambda: None, None)
     supply = build_supply(config, START, horizon, STEP_S, None)
-    plant = Plant(env, meter, cooling, supply, STEP_S, lambda *a: None)
+    plant = Plant(env, meter, cooling, supply, STEP_S, lambda *a: None, it_nameplate_w=0.0, horizon_s=horizon,
+                  defer=defer)
     env.process(plant.run())
     env.run(until=horizon)
     plant.close_step(horizon)

@@ -8,12 +8,32 @@ over `[t0, t1)`. Nothing here lags by a step.
 
 Both models are plain classes built once per run; these Protocols are the
 whole contract between them and the engine.
+
+Optional fast path (a model may offer it; the built-in ones do, a plug-in need not):
+
+- ``step_series(edges_s, it_energy_j, zone_it_energy_j=None) -> CoolingSeries`` and
+  ``step_series(edges_s, demand_w) -> SupplySeries``: the answers of ``step`` for the
+  consecutive steps ``[edges[k], edges[k+1])`` in one call (numpy arrays, one value per
+  step), advancing the model's state exactly as calling ``step`` for each would;
+- ``limits_fixed(it_max_w) -> bool`` (cooling): True when, for every IT power up to
+  ``it_max_w``, the thermal limits it returns and every reading a scheduler may take
+  live (``zone_temp_c``) keep their initial values (no limit, the same readings) over
+  the whole run.
+
+When the cooling model says ``limits_fixed`` for the facility's whole IT nameplate,
+nothing the plant computes feeds back into the run, so the plant loop steps nothing
+during the run and evaluates every step at the end, from the ledger's exact IT energy
+per step, through ``step_series`` (or ``step`` one step at a time where a model has
+no series method). Otherwise it calls ``step`` at every step during the run, as a
+model without the fast path always gets.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+import numpy as np
 
 
 @dataclass(frozen=True)
@@ -42,6 +62,21 @@ class CoolingStep:
     accelerator_cap_fraction: float = 1.0
     free_cooling_fraction: float = 0.0
     zone_cap_fraction: tuple[float, ...] | None = None
+
+
+@dataclass(frozen=True)
+class CoolingSeries:
+    """`CoolingStep`s of consecutive steps as columns (one array element per step).
+
+    zone_cap_fraction: shape (steps, zones), or None with one limit for all.
+    """
+
+    power_w: dict[str, np.ndarray]
+    losses_w: np.ndarray
+    state: dict[str, np.ndarray]
+    accelerator_cap_fraction: np.ndarray
+    free_cooling_fraction: np.ndarray
+    zone_cap_fraction: np.ndarray | None = None
 
 
 class CoolingModel(Protocol):
@@ -79,6 +114,16 @@ class SupplyStep:
     carbon_g_per_s: float
     cost_per_s: float
     state: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SupplySeries:
+    """`SupplyStep`s of consecutive steps as columns (one array element per step)."""
+
+    flows_w: dict[str, np.ndarray]
+    carbon_g_per_s: np.ndarray
+    cost_per_s: np.ndarray
+    state: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 class SupplyModel(Protocol):

@@ -20,6 +20,17 @@ per zone.
 
 Whatever is exact inside a step stays exact: the IT energy is the ledger's
 integral, not a sample.
+
+Deferred evaluation (the fast path): when the cooling model proves that no IT power
+up to the facility's whole IT nameplate (plus the measured background load's peak)
+can ever change its thermal limit or a reading a scheduler takes live
+(`limits_fixed`, sim.engine.contracts), nothing the plant computes feeds back into
+the run. The plant then books nothing during the run and, when the run closes
+(`close_step(end)`), evaluates every step at once: the IT energy of each step from
+the ledger's change log (`Meter.cumulative`, exact), the cooling and supply models
+through their vectorised `step_series` (one `step` call per step where a model has
+none). The numbers are those of stepping live, up to floating-point rounding. Any
+other plant is stepped live as above.
 """
 
 from __future__ import annotations
@@ -33,7 +44,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from simpy.events import NORMAL, Event
 
-from sim.engine.contracts import CoolingModel, SupplyModel
+from sim.engine.contracts import CoolingModel, CoolingSeries, SupplyModel, SupplySeries
+from sim.engine.meter import cumulative_at
 
 if TYPE_CHECKING:
     import simpy
@@ -42,6 +54,23 @@ if TYPE_CHECKING:
 
 #: plant steps whose background energy is computed in one vectorised call
 _BG_CHUNK = 4096
+
+#: plant steps evaluated together in deferred mode (one event per chunk)
+_DEFER_CHUNK = 8192
+
+#: IT categories whose energy is the heat load (with the measured background load)
+IT_CATEGORIES = ("accelerator", "host", "network")
+
+#: the fixed columns the plant books every step, after the step's start time
+_FIXED = (
+    ("background", "background", "power_w"),
+    ("accelerator_cap_fraction", "state", "level"),
+    ("throttled_accelerators", "state", "level"),
+    ("losses", "losses", "power_w"),
+    ("free_cooling_fraction", "state", "level"),
+    ("carbon_g", "carbon", "rate"),
+    ("cost", "cost", "rate"),
+)
 
 
 class Plant:
@@ -63,7 +92,14 @@ class Plant:
         supply: SupplyModel,
         step_s: float,
         on_thermal_limit: Callable[..., None],
+        it_nameplate_w: float | None = None,
+        horizon_s: float | None = None,
+        defer: bool = True,
     ) -> None:
+        """it_nameplate_w: the most IT power the facility can draw (every node, switch and
+        serving replica at nameplate); horizon_s: the latest end of the run. With both, and
+        `defer`, the plant is evaluated at the end when the cooling model allows it (see the
+        module doc); `defer=False` always steps live (tests compare the two)."""
         self.env = env
         self.meter = meter
         self.cooling = cooling
@@ -71,7 +107,7 @@ class Plant:
         self.step_s = step_s
         self._on_thermal_limit = on_thermal_limit
         # one flat float array per run of steps with the same keys (no objects kept per step)
-        self._segments: list[tuple[tuple, array]] = []
+        self._segments: list[tuple[tuple, array | np.ndarray]] = []
         self._layout: tuple | None = None
         self._n_steps = 0
         self._t_last = 0.0
@@ -92,6 +128,39 @@ class Plant:
         self._bg_edges: list[float] | None = None
         self._bg_values: list[float] = []
         self._bg_pos = 0
+        # deferred evaluation: the step grid of the whole horizon and its background energy
+        self.deferred = False
+        self._grid: np.ndarray | None = None
+        self._grid_bg_j: np.ndarray | None = None
+        self._it_bound_w = math.inf
+        limits_fixed = getattr(cooling, "limits_fixed", None)
+        if defer and limits_fixed is not None and it_nameplate_w is not None and horizon_s is not None \
+                and math.isfinite(horizon_s) and horizon_s > 0:
+            self._grid = _step_grid(step_s, horizon_s)
+            self._grid_bg_j = self._background_series_j(self._grid)
+            dts = np.diff(self._grid)
+            bg_max_w = float(np.max(self._grid_bg_j / dts)) if len(dts) else 0.0
+            self._it_bound_w = it_nameplate_w + max(bg_max_w, 0.0)
+            self.deferred = bool(limits_fixed(self._it_bound_w))
+            if not self.deferred:
+                self._grid = self._grid_bg_j = None
+        # deferred: the IT energy carried from chunk to chunk (see `_it_cumulative`)
+        self._n_channels = -1
+        self._it_member = np.zeros(0, dtype=bool)
+        self._zone_of_ch = np.zeros(0, dtype=np.int64)
+        self._log_pos = 0
+        self._it_cum_at = 0.0
+        self._it_value_w = 0.0
+        self._zone_cum_at = [0.0] * max(self._zones, 1)
+        self._zone_value_w = [0.0] * max(self._zones, 1)
+
+    def _background_series_j(self, edges: np.ndarray) -> np.ndarray:
+        """Measured background energy of each step [edges[k], edges[k+1])."""
+        series = getattr(self.supply, "background_energy_series_j", None)
+        if series is not None:
+            return np.asarray(series(edges), dtype=float)
+        return np.array([self.supply.background_energy_j(a, b)
+                         for a, b in zip(edges[:-1].tolist(), edges[1:].tolist())], dtype=float)
 
     def _background_j(self, t0: float, t1: float) -> float:
         """The measured background energy of [t0, t1), from a vectorised chunk where the step is regular.
@@ -128,6 +197,17 @@ class Plant:
         their ends are already final. A step whose thermal limit changes is applied at its
         exact end time (an event at that instant), as when each step had its own event.
         """
+        if self.deferred:  # no event per step: evaluate a chunk of steps at a time, after the fact
+            grid = self._grid
+            assert grid is not None
+            poll = getattr(self.env, "poll", None)
+            for i in range(_DEFER_CHUNK, len(grid), _DEFER_CHUNK):
+                t = float(grid[i])
+                yield self._at(t)
+                self._evaluate_to(t)
+                if poll is not None:  # CountingEnvironment: wall-clock limit, progress
+                    poll(t)
+            return
         env = self.env
         step = self.step_s
         yield env.timeout(step)
@@ -160,6 +240,9 @@ class Plant:
         return ev
 
     def close_step(self, t1: float, apply: bool = True) -> tuple | None:
+        if self.deferred:
+            self._evaluate_to(t1)
+            return None
         t0 = self._t_last
         dt = t1 - t0
         if dt <= 0:
@@ -220,28 +303,151 @@ class Plant:
     def steps(self) -> int:
         return self._n_steps
 
+    # -- deferred evaluation ---------------------------------------------------------------
+
+    def _evaluate_to(self, t_end: float) -> None:
+        """Evaluate every step from the last one evaluated up to `t_end` (deferred mode), in chunks."""
+        grid = self._grid
+        assert grid is not None and self._grid_bg_j is not None
+        while t_end > self._t_last:
+            t0 = self._t_last
+            i0 = int(np.searchsorted(grid, t0, side="right"))
+            i1 = int(np.searchsorted(grid, t_end, side="left"))
+            if i1 - i0 >= _DEFER_CHUNK:
+                inner = grid[i0:i0 + _DEFER_CHUNK]
+                edges = np.concatenate(([t0], inner))
+            else:
+                edges = np.concatenate(([t0], grid[i0:i1], [t_end]))
+            self._evaluate(edges)
+
+    def _it_cumulative(self, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """IT energy (and each zone's node energy) from the start of the run to each edge.
+
+        Exact integrals of the ledger's change log: the changes booked since the last chunk
+        (IT channels only), on top of the integral and the power carried from it. Edges run
+        from the last evaluated step's end on.
+        """
+        m = self.meter
+        if len(m.channels) != self._n_channels:  # channels opened since: (re)classify them
+            self._n_channels = len(m.channels)
+            self._it_member = np.array([c.category in IT_CATEGORIES for c in m.channels], dtype=bool)
+            self._zone_of_ch = np.array(
+                [int(c.tags["zone"]) if c.category in ("accelerator", "host") and "zone" in c.tags else -1
+                 for c in m.channels], dtype=np.int64)
+        t, ch, d = m.log()
+        pos = self._log_pos
+        t, ch, d = t[pos:], ch[pos:], d[pos:]
+        self._log_pos = pos + len(t)
+        sel = self._it_member[ch] if len(ch) else np.zeros(0, dtype=bool)
+        t_it, ch_it, d_it = t[sel], ch[sel], d[sel]
+        span = edges - edges[0]
+        cum = self._it_cum_at + self._it_value_w * span + cumulative_at(t_it, d_it, edges)
+        self._it_cum_at = float(cum[-1])
+        self._it_value_w += float(d_it.sum())
+        if self._zones <= 1:
+            return cum, None
+        zone_cum = np.empty((len(edges), self._zones))
+        zone = self._zone_of_ch[ch_it]
+        for z in range(self._zones):
+            mine = zone == z
+            zone_cum[:, z] = (self._zone_cum_at[z] + self._zone_value_w[z] * span
+                              + cumulative_at(t_it[mine], d_it[mine], edges))
+            self._zone_cum_at[z] = float(zone_cum[-1, z])
+            self._zone_value_w[z] += float(d_it[mine].sum())
+        return cum, zone_cum
+
+    def _evaluate(self, edges: np.ndarray) -> None:
+        """Close the steps [edges[k], edges[k+1]) at once: the deferred counterpart of `close_step`."""
+        grid = self._grid
+        assert grid is not None and self._grid_bg_j is not None
+        n = len(edges) - 1
+        dt = np.diff(edges)
+        # background: the precomputed grid step where a step is one, else its own integral (a partial step)
+        j = np.minimum(np.searchsorted(grid, edges[:-1], side="left"), len(grid) - 2)
+        on_grid = (grid[j] == edges[:-1]) & (grid[j + 1] == edges[1:])
+        bg_j = np.where(on_grid, self._grid_bg_j[j], 0.0)
+        for i in np.flatnonzero(~on_grid).tolist():
+            bg_j[i] = self.supply.background_energy_j(float(edges[i]), float(edges[i + 1]))
+        cum, zone_cum = self._it_cumulative(edges)
+        it_j = np.diff(cum) + bg_j
+        over = it_j > self._it_bound_w * dt * (1.0 + 1e-9)
+        if over.any():
+            i = int(np.argmax(over))
+            raise RuntimeError(
+                f"plant: IT power {it_j[i] / dt[i]:.6g} W in [{edges[i]}, {edges[i + 1]}) s exceeds the facility's "
+                f"IT nameplate {self._it_bound_w:.6g} W the cooling plant was proven safe for (a power model "
+                f"drawing above its accelerator's tdp_w?)")
+        zone_j = np.diff(zone_cum, axis=0) if zone_cum is not None else None
+        cs = self._cooling_series(edges, it_j, zone_j)
+        if np.any(cs.accelerator_cap_fraction != self._cap_fraction) or (
+                cs.zone_cap_fraction is not None and np.any(cs.zone_cap_fraction != 1.0)):
+            raise RuntimeError("plant: a thermal limit changed in a plant the cooling model proved limit-free")
+        cooling_w = np.zeros(n)
+        for v in cs.power_w.values():
+            cooling_w = cooling_w + v
+        demand_w = it_j / dt + cooling_w + cs.losses_w
+        ss = self._supply_series(edges, demand_w)
+        layout = (tuple(cs.power_w), tuple(cs.state), tuple(ss.flows_w), tuple(ss.state))
+        table = np.column_stack(
+            [edges[:-1], bg_j / dt, np.full(n, self._cap_fraction), np.zeros(n), cs.losses_w,
+             cs.free_cooling_fraction, ss.carbon_g_per_s, ss.cost_per_s,
+             *cs.power_w.values(), *cs.state.values(), *ss.flows_w.values(), *ss.state.values()])
+        self._layout = layout
+        self._segments.append((layout, table))
+        self._n_steps += n
+        self._t_last = float(edges[-1])
+
+    def _cooling_series(self, edges: np.ndarray, it_j: np.ndarray, zone_j: np.ndarray | None) -> CoolingSeries:
+        """The cooling model's `step_series`, or its `step` called for each step."""
+        series = getattr(self.cooling, "step_series", None)
+        if series is not None:
+            return series(edges, it_j, zone_j) if zone_j is not None else series(edges, it_j)
+        steps = []
+        for k, (a, b) in enumerate(zip(edges[:-1].tolist(), edges[1:].tolist())):
+            e = float(it_j[k])
+            steps.append(self.cooling.step(a, b, e, zone_j[k].tolist()) if zone_j is not None
+                         else self.cooling.step(a, b, e))
+        power = _columns([s.power_w for s in steps])
+        state = _columns([s.state for s in steps])
+        zone_caps = (np.array([s.zone_cap_fraction for s in steps], dtype=float)
+                     if steps and steps[0].zone_cap_fraction is not None else None)
+        return CoolingSeries(power, np.array([s.losses_w for s in steps], dtype=float), state,
+                             np.array([s.accelerator_cap_fraction for s in steps], dtype=float),
+                             np.array([s.free_cooling_fraction for s in steps], dtype=float), zone_caps)
+
+    def _supply_series(self, edges: np.ndarray, demand_w: np.ndarray) -> SupplySeries:
+        """The supply model's `step_series`, or its `step` called for each step."""
+        series = getattr(self.supply, "step_series", None)
+        if series is not None:
+            return series(edges, demand_w)
+        steps = [self.supply.step(a, b, d)
+                 for a, b, d in zip(edges[:-1].tolist(), edges[1:].tolist(), demand_w.tolist())]
+        return SupplySeries(_columns([s.flows_w for s in steps]),
+                            np.array([s.carbon_g_per_s for s in steps], dtype=float),
+                            np.array([s.cost_per_s for s in steps], dtype=float),
+                            _columns([s.state for s in steps]))
+
     def flush(self) -> None:
         """Book every recorded step into the ledger (once, at the end of the run)."""
         if not self._n_steps:
             return
-        fixed = [
-            ("background", "background", "power_w"),
-            ("accelerator_cap_fraction", "state", "level"),
-            ("throttled_accelerators", "state", "level"),
-            ("losses", "losses", "power_w"),
-            ("free_cooling_fraction", "state", "level"),
-            ("carbon_g", "carbon", "rate"),
-            ("cost", "cost", "rate"),
-        ]
+        fixed = list(_FIXED)
         columns: dict[str, tuple[str, str, list[np.ndarray]]] = {}
         starts_parts = []
         filled = 0
-        for (power, cstate, flows, sstate), buf in self._segments:
+        segments: list[tuple[tuple, np.ndarray]] = []
+        for layout, buf in self._segments:
+            if isinstance(buf, array):
+                buf = np.frombuffer(buf, dtype=np.float64).reshape(-1, _width(layout))
+            if segments and segments[-1][0] == layout:  # deferred chunks: one table per layout
+                segments[-1] = (layout, np.concatenate((segments[-1][1], buf)))
+            else:
+                segments.append((layout, buf))
+        for (power, cstate, flows, sstate), table in segments:
             names = fixed + [(f"cooling:{k}", "cooling", "power_w") for k in power]
             names += [(k, "state", "level") for k in cstate]
             names += [(k[:-2] if k.endswith("_w") else k, "supply", "flow_w") for k in flows]
             names += [(k, "state", "level") for k in sstate]
-            table = np.frombuffer(buf, dtype=np.float64).reshape(-1, len(names) + 1)
             starts_parts.append(table[:, 0])
             for j, (name, category, quantity) in enumerate(names, start=1):
                 col = columns.setdefault(name, (category, quantity, []))[2]
@@ -258,3 +464,24 @@ class Plant:
             ch = self.meter.channel(name, category, quantity=quantity, t=0.0)
             self.meter.set_series(ch, starts, values, self._t_last)
             self.energy_j[name] = self.meter.integral(ch, self._t_last)
+
+
+def _step_grid(step_s: float, horizon_s: float) -> np.ndarray:
+    """0 and the step ends a live plant reaches (t + step added one at a time, as SimPy's
+    timeouts do) up to the first at or past `horizon_s`."""
+    n = int(math.ceil(horizon_s / step_s)) + 2
+    steps = np.full(n + 1, step_s)
+    steps[0] = 0.0
+    grid = np.add.accumulate(steps)
+    return grid[: int(np.searchsorted(grid, horizon_s, side="left")) + 1]
+
+
+def _columns(rows: list[dict[str, float]]) -> dict[str, np.ndarray]:
+    """Dicts of one step each -> one array per key (keys of the first row; absent = 0)."""
+    keys = list(rows[0]) if rows else []
+    return {k: np.array([r.get(k, 0.0) for r in rows], dtype=float) for k in keys}
+
+
+def _width(layout: tuple) -> int:
+    """Floats per step in a segment of this layout: the start, the fixed columns, the models' keys."""
+    return 1 + len(_FIXED) + sum(len(keys) for keys in layout)

@@ -193,8 +193,10 @@ class World:
             n.slots * n.accelerator.tdp_w + n.node_type.host_busy_w for n in self.nodes
         ) + (self.serving.capacity_w if self.serving is not None else 0.0)
         self.it_capacity_w = it_capacity_w
+        # the cooling plant is sized on the facility's whole IT nameplate: nodes, serving and network
+        facility_it_w = it_capacity_w + (self.comm.nameplate_w if self.comm is not None else 0.0)
         try:  # the builders read weather and traces: what they refuse is bad input, said plainly
-            self.cooling = build_cooling(s.cooling, s.start_ts, horizon, step, it_capacity_w,
+            self.cooling = build_cooling(s.cooling, s.start_ts, horizon, step, facility_it_w,
                                          self._cooling_weather, self._zone_capacity_w(zone_of))
             self.supply = build_supply(s.supply, s.start_ts, horizon, step, self._supply_weather)
         except (ValueError, FileNotFoundError) as exc:
@@ -203,7 +205,8 @@ class World:
                 hint = (f" (duration: until-done builds inputs for up to max_duration = "
                         f"{s.max_duration / 86400:g} d; set max_duration to what the run needs)")
             raise ScenarioError(f"{exc}{hint}") from None
-        self.plant = Plant(self.env, self.meter, self.cooling, self.supply, step, self._set_thermal_limit)
+        self.plant = Plant(self.env, self.meter, self.cooling, self.supply, step, self._set_thermal_limit,
+                           it_nameplate_w=facility_it_w, horizon_s=horizon)
         graph = self.topology if self.topology is not None and hasattr(self.topology, "nodes") else None
         zone_temp = getattr(self.cooling, "zone_temp_c", None)
         self.scheduler.bind(caps=self.caps, start=s.start_ts, horizon_s=horizon, topology=graph,

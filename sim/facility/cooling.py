@@ -50,7 +50,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from sim.engine.contracts import CoolingModel, CoolingStep
+from sim.engine.contracts import CoolingModel, CoolingSeries, CoolingStep
 from sim.spec.cooling import (
     DRYCOOLER_FAN_W_PER_W,
     ConstantPueConfig,
@@ -178,6 +178,21 @@ class ConstantPue:
             power_w={"overhead": overhead_w * self._cooling_share},
             losses_w=overhead_w * self._config.loss_fraction,
         )
+
+    def step_series(self, edges_s: np.ndarray, it_energy_j: np.ndarray,
+                    zone_it_energy_j: np.ndarray | None = None) -> CoolingSeries:
+        """`step` over the consecutive steps [edges[k], edges[k+1]) (the plant loop's fast path)."""
+        dt_s = np.diff(edges_s)
+        it_power_w = np.divide(it_energy_j, dt_s, out=np.zeros(len(dt_s)), where=dt_s > 0)
+        overhead_w = self._overhead_per_it * it_power_w
+        n = len(dt_s)
+        return CoolingSeries(power_w={"overhead": overhead_w * self._cooling_share},
+                             losses_w=overhead_w * self._config.loss_fraction, state={},
+                             accelerator_cap_fraction=np.ones(n), free_cooling_fraction=np.zeros(n))
+
+    def limits_fixed(self, it_max_w: float) -> bool:
+        """A constant PUE never limits anything."""
+        return True
 
     def config(self) -> dict[str, Any]:
         return self._config.model_dump()
@@ -384,6 +399,7 @@ class PlantCooling:
         else:
             shares = [1.0 / c.zones] * c.zones if zone_capacity_w is None else [1.0]
         self.zones = len(shares)
+        self._zones_by_nameplate = zone_capacity_w is not None  # shares of the zones' node nameplate
         self._zone_share = shares
         self._zone_heat_capacity = [self._heat_capacity_j_per_k * f for f in shares]
         self._zone_air_capacity = [self._air_capacity_w * f for f in shares]
@@ -578,6 +594,226 @@ class PlantCooling:
                 "drycooler_fans": dry_w,
                 "liquid_pumps": liquid_pumps_w,
                 "auxiliary": self._auxiliary_w,
+            },
+            losses_w=loss_w,
+            state=state,
+            accelerator_cap_fraction=cap,
+            free_cooling_fraction=free_fraction,
+            zone_cap_fraction=zone_caps,
+        )
+
+    # -- the plant loop's fast path (sim.engine.contracts): columns of steps at once --------------
+
+    def limits_fixed(self, it_max_w: float) -> bool:
+        """True when no IT power up to `it_max_w` can ever raise an inlet temperature.
+
+        Proof (the hall model above, for every zone alike, as zone shares are shares of
+        the node nameplate): if the air loop's heat stays below its capacity,
+        ``(1 - liquid) P_IT + P_loss(P_IT) <= Q_cap_air``, the fans follow the heat with
+        ``G = Q / dT_design`` (or more, at the minimum flow), so ``T_eq = T_set + Q / G <=
+        T_set + dT_design <= T_sw``: the hall only relaxes towards ``T_eq`` and never
+        reaches the switch point; the supply air stays at the setpoint and every inlet at
+        ``T_set + offset``. If that is at or below the inlet limit, no limit ever applies.
+        Margins of 1e-6 (relative) keep floating-point rounding off every boundary, so
+        the supply air is the setpoint exactly and the readings never move.
+        """
+        c = self._config
+        if not (math.isfinite(it_max_w) and it_max_w >= 0.0) or self._air_capacity_w < 1.0:
+            return False
+        if self.zones > 1 and not self._zones_by_nameplate:
+            return False  # equal shares: a zone's nodes may draw more than its share
+        q_max = (1.0 - self._liquid_fraction) * it_max_w + float(self.losses_w(it_max_w))
+        if not q_max <= self._air_capacity_w * (1.0 - 1e-6):
+            return False
+        dt_k = c.air_delta_t_k
+        if max(self.zone_hall_temp_c) > c.supply_temp_c + dt_k * (1.0 - 1e-6):
+            return False
+        return all(c.supply_temp_c + o - c.inlet_limit_c <= 0.0 for o in self._zone_offset_k)
+
+    def _hall_series(self, temp_c: float, heat_w: np.ndarray, g: np.ndarray, capacity_w: float,
+                     heat_capacity: float, dt_s: np.ndarray) -> np.ndarray:
+        """Hall temperatures at the start and after each step (`hall_step`, one float at a time)."""
+        sp = self._config.supply_temp_c
+        out = [temp_c]
+        append = out.append
+        for q, gg, dt in zip(heat_w.tolist(), g.tolist(), dt_s.tolist()):
+            temp_c = hall_step(temp_c, q, sp, gg, capacity_w, heat_capacity, dt)
+            append(temp_c)
+        return np.asarray(out)
+
+    def _cap_series(self, inlet_c: np.ndarray) -> np.ndarray:
+        c = self._config
+        over_k = inlet_c - c.inlet_limit_c
+        ramp = np.maximum(1.0 - (1.0 - c.min_cap_fraction) * over_k / c.throttle_ramp_k, c.min_cap_fraction)
+        return np.where(over_k > 0.0, ramp, 1.0)
+
+    def _chiller_series(self, load_w: np.ndarray, cop_full: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """`_chiller_power_w` over arrays: the same staging, the best unit count per step."""
+        if self._speed == "none":
+            cop = cop_full
+        else:
+            unit = self._chiller_unit_w
+            count = self._config.chiller_count
+            a, b, cc = PART_LOAD_COEFFS[self._speed]
+            first = np.minimum(np.maximum(np.ceil(load_w / unit), 1), count)
+            best = np.zeros(len(load_w))
+            for running in range(1, count + 1):
+                x = np.minimum(np.maximum(load_w / (running * unit), 0.05), 1.0)
+                m = x / (a + b * x + cc * x * x)
+                best = np.where(running >= first, np.maximum(best, m), best)
+            cop = cop_full * best
+        on = load_w > 0.0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            chiller_w = np.where(on, load_w / cop, 0.0)
+        return chiller_w, np.where(on, cop, cop_full)
+
+    def _zones_series(self, it_w: np.ndarray, loss_w: np.ndarray, zone_it_energy_j: np.ndarray | None,
+                      dt_s: np.ndarray):
+        """`_step_zones` over arrays: each zone's hall recursion, the rest per step at once."""
+        c = self._config
+        lf = self._liquid_fraction
+        n = len(dt_s)
+        if zone_it_energy_j is None:
+            zone_w = np.zeros((n, self.zones))
+            rest_w = it_w
+        else:
+            zone_w = np.asarray(zone_it_energy_j, dtype=float) / dt_s[:, None]
+            total = np.zeros(n)
+            for z in range(self.zones):
+                total = total + zone_w[:, z]
+            rest_w = it_w - total
+        removed_w, fan_w, hall_mean = np.zeros(n), np.zeros(n), np.zeros(n)
+        supply_max, inlet_max = np.full(n, -math.inf), np.full(n, -math.inf)
+        caps = np.empty((n, self.zones))
+        state: dict[str, np.ndarray] = {}
+        for z in range(self.zones):
+            f = self._zone_share[z]
+            zone_it_w = zone_w[:, z] + f * rest_w
+            heat_w = zone_it_w * (1.0 - lf) + f * loss_w
+            g_max = self._zone_g_max[z]
+            g = np.minimum(np.maximum(heat_w / c.air_delta_t_k, self._zone_g_min[z]), g_max)
+            air_cap = self._zone_air_capacity[z]
+            heat_cap = self._zone_heat_capacity[z]
+            temps = self._hall_series(self.zone_hall_temp_c[z], heat_w, g, air_cap, heat_cap, dt_s)
+            temp0, temp1 = temps[:-1], temps[1:]
+            removed = np.maximum(heat_w - heat_cap * (temp1 - temp0) / dt_s, 0.0)
+            supply_c = np.maximum(c.supply_temp_c, temp1 - air_cap / g)
+            inlet_c = supply_c + self._zone_offset_k[z]
+            caps[:, z] = self._cap_series(inlet_c)
+            if n:
+                self.zone_hall_temp_c[z] = float(temps[-1])
+                self.zone_inlet_temp_c[z] = float(inlet_c[-1])
+            removed_w = removed_w + removed
+            fan_w = fan_w + self._zone_fan_rated[z] * (g / g_max) ** 3
+            hall_mean = hall_mean + f * temp1
+            supply_max = np.maximum(supply_max, supply_c)
+            inlet_max = np.maximum(inlet_max, inlet_c)
+            k_hall, k_inlet, k_removed = self._zone_keys[z]
+            state[k_hall] = temp1
+            state[k_inlet] = inlet_c
+            state[k_removed] = removed + lf * zone_it_w
+        if n:
+            self.hall_temp_c = float(hall_mean[-1])
+        return removed_w, fan_w, hall_mean, supply_max, inlet_max, caps, state
+
+    def step_series(self, edges_s: np.ndarray, it_energy_j: np.ndarray,
+                    zone_it_energy_j: np.ndarray | None = None) -> CoolingSeries:
+        """`step` over the consecutive steps [edges[k], edges[k+1]), as columns.
+
+        The same arithmetic as `step`, in numpy over all steps, except the hall (and each
+        zone's) temperature: a recursion, run one float at a time through `hall_step`.
+        """
+        c = self._config
+        a = self._arrays
+        edges = np.asarray(edges_s, dtype=float)
+        t0 = edges[:-1]
+        dt_s = np.diff(edges)
+        n = len(dt_s)
+        if n and not dt_s.min() > 0.0:
+            i = int(np.argmin(dt_s))
+            raise ValueError(f"cooling: empty plant step [{edges[i]}, {edges[i + 1]})")
+        k = np.clip(np.floor_divide(t0, self._step_s).astype(np.int64), 0, self._n - 1)
+        it_w = np.asarray(it_energy_j, dtype=float) / dt_s
+        loss_w = self.losses_w(it_w)
+        liquid_heat_w = self._liquid_fraction * it_w
+        air_heat_w = it_w - liquid_heat_w + loss_w
+
+        zone_caps = None
+        if self.zones == 1:
+            g = np.minimum(np.maximum(air_heat_w / c.air_delta_t_k, self._g_min_w_per_k), self._g_max_w_per_k)
+            temps = self._hall_series(self.hall_temp_c, air_heat_w, g, self._air_capacity_w,
+                                      self._heat_capacity_j_per_k, dt_s)
+            temp0, temp1 = temps[:-1], temps[1:]
+            if n:
+                self.hall_temp_c = float(temps[-1])
+            removed_w = np.maximum(air_heat_w - self._heat_capacity_j_per_k * (temp1 - temp0) / dt_s, 0.0)
+            supply_c = np.maximum(c.supply_temp_c, temp1 - self._air_capacity_w / g)
+            inlet_c = supply_c + c.recirculation_offset_k
+            cap = self._cap_series(inlet_c)
+            fan_w = self._fan_rated_w * (g / self._g_max_w_per_k) ** 3
+            zone_state: dict[str, np.ndarray] = {}
+        else:
+            removed_w, fan_w, temp1, supply_c, inlet_c, zone_caps, zone_state = self._zones_series(
+                it_w, loss_w, zone_it_energy_j, dt_s)
+            cap = zone_caps.min(axis=1) if n else np.ones(0)
+        coil_w = removed_w + fan_w
+        free = a.free_fraction[k]
+        free_air_w = free * coil_w
+        mech_air_w = coil_w - free_air_w
+
+        free_liquid_w = a.liquid_free_fraction[k] * liquid_heat_w
+        mech_liquid_w = liquid_heat_w - free_liquid_w
+
+        mech_w = mech_air_w + mech_liquid_w
+        cop_full = a.cop_full_load[k]
+        blend = (mech_liquid_w > 0.0) & (mech_w > 0.0)
+        if blend.any():
+            cop_full = cop_full.copy()
+            cop_full[blend] = mech_w[blend] / (mech_air_w[blend] / cop_full[blend]
+                                               + mech_liquid_w[blend] / a.liquid_cop_full_load[k][blend])
+        chiller_w, cop = self._chiller_series(mech_w, cop_full)
+
+        chw_heat_w = coil_w if c.economizer != "air-side" else mech_air_w
+        pump_min_w = self._pump_min_heat_w
+        chw_pumps_w = self._chw_pump_w_per_w * np.maximum(chw_heat_w, pump_min_w)
+        zeros = np.zeros(n)
+        dry_w = zeros
+        if self._has_tower:
+            rejected_w = mech_w + chiller_w + (free_air_w if c.economizer == "water-side" else 0.0)
+            cw_pumps_w = self._cw_pump_w_per_w * np.maximum(rejected_w, pump_min_w)
+            tower_w = c.tower_fan_w_per_w * rejected_w
+        else:
+            cw_pumps_w = tower_w = zeros
+            if c.economizer == "water-side":
+                dry_w = (c.liquid.drycooler_fan_w_per_w if c.liquid else DRYCOOLER_FAN_W_PER_W) * free_air_w
+        liquid_pumps_w = self._liquid_pump_w_per_w * np.maximum(liquid_heat_w, self._liquid_fraction * pump_min_w)
+        if c.liquid is not None:
+            dry_w = dry_w + c.liquid.drycooler_fan_w_per_w * free_liquid_w
+
+        heat_total_w = coil_w + liquid_heat_w
+        with np.errstate(divide="ignore", invalid="ignore"):
+            free_fraction = np.where(heat_total_w > 0, (free_air_w + free_liquid_w) / heat_total_w, free)
+        state = {
+            "outdoor_temp_c": a.outdoor_temp_c[k],
+            "wet_bulb_c": a.wet_bulb_c[k],
+            "supply_temp_c": supply_c,
+            "hall_temp_c": temp1,
+            "inlet_temp_c": inlet_c,
+            "cop": cop,
+            "heat_load_w": air_heat_w + liquid_heat_w,
+            "heat_removed_w": removed_w + liquid_heat_w,
+            **zone_state,
+        }
+        return CoolingSeries(
+            power_w={
+                "chillers": chiller_w,
+                "crah_fans": fan_w,
+                "chw_pumps": chw_pumps_w,
+                "cw_pumps": cw_pumps_w,
+                "tower_fans": tower_w,
+                "drycooler_fans": dry_w,
+                "liquid_pumps": liquid_pumps_w,
+                "auxiliary": np.full(n, self._auxiliary_w),
             },
             losses_w=loss_w,
             state=state,

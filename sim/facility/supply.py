@@ -97,8 +97,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.engine.contracts import SupplyModel, SupplyStep
-from sim.facility.dispatch import DispatchSituation, build_dispatch
+from sim.engine.contracts import SupplyModel, SupplySeries, SupplyStep
+from sim.facility.dispatch import DispatchSituation, PeakShaving, SelfConsumption, build_dispatch
 from sim.facility.grid_mix import read_generation_mix
 from sim.facility.signals import (
     BUNDLED_TRACES,
@@ -470,6 +470,177 @@ class Supply:
                 "import_limit_excess_w": max(grid_import - self.import_limit_w, 0.0),
             },
         )
+
+    def step_series(self, edges_s: np.ndarray, demand_w: np.ndarray) -> SupplySeries:
+        """`step` over the consecutive steps [edges[k], edges[k+1]), as columns (the plant loop's fast path).
+
+        The same arithmetic as `step`, in numpy over all steps, except the battery: its
+        stored energy is a recursion, run one float at a time (`_battery_series`). The
+        totals, clock-hour sums and peak that `summary` reports are booked as by `step`.
+        """
+        edges = np.asarray(edges_s, dtype=float)
+        t0, t1 = edges[:-1], edges[1:]
+        dt = t1 - t0
+        m = len(dt)
+        if m and not dt.min() > 0:
+            i = int(np.argmin(dt))
+            raise ValueError(f"supply step needs t1 > t0, got [{t0[i]}, {t1[i]})")
+        n = self._n_steps
+        k = np.clip(np.floor_divide(0.5 * (t0 + t1), self.step_s).astype(np.int64), 0, max(n - 1, 0))
+        if n:
+            grid_edges = np.frombuffer(self._edges_list, dtype=np.float64)
+            aligned = (np.abs(grid_edges[k] - t0) < 1e-6) & (np.abs(grid_edges[k + 1] - t1) < 1e-6)
+            pv, wind, ppa = self.pv_w[k], self.wind_w[k], self.ppa_w[k]
+            ci, price, export_price = self.ci_step[k], self.price_step[k], self.export_price_step[k]
+            ren_frac, cf_frac = self.ren_frac_step[k], self.cf_frac_step[k]
+        else:
+            aligned = np.zeros(m, dtype=bool)
+            pv = wind = ppa = np.zeros(m)
+            ci, price, export_price, ren_frac, cf_frac = (np.zeros(m) for _ in range(5))
+        if not aligned.all():  # a step off the supply's grid (a last partial step): exact means
+            ci, price, export_price = ci.copy(), price.copy(), export_price.copy()
+            ren_frac, cf_frac = np.array(ren_frac, dtype=float), np.array(cf_frac, dtype=float)
+            for i in np.flatnonzero(~aligned).tolist():
+                a, b = float(t0[i]), float(t1[i])
+                d = b - a
+                ci[i] = float(self.carbon.integral(a, b)) / d
+                price[i] = float(self.price.integral(a, b)) / d
+                export_price[i] = float(self.export_price.integral(a, b)) / d
+                ren_frac[i] = (float(self.renewable_fraction.integral(a, b)) / d
+                               if self.renewable_fraction is not None else math.nan)
+                cf_frac[i] = (float(self.carbon_free_fraction.integral(a, b)) / d
+                              if self.carbon_free_fraction is not None else math.nan)
+        demand = np.maximum(np.asarray(demand_w, dtype=float), 0.0)
+        renewable = pv + wind
+        direct = np.minimum(demand, renewable)
+        surplus = renewable - direct
+        net = demand - direct
+        if self.capacity_j > 0:
+            charge_ren, charge_grid, discharge, surplus, green, soc_j = self._battery_series(t0, dt, net, surplus, ci)
+        else:
+            charge_ren = charge_grid = discharge = green = np.zeros(m)
+            soc_j = np.full(m, float(self.energy_j))
+        grid_import = net - discharge + charge_grid
+        export = surplus if self.cfg.grid.export else np.zeros(m)
+        curtailed = surplus - export
+        renewable_used = direct + charge_ren
+        renewable_to_load = direct + discharge * green
+        loss_w = (charge_ren + charge_grid) * (1.0 - self.eta) + discharge * (1.0 / self.eta - 1.0)
+        carbon = grid_import * ci / J_PER_KWH
+        cost = (grid_import * price - export * export_price) / J_PER_KWH
+        imports = grid_import > 0
+        grid_ren = np.where(imports, grid_import * ren_frac, 0.0)
+        grid_cf = np.where(imports, grid_import * cf_frac, 0.0)
+        charge = charge_ren + charge_grid
+        self._book_series(t0, dt, demand, grid_import, export, pv, wind, ppa, renewable_used, curtailed, charge,
+                          discharge, loss_w, renewable_to_load, carbon, cost, grid_ren, grid_cf)
+        flows = {
+            "grid_import_w": grid_import,
+            "grid_export_w": export,
+            "pv_w": pv,
+            "wind_w": wind,
+            "renewable_used_w": renewable_used,
+            "curtailed_w": curtailed,
+            "battery_charge_w": charge,
+            "battery_discharge_w": discharge,
+            "ppa_w": ppa,
+        }
+        if self._fractions_known:
+            flows["grid_renewable_w"] = grid_ren
+            flows["grid_carbon_free_w"] = grid_cf
+        state = {"battery_soc_kwh": soc_j / J_PER_KWH, "carbon_intensity_g_per_kwh": ci}
+        if self._fractions_known:
+            state["grid_renewable_fraction"] = ren_frac
+            state["grid_carbon_free_fraction"] = cf_frac
+        state.update({
+            "price_per_kwh": price,
+            "demand_w": demand,
+            "renewable_to_load_w": renewable_to_load,
+            "battery_loss_w": loss_w,
+            "import_limit_excess_w": np.maximum(grid_import - self.import_limit_w, 0.0),
+        })
+        return SupplySeries(flows_w=flows, carbon_g_per_s=carbon, cost_per_s=cost, state=state)
+
+    def _battery_series(self, t0: np.ndarray, dt: np.ndarray, net: np.ndarray, surplus: np.ndarray,
+                        ci: np.ndarray) -> tuple[np.ndarray, ...]:
+        """The battery of `step`, step after step over plain floats (its stored energy is a recursion).
+
+        Returns (charge from renewables, charge from the grid, discharge, surplus left, the
+        renewable share of what was discharged, stored energy after the step), one per step.
+        The built-in self-consumption and peak-shaving policies are inlined; any other
+        policy is asked through `Dispatch.decide`, as in `step`.
+        """
+        eta = self.eta
+        e_min, e_max = self.e_min_j, self.e_max_j
+        c_max, d_max, limit = self.charge_max_w, self.discharge_max_w, self.import_limit_w
+        dispatch = self.dispatch
+        kind = 1 if type(dispatch) is SelfConsumption else 2 if type(dispatch) is PeakShaving else 0
+        peak = getattr(dispatch, "peak_w", 0.0)
+        e, green_j = float(self.energy_j), float(self.green_j)
+        m = len(dt)
+        out_cr, out_cg, out_d, out_s, out_gf, out_e = ([0.0] * m for _ in range(6))
+        rows = zip(range(m), t0.tolist(), dt.tolist(), net.tolist(), surplus.tolist(), ci.tolist())
+        for i, a, d, nt, sp, c in rows:
+            room_w = max(e_max - e, 0.0) / (eta * d)
+            avail_w = max(e - e_min, 0.0) * eta / d
+            cap_c = min(c_max, room_w)
+            cap_d = min(d_max, avail_w)
+            charge_ren = min(sp, cap_c)
+            sp -= charge_ren
+            if kind == 1:
+                want_grid, discharge = 0.0, min(nt, cap_d)
+            elif kind == 2:
+                want_grid, discharge = (0.0, min(nt - peak, cap_d)) if nt > peak else (peak - nt, 0.0)
+            else:
+                want_grid, discharge = dispatch.decide(DispatchSituation(
+                    a, d, nt, sp, cap_c - charge_ren, cap_d, c, limit, self.carbon))
+            discharge = min(max(discharge, 0.0), cap_d)
+            if nt - discharge > limit:
+                discharge = min(nt - limit, cap_d)
+            charge_grid = 0.0
+            if discharge <= 0.0:
+                headroom = max(limit - nt, 0.0)
+                charge_grid = max(min(want_grid, cap_c - charge_ren, headroom), 0.0)
+            # _move_energy, inlined
+            gf = green_j / e if e > 0 else 0.0
+            out_j = discharge * d / eta
+            green_j -= out_j * gf
+            green_j += charge_ren * d * eta
+            e = e + (charge_ren + charge_grid) * d * eta - out_j
+            e = min(max(e, e_min), e_max)
+            green_j = min(max(green_j, 0.0), e)
+            out_cr[i], out_cg[i], out_d[i], out_s[i], out_gf[i], out_e[i] = (
+                charge_ren, charge_grid, discharge, sp, gf, e)
+        self.energy_j, self.green_j = e, green_j
+        if m:
+            self._last_green_fraction = out_gf[-1]
+        return (np.array(out_cr), np.array(out_cg), np.array(out_d), np.array(out_s), np.array(out_gf),
+                np.array(out_e))
+
+    def _book_series(self, t0: np.ndarray, dt: np.ndarray, demand: np.ndarray, grid_import: np.ndarray,
+                     export: np.ndarray, pv: np.ndarray, wind: np.ndarray, ppa: np.ndarray,
+                     renewable_used: np.ndarray, curtailed: np.ndarray, charge: np.ndarray,
+                     discharge: np.ndarray, loss: np.ndarray, renewable_to_load: np.ndarray, carbon: np.ndarray,
+                     cost: np.ndarray, grid_renewable: np.ndarray, grid_carbon_free: np.ndarray) -> None:
+        """`_book` for many steps: totals, clock-hour sums and the peak, vectorised."""
+        if not len(dt):
+            return
+        t = self._totals
+        for key, v in (("demand", demand), ("grid_import", grid_import), ("grid_export", export), ("pv", pv),
+                       ("wind", wind), ("ppa", ppa), ("renewable_used", renewable_used),
+                       ("curtailed", curtailed), ("battery_charge", charge), ("battery_discharge", discharge),
+                       ("battery_loss", loss), ("renewable_to_load", renewable_to_load), ("carbon_g", carbon),
+                       ("cost", cost)):
+            t[key] += float(np.dot(v, dt))
+        hours, inverse = np.unique(np.floor_divide(t0, HOUR).astype(np.int64), return_inverse=True)
+        sums = [np.bincount(inverse, weights=v * dt, minlength=len(hours)).tolist()
+                for v in (demand, renewable_to_load, grid_import, grid_renewable, grid_carbon_free, ppa,
+                          pv + wind, curtailed)]
+        for j, h in enumerate(hours.tolist()):
+            hour = self._hourly[h]
+            for i in range(len(_HOURLY_FIELDS)):
+                hour[i] += sums[i][j]
+        self._grid_peak_w = max(self._grid_peak_w, float(grid_import.max()))
 
     def config(self) -> dict[str, Any]:
         out = self.cfg.model_dump(mode="json")

@@ -197,6 +197,11 @@ class NetworkComm:
         self._power = FabricPower(config.power, self.net)
         self._book_power()
 
+    @property
+    def nameplate_w(self) -> float:
+        """Most power the fabric can draw (`FabricPower.nameplate_w`): part of the IT nameplate."""
+        return self._power.nameplate_w()
+
     # -- lifecycle (called by the runtime) ---------------------------------------
     def place(self, job: Job) -> None:
         """Put the job's collective on the network (shares recomputed at the end of the instant)."""

@@ -88,6 +88,16 @@ class FabricPower:
         """Watts of all hosts' NIC ports (0 by default: inside the node types' host power)."""
         return self._nics_w
 
+    def nameplate_w(self) -> float:
+        """The most the fabric can draw: every port lit and every link into a switch full
+        (switches at their highest power by the formula above) plus the NICs."""
+        pm = self.power
+        router = self.network.router
+        ingress = np.bincount(router.link_head, weights=router.capacity_bytes_per_s, minlength=self._ports.size)
+        optics = self._scale * max(pm.port_active_w, pm.port_idle_w) * self._ports
+        total = self._static_w + optics + pm.energy_per_bit_j * BITS_PER_BYTE * ingress
+        return float(total[self.switch_index].sum()) + self._nics_w
+
 
 def network_power_w(power: NetworkPowerModel, network: Network) -> dict[str, float]:
     """Watts per switch (keyed by node name), ``"nics"`` and ``"total"``."""
