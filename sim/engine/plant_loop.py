@@ -435,15 +435,16 @@ class Plant:
         columns: dict[str, tuple[str, str, list[np.ndarray]]] = {}
         starts_parts = []
         filled = 0
-        segments: list[tuple[tuple, np.ndarray]] = []
+        runs: list[tuple[tuple, list[np.ndarray]]] = []
         for layout, buf in self._segments:
             if isinstance(buf, array):
                 buf = np.frombuffer(buf, dtype=np.float64).reshape(-1, _width(layout))
-            if segments and segments[-1][0] == layout:  # deferred chunks: one table per layout
-                segments[-1] = (layout, np.concatenate((segments[-1][1], buf)))
+            if runs and runs[-1][0] == layout:  # deferred chunks: one table per layout
+                runs[-1][1].append(buf)
             else:
-                segments.append((layout, buf))
-        for (power, cstate, flows, sstate), table in segments:
+                runs.append((layout, [buf]))
+        for (power, cstate, flows, sstate), parts in runs:
+            table = parts[0] if len(parts) == 1 else np.concatenate(parts)
             names = fixed + [(f"cooling:{k}", "cooling", "power_w") for k in power]
             names += [(k, "state", "level") for k in cstate]
             names += [(k[:-2] if k.endswith("_w") else k, "supply", "flow_w") for k in flows]

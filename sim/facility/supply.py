@@ -580,35 +580,59 @@ class Supply:
         m = len(dt)
         out_cr, out_cg, out_d, out_s, out_gf, out_e = ([0.0] * m for _ in range(6))
         rows = zip(range(m), t0.tolist(), dt.tolist(), net.tolist(), surplus.tolist(), ci.tolist())
+        # min(x, y) and max(x, y) written out as comparisons, the same values (none is NaN)
         for i, a, d, nt, sp, c in rows:
-            room_w = max(e_max - e, 0.0) / (eta * d)
-            avail_w = max(e - e_min, 0.0) * eta / d
-            cap_c = min(c_max, room_w)
-            cap_d = min(d_max, avail_w)
-            charge_ren = min(sp, cap_c)
+            x = e_max - e
+            room_w = (0.0 if 0.0 > x else x) / (eta * d)
+            x = e - e_min
+            avail_w = (0.0 if 0.0 > x else x) * eta / d
+            cap_c = room_w if room_w < c_max else c_max
+            cap_d = avail_w if avail_w < d_max else d_max
+            charge_ren = cap_c if cap_c < sp else sp
             sp -= charge_ren
-            if kind == 1:
-                want_grid, discharge = 0.0, min(nt, cap_d)
-            elif kind == 2:
-                want_grid, discharge = (0.0, min(nt - peak, cap_d)) if nt > peak else (peak - nt, 0.0)
+            if kind == 1:  # SelfConsumption.decide
+                want_grid, discharge = 0.0, (cap_d if cap_d < nt else nt)
+            elif kind == 2:  # PeakShaving.decide
+                if nt > peak:
+                    x = nt - peak
+                    want_grid, discharge = 0.0, (cap_d if cap_d < x else x)
+                else:
+                    want_grid, discharge = peak - nt, 0.0
             else:
                 want_grid, discharge = dispatch.decide(DispatchSituation(
                     a, d, nt, sp, cap_c - charge_ren, cap_d, c, limit, self.carbon))
-            discharge = min(max(discharge, 0.0), cap_d)
+            if 0.0 > discharge:
+                discharge = 0.0
+            if cap_d < discharge:
+                discharge = cap_d
             if nt - discharge > limit:
-                discharge = min(nt - limit, cap_d)
+                x = nt - limit
+                discharge = cap_d if cap_d < x else x
             charge_grid = 0.0
             if discharge <= 0.0:
-                headroom = max(limit - nt, 0.0)
-                charge_grid = max(min(want_grid, cap_c - charge_ren, headroom), 0.0)
-            # _move_energy, inlined
+                x = limit - nt
+                headroom = 0.0 if 0.0 > x else x
+                x = want_grid
+                y = cap_c - charge_ren
+                if y < x:
+                    x = y
+                if headroom < x:
+                    x = headroom
+                charge_grid = 0.0 if 0.0 > x else x
+            # _move_energy
             gf = green_j / e if e > 0 else 0.0
             out_j = discharge * d / eta
             green_j -= out_j * gf
             green_j += charge_ren * d * eta
             e = e + (charge_ren + charge_grid) * d * eta - out_j
-            e = min(max(e, e_min), e_max)
-            green_j = min(max(green_j, 0.0), e)
+            if e_min > e:
+                e = e_min
+            if e_max < e:
+                e = e_max
+            if 0.0 > green_j:
+                green_j = 0.0
+            if e < green_j:
+                green_j = e
             out_cr[i], out_cg[i], out_d[i], out_s[i], out_gf[i], out_e[i] = (
                 charge_ren, charge_grid, discharge, sp, gf, e)
         self.energy_j, self.green_j = e, green_j
