@@ -55,8 +55,11 @@ if TYPE_CHECKING:
 #: plant steps whose background energy is computed in one vectorised call
 _BG_CHUNK = 4096
 
-#: plant steps evaluated together in deferred mode (one event per chunk)
+#: plant steps evaluated together in deferred mode
 _DEFER_CHUNK = 8192
+#: a deferred plant still wakes every this many steps (one event) so that a long quiet run
+#: checks its wall-clock limit and Ctrl-C and reports progress, as a live plant does
+_DEFER_POLL = 256
 
 #: IT categories whose energy is the heat load (with the measured background load)
 IT_CATEGORIES = ("accelerator", "host", "network")
@@ -201,11 +204,12 @@ class Plant:
             grid = self._grid
             assert grid is not None
             poll = getattr(self.env, "poll", None)
-            for i in range(_DEFER_CHUNK, len(grid), _DEFER_CHUNK):
+            for i in range(_DEFER_POLL, len(grid), _DEFER_POLL):
                 t = float(grid[i])
                 yield self._at(t)
-                self._evaluate_to(t)
-                if poll is not None:  # CountingEnvironment: wall-clock limit, progress
+                if not i % _DEFER_CHUNK:
+                    self._evaluate_to(t)
+                if poll is not None:  # CountingEnvironment: wall-clock limit, Ctrl-C, progress
                     poll(t)
             return
         env = self.env
@@ -331,9 +335,9 @@ class Plant:
         if len(m.channels) != self._n_channels:  # channels opened since: (re)classify them
             self._n_channels = len(m.channels)
             self._it_member = np.array([c.category in IT_CATEGORIES for c in m.channels], dtype=bool)
-            self._zone_of_ch = np.array(
-                [int(c.tags["zone"]) if c.category in ("accelerator", "host") and "zone" in c.tags else -1
-                 for c in m.channels], dtype=np.int64)
+            if self._zones > 1:  # the nodes' channels tagged with their zone (as Meter.group_index keys them)
+                zone_of = [c.tags.get("zone") if c.category in ("accelerator", "host") else None for c in m.channels]
+                self._zone_of_ch = np.array([z if isinstance(z, int) else -1 for z in zone_of], dtype=np.int64)
         t, ch, d = m.log()
         pos = self._log_pos
         t, ch, d = t[pos:], ch[pos:], d[pos:]
