@@ -169,10 +169,10 @@ def test_cooling_step_series_equals_step(cfg):
 
     for key in steps[0].power_w:
         got = np.concatenate((s1.power_w[key], s2.power_w[key]))
-        np.testing.assert_allclose(got, col(lambda s: s.power_w[key]), rtol=1e-12, atol=1e-9, err_msg=key)
+        np.testing.assert_allclose(got, [s.power_w[key] for s in steps], rtol=1e-12, atol=1e-9, err_msg=key)
     for key in steps[0].state:
         got = np.concatenate((s1.state[key], s2.state[key]))
-        np.testing.assert_allclose(got, col(lambda s: s.state[key]), rtol=1e-12, atol=1e-12, err_msg=key)
+        np.testing.assert_allclose(got, [s.state[key] for s in steps], rtol=1e-12, atol=1e-12, err_msg=key)
     np.testing.assert_allclose(np.concatenate((s1.losses_w, s2.losses_w)), col(lambda s: s.losses_w), rtol=1e-12)
     np.testing.assert_allclose(np.concatenate((s1.free_cooling_fraction, s2.free_cooling_fraction)),
                                col(lambda s: s.free_cooling_fraction), rtol=1e-12, atol=1e-15)

@@ -467,7 +467,10 @@ class Plant:
             have = sum(len(c) for c in parts)
             values = np.concatenate(parts + [np.zeros(len(starts) - have)])
             ch = self.meter.channel(name, category, quantity=quantity, t=0.0)
-            self.meter.set_series(ch, starts, values, self._t_last)
+            if values[0] == values.min() == values.max():  # one value all run: one change, as set_series books
+                self.meter.set(ch, float(values[0]), t=float(starts[0]))
+            else:
+                self.meter.set_series(ch, starts, values, self._t_last)
             self.energy_j[name] = self.meter.integral(ch, self._t_last)
 
 
