@@ -109,12 +109,31 @@ def test_plant_cooling_with_zones_and_a_network_deferred_equals_live(dispatch, i
     invariants(fast, fast.result())
 
 
-def test_a_plant_that_can_throttle_is_stepped_live():
+def test_a_plant_that_can_throttle_is_stepped_live_and_limits_at_step_ends():
     # 60 % of nameplate cannot carry the nodes at full power (tests/test_thermal_loop.py)
-    doc = tiny_scenario(workload=JOBS, cooling={"model": "plant", "weather": "tmy3-greensboro-nc",
-                                                "capacity_margin": 0.6})
+    doc = tiny_scenario(start="2020-07-01T00:00:00Z", workload=JOBS,
+                        cooling={"model": "plant", "weather": "tmy3-greensboro-nc", "capacity_margin": 0.6})
     world = World(load_scenario(doc))
     assert not world.plant.deferred
+    applied: list[tuple[float, float]] = []
+    set_limit = world._set_thermal_limit
+
+    def record(fraction: float, zones: tuple[float, ...] | None = None) -> None:
+        applied.append((float(world.env.now), fraction))
+        set_limit(fraction, zones)
+
+    world.plant._on_thermal_limit = record
+    world.run()
+    r = world.result()
+    assert r.summary["throttled_accelerator_hours"] > 0 and len(applied) > 3
+    # each limit takes effect at the end of the 300 s step that produced it, and is the
+    # cap in force (booked) over the next step
+    ch = world.meter.index("accelerator_cap_fraction")
+    for t, fraction in applied:
+        assert t % 300.0 == 0.0
+        if t + 300.0 <= world.end_s:
+            mean = np.diff(world.meter.cumulative([ch], np.array([t, t + 300.0])))[0] / 300.0
+            assert mean == pytest.approx(fraction, rel=1e-12)
 
 
 def test_limits_fixed_boundary_by_hand():

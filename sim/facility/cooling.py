@@ -492,9 +492,18 @@ class PlantCooling:
         count = self._config.chiller_count
         # Stage the fewest units that carry the load, or more if that raises the
         # COP (variable-speed plants run extra units near their part-load peak).
+        # part_load_multiplier written out (one call per stage count per step; the same numbers)
+        a, b, c = PART_LOAD_COEFFS[self._speed]
         best = 0.0
         for running in range(min(max(math.ceil(load_w / unit), 1), count), count + 1):
-            best = max(best, part_load_multiplier(load_w / (running * unit), self._speed))
+            x = load_w / (running * unit)
+            if 0.05 > x:
+                x = 0.05
+            if 1.0 < x:
+                x = 1.0
+            m = x / (a + b * x + c * x * x)
+            if m > best:
+                best = m
         cop = cop_full * best
         return load_w / cop, cop
 

@@ -343,6 +343,9 @@ class Supply:
         imp = config.grid.import_limit_kw
         self.import_limit_w = math.inf if imp is None else imp * W_PER_KW
         self.dispatch = build_dispatch(b.dispatch, b.dispatch_options, b, config.grid)
+        # the built-in policies written out in `_battery` (exact classes: a subclass may decide otherwise)
+        self._dispatch_kind = {SelfConsumption: 1, PeakShaving: 2}.get(type(self.dispatch), 0)
+        self._peak_w = float(getattr(self.dispatch, "peak_w", 0.0)) if self._dispatch_kind == 2 else 0.0
         self._totals: dict[str, float] = defaultdict(float)
         # per clock hour: the ShareInputs fields, summed (hourly sums give exact shares)
         self._hourly: dict[int, list[float]] = defaultdict(lambda: [0.0] * len(_HOURLY_FIELDS))
@@ -411,21 +414,9 @@ class Supply:
         net = demand - direct
         charge_ren = charge_grid = discharge = 0.0
         if self.capacity_j > 0:
-            room_w = max(self.e_max_j - self.energy_j, 0.0) / (self.eta * dt)
-            avail_w = max(self.energy_j - self.e_min_j, 0.0) * self.eta / dt
-            cap_c = min(self.charge_max_w, room_w)
-            cap_d = min(self.discharge_max_w, avail_w)
-            charge_ren = min(surplus, cap_c)
-            surplus -= charge_ren
-            want_grid, discharge = self.dispatch.decide(DispatchSituation(
-                t0, dt, net, surplus, cap_c - charge_ren, cap_d, ci, self.import_limit_w, self.carbon))
-            discharge = min(max(discharge, 0.0), cap_d)
-            if net - discharge > self.import_limit_w:
-                discharge = min(net - self.import_limit_w, cap_d)
-            if discharge <= 0.0:
-                headroom = max(self.import_limit_w - net, 0.0)
-                charge_grid = max(min(want_grid, cap_c - charge_ren, headroom), 0.0)
-            self._move_energy(charge_ren, charge_grid, discharge, dt)
+            charge_ren, charge_grid, discharge, surplus, gf, self.energy_j, self.green_j = self._battery(
+                self._dispatch_kind, t0, dt, net, surplus, ci, self.energy_j, self.green_j)
+            self._last_green_fraction = gf
         grid_import = float(net - discharge + charge_grid)
         charge_ren, charge_grid, discharge = float(charge_ren), float(charge_grid), float(discharge)
         export = float(surplus) if self.cfg.grid.export else 0.0
@@ -567,74 +558,17 @@ class Supply:
 
         Returns (charge from renewables, charge from the grid, discharge, surplus left, the
         renewable share of what was discharged, stored energy after the step), one per step.
-        The built-in self-consumption and peak-shaving policies are inlined; any other
-        policy is asked through `Dispatch.decide`, as in `step`.
+        Each step is `_battery`, the same core as `step`'s.
         """
-        eta = self.eta
-        e_min, e_max = self.e_min_j, self.e_max_j
-        c_max, d_max, limit = self.charge_max_w, self.discharge_max_w, self.import_limit_w
-        dispatch = self.dispatch
-        kind = 1 if type(dispatch) is SelfConsumption else 2 if type(dispatch) is PeakShaving else 0
-        peak = getattr(dispatch, "peak_w", 0.0)
+        battery = self._battery
+        kind = self._dispatch_kind
         e, green_j = float(self.energy_j), float(self.green_j)
         m = len(dt)
         out_cr, out_cg, out_d, out_s, out_gf, out_e = ([0.0] * m for _ in range(6))
         rows = zip(range(m), t0.tolist(), dt.tolist(), net.tolist(), surplus.tolist(), ci.tolist())
-        # min(x, y) and max(x, y) written out as comparisons, the same values (none is NaN)
         for i, a, d, nt, sp, c in rows:
-            x = e_max - e
-            room_w = (0.0 if 0.0 > x else x) / (eta * d)
-            x = e - e_min
-            avail_w = (0.0 if 0.0 > x else x) * eta / d
-            cap_c = room_w if room_w < c_max else c_max
-            cap_d = avail_w if avail_w < d_max else d_max
-            charge_ren = cap_c if cap_c < sp else sp
-            sp -= charge_ren
-            if kind == 1:  # SelfConsumption.decide
-                want_grid, discharge = 0.0, (cap_d if cap_d < nt else nt)
-            elif kind == 2:  # PeakShaving.decide
-                if nt > peak:
-                    x = nt - peak
-                    want_grid, discharge = 0.0, (cap_d if cap_d < x else x)
-                else:
-                    want_grid, discharge = peak - nt, 0.0
-            else:
-                want_grid, discharge = dispatch.decide(DispatchSituation(
-                    a, d, nt, sp, cap_c - charge_ren, cap_d, c, limit, self.carbon))
-            if 0.0 > discharge:
-                discharge = 0.0
-            if cap_d < discharge:
-                discharge = cap_d
-            if nt - discharge > limit:
-                x = nt - limit
-                discharge = cap_d if cap_d < x else x
-            charge_grid = 0.0
-            if discharge <= 0.0:
-                x = limit - nt
-                headroom = 0.0 if 0.0 > x else x
-                x = want_grid
-                y = cap_c - charge_ren
-                if y < x:
-                    x = y
-                if headroom < x:
-                    x = headroom
-                charge_grid = 0.0 if 0.0 > x else x
-            # _move_energy
-            gf = green_j / e if e > 0 else 0.0
-            out_j = discharge * d / eta
-            green_j -= out_j * gf
-            green_j += charge_ren * d * eta
-            e = e + (charge_ren + charge_grid) * d * eta - out_j
-            if e_min > e:
-                e = e_min
-            if e_max < e:
-                e = e_max
-            if 0.0 > green_j:
-                green_j = 0.0
-            if e < green_j:
-                green_j = e
-            out_cr[i], out_cg[i], out_d[i], out_s[i], out_gf[i], out_e[i] = (
-                charge_ren, charge_grid, discharge, sp, gf, e)
+            cr, cg, dis, sp, gf, e, green_j = battery(kind, a, d, nt, sp, c, e, green_j)
+            out_cr[i], out_cg[i], out_d[i], out_s[i], out_gf[i], out_e[i] = cr, cg, dis, sp, gf, e
         self.energy_j, self.green_j = e, green_j
         if m:
             self._last_green_fraction = out_gf[-1]
@@ -676,15 +610,72 @@ class Supply:
 
     _last_green_fraction: float = 0.0
 
-    def _move_energy(self, charge_ren_w: float, charge_grid_w: float, discharge_w: float, dt: float) -> None:
-        e = self.energy_j
-        self._last_green_fraction = self.green_j / e if e > 0 else 0.0
-        out_j = discharge_w * dt / self.eta
-        self.green_j -= out_j * self._last_green_fraction
-        self.green_j += charge_ren_w * dt * self.eta
-        e = e + (charge_ren_w + charge_grid_w) * dt * self.eta - out_j
-        self.energy_j = min(max(e, self.e_min_j), self.e_max_j) if self.capacity_j > 0 else 0.0
-        self.green_j = min(max(self.green_j, 0.0), self.energy_j)
+    def _battery(self, kind: int, t0: float, dt: float, net: float, surplus: float, ci: float, e: float,
+                 green_j: float) -> tuple[float, float, float, float, float, float, float]:
+        """One step of the battery: store surplus renewables, ask the dispatch, clip, move the energy.
+
+        Returns (charge from renewables, charge from the grid, discharge, surplus left,
+        renewable share of the stored energy before the step, stored energy after, its
+        renewable part after). `kind` 1 and 2 are `SelfConsumption` and `PeakShaving`,
+        whose `decide` is written out here (the same numbers, no `DispatchSituation`
+        per step); 0 asks `self.dispatch.decide`. min/max are written as comparisons
+        (the same values; none is NaN): this runs once per plant step.
+        """
+        eta = self.eta
+        x = self.e_max_j - e
+        room_w = (0.0 if 0.0 > x else x) / (eta * dt)
+        x = e - self.e_min_j
+        avail_w = (0.0 if 0.0 > x else x) * eta / dt
+        c_max, d_max, limit = self.charge_max_w, self.discharge_max_w, self.import_limit_w
+        cap_c = room_w if room_w < c_max else c_max
+        cap_d = avail_w if avail_w < d_max else d_max
+        charge_ren = cap_c if cap_c < surplus else surplus
+        surplus -= charge_ren
+        if kind == 1:  # SelfConsumption.decide
+            want_grid, discharge = 0.0, (cap_d if cap_d < net else net)
+        elif kind == 2:  # PeakShaving.decide
+            peak = self._peak_w
+            if net > peak:
+                x = net - peak
+                want_grid, discharge = 0.0, (cap_d if cap_d < x else x)
+            else:
+                want_grid, discharge = peak - net, 0.0
+        else:
+            want_grid, discharge = self.dispatch.decide(DispatchSituation(
+                t0, dt, net, surplus, cap_c - charge_ren, cap_d, ci, limit, self.carbon))
+        if 0.0 > discharge:
+            discharge = 0.0
+        if cap_d < discharge:
+            discharge = cap_d
+        if net - discharge > limit:  # hold the import limit if the battery can
+            x = net - limit
+            discharge = cap_d if cap_d < x else x
+        charge_grid = 0.0
+        if discharge <= 0.0:  # grid charging only in a step that does not discharge, under the limit
+            x = limit - net
+            headroom = 0.0 if 0.0 > x else x
+            x = want_grid
+            y = cap_c - charge_ren
+            if y < x:
+                x = y
+            if headroom < x:
+                x = headroom
+            charge_grid = 0.0 if 0.0 > x else x
+        # move the energy: two pools (renewable, grid) mixed proportionally
+        gf = green_j / e if e > 0 else 0.0
+        out_j = discharge * dt / eta
+        green_j -= out_j * gf
+        green_j += charge_ren * dt * eta
+        e = e + (charge_ren + charge_grid) * dt * eta - out_j
+        if self.e_min_j > e:
+            e = self.e_min_j
+        if self.e_max_j < e:
+            e = self.e_max_j
+        if 0.0 > green_j:
+            green_j = 0.0
+        if e < green_j:
+            green_j = e
+        return charge_ren, charge_grid, discharge, surplus, gf, e, green_j
 
     def _book(self, t0: float, dt: float, demand: float, grid_import: float, export: float, pv: float,
               wind: float, ppa: float, renewable_used: float, curtailed: float, charge: float,
