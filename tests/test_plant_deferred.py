@@ -267,3 +267,57 @@ def test_it_power_above_the_proven_nameplate_is_an_error():
     assert world.plant.deferred
     with pytest.raises(RuntimeError, match="exceeds the facility's IT nameplate"):
         world.run()
+
+
+PLUGIN_MODULE = '''
+from sim.engine.contracts import CoolingStep, SupplyStep
+
+
+class LimitFreeCop:
+    """Cooling = IT heat / COP; says it never limits, but has no step_series."""
+
+    def __init__(self, options, start, duration_s, step_s, it_capacity_w, weather):
+        self.cop = options["cop"]
+
+    def limits_fixed(self, it_max_w):
+        return True
+
+    def step(self, t0, t1, it_energy_j):
+        it_w = it_energy_j / (t1 - t0)
+        return CoolingStep(power_w={"chiller": it_w / self.cop}, state={"it_seen_w": it_w})
+
+    def config(self):
+        return {"cop": self.cop}
+
+
+class HalfGreen:
+    """Half of every step's demand from a contract; no step_series."""
+
+    def __init__(self, options, start, duration_s, step_s, weather):
+        pass
+
+    def background_energy_j(self, t0, t1):
+        return 500.0 * (t1 - t0)
+
+    def step(self, t0, t1, demand_w):
+        return SupplyStep(flows_w={"grid_import_w": demand_w / 2, "renewable_used_w": demand_w / 2},
+                          carbon_g_per_s=demand_w / 2 * 1e-4, cost_per_s=0.0,
+                          state={"renewable_to_load_w": demand_w / 2, "demand_w": demand_w})
+
+    def config(self):
+        return {}
+'''
+
+
+def test_plug_in_models_without_step_series_are_deferred_through_step(tmp_path, monkeypatch):
+    (tmp_path / "plant_plugins.py").write_text(PLUGIN_MODULE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    doc = tiny_scenario(workload=JOBS, duration="86250s",
+                        cooling={"model": "plant_plugins:LimitFreeCop", "options": {"cop": 4.0}},
+                        supply={"model": "plant_plugins:HalfGreen"})
+    fast, live = _both(doc)
+    assert fast.plant.deferred and not live.plant.deferred
+    _same(fast, live)
+    r = fast.result().summary
+    # cooling = (IT + 500 W background) / 4 by the model's own definition
+    assert r["cooling_energy_kwh"] == pytest.approx(r["it_energy_kwh"] / 4.0, rel=1e-9)

@@ -25,12 +25,14 @@ Deferred evaluation (the fast path): when the cooling model proves that no IT po
 up to the facility's whole IT nameplate (plus the measured background load's peak)
 can ever change its thermal limit or a reading a scheduler takes live
 (`limits_fixed`, sim.engine.contracts), nothing the plant computes feeds back into
-the run. The plant then books nothing during the run and, when the run closes
-(`close_step(end)`), evaluates every step at once: the IT energy of each step from
-the ledger's change log (`Meter.cumulative`, exact), the cooling and supply models
-through their vectorised `step_series` (one `step` call per step where a model has
-none). The numbers are those of stepping live, up to floating-point rounding. Any
-other plant is stepped live as above.
+the run. The plant then has no event per step: it evaluates the steps after the
+fact, 8,192 at a time (and the rest when the run closes, `close_step(end)`): the IT
+energy of each step from the ledger's change log (the IT changes booked since the
+last chunk, `cumulative_at`, on top of the integral and power carried from it:
+exact), the cooling and supply models through their vectorised `step_series` (one
+`step` call per step where a model has none). It still wakes every 256 steps so that
+a quiet run polls its wall-clock limit, Ctrl-C and progress. The numbers are those of
+stepping live, up to floating-point rounding. Any other plant is stepped live as above.
 """
 
 from __future__ import annotations
@@ -101,8 +103,8 @@ class Plant:
     ) -> None:
         """it_nameplate_w: the most IT power the facility can draw (every node, switch and
         serving replica at nameplate); horizon_s: the latest end of the run. With both, and
-        `defer`, the plant is evaluated at the end when the cooling model allows it (see the
-        module doc); `defer=False` always steps live (tests compare the two)."""
+        `defer`, the plant is evaluated after the fact when the cooling model allows it (see
+        the module doc); `defer=False` always steps live (tests compare the two)."""
         self.env = env
         self.meter = meter
         self.cooling = cooling
@@ -485,8 +487,9 @@ def _step_grid(step_s: float, horizon_s: float) -> np.ndarray:
 
 
 def _columns(rows: list[dict[str, float]]) -> dict[str, np.ndarray]:
-    """Dicts of one step each -> one array per key (keys of the first row; absent = 0)."""
-    keys = list(rows[0]) if rows else []
+    """Dicts of one step each -> one array per key (every key any row has, first seen first; absent = 0,
+    as the live plant books a key a model stops reporting)."""
+    keys = dict.fromkeys(k for r in rows for k in r)
     return {k: np.array([r.get(k, 0.0) for r in rows], dtype=float) for k in keys}
 
 
