@@ -696,11 +696,17 @@ class Supply:
         t["renewable_to_load"] += renewable_to_load * dt
         t["carbon_g"] += carbon * dt
         t["cost"] += cost * dt
-        hour = self._hourly[int(t0 // HOUR)]
-        for i, v in enumerate((demand, renewable_to_load, grid_import, grid_renewable, grid_carbon_free, ppa,
-                               pv + wind, curtailed)):
-            hour[i] += v * dt
-        self._grid_peak_w = max(self._grid_peak_w, grid_import)
+        hour = self._hourly[int(t0 // HOUR)]  # the _HOURLY_FIELDS, in order
+        hour[0] += demand * dt
+        hour[1] += renewable_to_load * dt
+        hour[2] += grid_import * dt
+        hour[3] += grid_renewable * dt
+        hour[4] += grid_carbon_free * dt
+        hour[5] += ppa * dt
+        hour[6] += (pv + wind) * dt
+        hour[7] += curtailed * dt
+        if grid_import > self._grid_peak_w:
+            self._grid_peak_w = grid_import
 
     def share_inputs(self) -> ShareInputs:
         """The steps served so far, summed per clock hour (``sim.results.shares``)."""
