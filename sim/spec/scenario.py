@@ -40,6 +40,7 @@ from sim.spec.site import SiteConfig
 from sim.spec.supply import SupplyConfig
 from sim.spec.types import Duration, Positive, PositiveDuration, PowerModelName, StrictModel
 from sim.spec.workload import WorkloadConfig
+from sim.spec.yaml_load import depth_message, load_yaml
 from sim.units import parse_duration, short_repr
 
 # -- catalog additions -----------------------------------------------------
@@ -242,9 +243,12 @@ def read_document(path: str | Path) -> dict[str, Any]:
 
 
 def _parse_yaml(text: str) -> Any:
-    """Safe YAML (libyaml when present); then the value graph is bounded (depth, alias expansion)."""
+    """Safe YAML from libyaml's events (`sim.spec.yaml_load`), depth bounded as it is built; a
+    document with aliases then has its expansion bounded (`_check_value_graph`)."""
     try:
-        doc = yaml.load(text, Loader=_YamlLoader)  # noqa: S506 - a safe loader (no Python tags)
+        doc, aliased = load_yaml(text, MAX_DEPTH)  # safe: core tags only; depth checked as it builds
+    except ScenarioError:
+        raise
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
@@ -254,7 +258,8 @@ def _parse_yaml(text: str) -> Any:
         raise ScenarioError(f"not valid YAML: {_cut(str(exc).splitlines()[0], 200)}") from None
     except ValueError as exc:  # e.g. an integer of more than 4,300 digits
         raise ScenarioError(f"not a valid scenario value: {_cut(str(exc), 120)}") from None
-    _check_value_graph(doc)
+    if aliased:  # shared values: bound what the aliases expand to (the depth is already checked)
+        _check_value_graph(doc)
     return doc
 
 
@@ -262,9 +267,6 @@ def _cut(text: str, limit: int) -> str:
     """One line of at most `limit` characters, cut with an ellipsis."""
     text = " ".join(text.split())
     return text if len(text) <= limit else text[:limit] + "…"
-
-
-_YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def _check_value_graph(root: Any) -> None:
@@ -281,7 +283,7 @@ def _check_value_graph(root: Any) -> None:
     while stack:
         value, level, done = stack.pop()
         if level > MAX_DEPTH:
-            raise ScenarioError(f"nested more than {MAX_DEPTH} levels deep; a scenario needs about 6")
+            raise ScenarioError(depth_message(MAX_DEPTH))
         kids = list(value.values()) if isinstance(value, dict) else value if isinstance(value, list) else None
         if kids is None or (id(value) in size and not done):
             continue
