@@ -45,6 +45,7 @@ class FreeIndex:
         self.pool_whole: dict[int, list[int]] = {p: [] for p in self.pools}
         self.total_free = 0
         self.capacity = 0  # accelerators on available nodes
+        self._extra: dict[int, int] = {}  # node -> accelerators counted free beyond its own (a what-if)
         self.set_groups(groups)
 
     def set_groups(self, groups: Sequence[int]) -> None:
@@ -96,7 +97,7 @@ class FreeIndex:
         g = self.group_of[i]
         self.group_busy[g] += node.busy - self._busy[i]
         self._busy[i] = node.busy
-        new = node.free if (self.available[i] and node.on) else -1
+        new = min(max(node.free + self._extra.get(i, 0), 0), self.slots[i]) if (self.available[i] and node.on) else -1
         old = self._free[i]
         if new == old:
             return
@@ -105,6 +106,26 @@ class FreeIndex:
         if new >= 0:
             self._add(i, new)
         self._free[i] = new
+
+    def lend(self, i: int, count: int) -> None:
+        """Count `count` more (negative: fewer) accelerators of node i as free than it has.
+
+        A preemptive pass's what-if: the accelerators a preemption would free, or
+        that a checkpoint save will free, are lent, so that placement can say
+        whether a waiting job would fit on them; accelerators promised to a job
+        that waits for a save are taken back. `clear_loans` ends it.
+        """
+        extra = self._extra.get(i, 0) + count
+        if extra:
+            self._extra[i] = extra
+        else:
+            self._extra.pop(i, None)
+        self.update(i)
+
+    def clear_loans(self) -> None:
+        for i in list(self._extra):
+            del self._extra[i]
+            self.update(i)
 
     def set_available(self, i: int, available: bool) -> None:
         self.available[i] = available
@@ -207,8 +228,9 @@ class ClusterView:
         return self._s.estimator.remaining(job)
 
     def attained_service(self, job: Job) -> float:
-        """Accelerator-seconds the job has received, up to now."""
-        extra = job.accelerators * (self.now - job._t_last) if job.placement else 0.0
+        """Accelerator-seconds of compute the job has received, up to now (not the time it held its
+        accelerators paused for a checkpoint save or restore)."""
+        extra = job.accelerators * (self.now - job._t_last) if job.placement and not job.paused else 0.0
         return job.attained_service_s + max(extra, 0.0)
 
     def waiting_since(self, job: Job) -> float:

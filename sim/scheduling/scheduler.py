@@ -329,11 +329,13 @@ class Scheduler:
             self.wake()
 
     # -- decisions ---------------------------------------------------------
-    def _try_start(self, job: Job) -> bool:
+    def _try_start(self, job: Job, placement: list[tuple[int, int]] | None = None) -> bool:
+        """Place (unless `placement` is given), admit and start a queued job; False if it does not start."""
         self.decisions += 1
         if job.state is not JobState.QUEUED or job.id in self._placed:
             return False
-        placement = self.placement_policy.place(job, self.view)
+        if placement is None:
+            placement = self.placement_policy.place(job, self.view)
         if placement is None:
             return False
         for c in self.controls:
@@ -345,7 +347,11 @@ class Scheduler:
 
     def _start(self, job: Job, placement: list[tuple[int, int]]) -> None:
         now = self.env.now
-        restore = job.id in self._needs_restore and self.config.preemption.checkpoint_restore > 0
+        pre = self.config.preemption
+        # a resumption restores its checkpoint; a first start pays `first_start_cost` if set
+        load_s = (pre.checkpoint_restore if job.id in self._needs_restore
+                  else pre.first_start_cost if job.start_s is None else 0.0)
+        restore = load_s > 0
         self._needs_restore.discard(job.id)
         job.paused = restore
         self.runtime.start(job, [(self.nodes[i], c) for i, c in placement])
@@ -355,8 +361,7 @@ class Scheduler:
         att = self._meter.attributed_j.get(job.id, 0.0)
         self._seg[job.id] = (job.done_flops, att, now)
         if restore:
-            self.env.timeout(self.config.preemption.checkpoint_restore).callbacks.append(
-                partial(self._restored, job, epoch))
+            self.env.timeout(load_s).callbacks.append(partial(self._restored, job, epoch))
         self._meter.add(self._running_ch, 1)
         self._meter.add(self._busy_ch, job.accelerators)
         self._meter.add(self._queued_ch, -1)
@@ -367,8 +372,7 @@ class Scheduler:
     def _restored(self, job: Job, epoch: int, _event: object = None) -> None:
         if self._epoch.get(job.id) != epoch or job.state is not JobState.RUNNING:
             return
-        job.paused = False
-        self.runtime.update(job)
+        self.runtime.set_paused(job, False)
         att = self._meter.attributed_j.get(job.id, 0.0)
         _, att0, _ = self._seg[job.id]
         job.wasted_energy_j += att - att0
@@ -412,40 +416,108 @@ class Scheduler:
         self.pass_wall_s += time.perf_counter() - t0
 
     def _preemptive_pass(self) -> None:
-        """Order queued and running jobs together; preempt running jobs below the line."""
+        """Order queued and running jobs together; a waiting job preempts jobs ranked below it only
+        when placement can then put it on the accelerators they free.
+
+        In the policy's order, each waiting job is placed on the free accelerators, with those of
+        jobs saving a checkpoint lent to it (they are free once the save ends). If it does not fit,
+        running jobs ranked below it are lent, lowest first, until placement finds it a place;
+        those of them it does not need are given back, highest first, and the rest are preempted.
+        A job whose place is free now starts; one that waits for a save keeps its place (taken
+        out of the lent accelerators) so no job ranked below it takes it. A job that fits
+        nowhere, even with every job below it preempted, preempts nothing.
+        """
         now = self.env.now
         min_run = self.config.preemption.min_run
         running = [j for j in self.runtime.running.values() if j.id not in self._saving]
         order = self.queue_policy.order(self.queue + running, self.view)
-        cap = self.index.capacity
-        used = 0
-        keep: set[int] = set()
-        for j in order:
-            if used + j.accelerators <= cap:
-                keep.add(j.id)
-                used += j.accelerators
-        waiting = [j for j in order if j.id in keep and j.id not in self._placed]
-        need = sum(j.accelerators for j in waiting) - self.index.total_free
+        ix = self.index
+        for jid in self._saving:
+            for i, c in self._held(self.runtime.running[jid]):
+                ix.lend(i, c)
+        rank = {j.id: k for k, j in enumerate(order)}
+        # accelerators of the running jobs that may be preempted, summed from the lowest rank up
+        movable = [0] * (len(order) + 1)
+        for k in range(len(order) - 1, -1, -1):
+            j = order[k]
+            ok = j.id in self._placed and now - self._seg.get(j.id, (0, 0, -math.inf))[2] >= min_run
+            movable[k] = movable[k + 1] + (j.accelerators if ok else 0)
+        gone: list[Job] = []  # jobs preempted by this pass
+        place = self.placement_policy.place
+        view = self.view
         # a job preempted here (save 0) is requeued and tried again by this very pass: it
         # must not ask for another pass at this instant, which would preempt it again, and
         # again, forever when the waiting jobs cannot start (a control refuses them)
         self._requeue_wakes = False
-        if need > 0:
-            for j in reversed(order):
-                if need <= 0:
-                    break
-                if j.id in self._placed and j.id not in keep and j.id not in self._saving:
-                    if now - self._seg.get(j.id, (0, 0, -math.inf))[2] < min_run:
+        try:
+            for k, job in enumerate(order):
+                if job.id in self._placed or job.state is not JobState.QUEUED:
+                    continue
+                spare = movable[k + 1] - sum(g.accelerators for g in gone if rank[g.id] > k)
+                if ix.total_free + spare < job.accelerators:
+                    continue  # not even every job below it would make room
+                placement = place(job, view)
+                if placement is None:
+                    placement = self._make_room(job, order[k + 1:], gone, min_run)
+                    if placement is None:
                         continue
-                    self.preempt(j)
-                    need -= j.accelerators
-        for j in waiting:
-            self._try_start(j)
-        if not self._saving:
-            for j in order:
-                if j.id not in keep and j.id not in self._placed:
-                    self._try_start(j)
-        self._requeue_wakes = True
+                if all(c <= self.nodes[i].free for i, c in placement):
+                    self._try_start(job, placement)
+                else:  # waits for a save to end: keep its place
+                    for i, c in placement:
+                        ix.lend(i, -c)
+        finally:
+            self._requeue_wakes = True
+            ix.clear_loans()
+
+    def _held(self, job: Job) -> list[tuple[int, int]]:
+        """(node index, accelerators) a running job holds."""
+        return [(i, c) for i, (_, c) in zip(self._placed[job.id], job.placement)]
+
+    def _make_room(self, job: Job, below: Sequence[Job], gone: list[Job],
+                   min_run: float) -> list[tuple[int, int]] | None:
+        """Preempt the fewest jobs ranked below `job` (lowest first) after which placement puts it
+        on the accelerators they free; its placement, or None (and nothing preempted)."""
+        now = self.env.now
+        ix = self.index
+        place = self.placement_policy.place
+        lent: list[tuple[Job, list[tuple[int, int]]]] = []
+        placement = None
+        for r in reversed(below):
+            if (r.id not in self._placed or r.id in self._saving
+                    or now - self._seg.get(r.id, (0, 0, -math.inf))[2] < min_run):
+                continue
+            held = self._held(r)
+            for i, c in held:
+                ix.lend(i, c)
+            lent.append((r, held))
+            if ix.total_free >= job.accelerators:
+                placement = place(job, self.view)
+                if placement is not None:
+                    break
+        if placement is None:
+            for _, held in lent:
+                for i, c in held:
+                    ix.lend(i, -c)
+            return None
+        for n in range(len(lent) - 2, -1, -1):  # give back, highest-ranked first, the victims not needed
+            r, held = lent[n]
+            for i, c in held:
+                ix.lend(i, -c)
+            again = place(job, self.view) if ix.total_free >= job.accelerators else None
+            if again is None:
+                for i, c in held:
+                    ix.lend(i, c)
+            else:
+                placement = again
+                del lent[n]
+        for r, held in lent:
+            gone.append(r)
+            if self.config.preemption.checkpoint_save <= 0:  # freed at once: no longer a loan
+                for i, c in held:
+                    ix.lend(i, -c)
+            self.preempt(r)
+        return placement
 
     # -- preemption and failures ------------------------------------------
     def preempt(self, job: Job) -> None:
@@ -455,8 +527,7 @@ class Scheduler:
         epoch = self._epoch.get(job.id, 0)
         self._saving.add(job.id)
         if save > 0:
-            job.paused = True
-            self.runtime.update(job)  # books progress and closes the job's energy segments
+            self.runtime.set_paused(job, True)  # books progress and closes the job's energy segments
             att0 = self._meter.attributed_j.get(job.id, 0.0)
             self.env.timeout(save).callbacks.append(partial(self._saved, job, epoch, att0))
         else:

@@ -6,7 +6,7 @@ scheduler:
   queue_options: {thresholds: [3200, 36000], starvation_limit: 8h}
   placement: packed                # first-fit, packed, spread, topology, random, thermal, heterogeneity
   estimates: {kind: noisy, sigma: 0.5}
-  preemption: {checkpoint_save: 60s, checkpoint_restore: 60s}
+  preemption: {checkpoint_save: 60s, checkpoint_restore: 60s, first_start_cost: 0s}
   failures: {distribution: weibull, mtbf: 30d, shape: 0.8, repair: 2h}
   power_down: {idle_timeout: 15min, boot_time: 5min, spare_nodes: 2}
   controls:
@@ -57,6 +57,10 @@ class PreemptionConfig(StrictModel):
     checkpoint_save: Duration = Field(default=60.0, description="save time when preempted")
     checkpoint_restore: Duration = Field(default=60.0, description="restore time when resumed or restarted")
     min_run: Duration = Field(default=0.0, description="a job runs at least this long before it may be preempted")
+    first_start_cost: Duration = Field(
+        default=0.0, description="time a job's first start spends at checkpoint power before it "
+        "progresses (loading, as a restore does on resumption); set it to checkpoint_restore to charge "
+        "every start alike, as round-based simulators such as Gavel's do")
 
 
 class FailureTraceEntry(StrictModel):
