@@ -134,3 +134,20 @@ def test_first_start_cost_energy_is_counted_as_wasted():
     assert j["a"].wasted_energy_j == pytest.approx(60 * p, rel=1e-6)
     assert j["b"].wasted_energy_j == pytest.approx(60 * p, rel=1e-6)
     assert j["a"].attained_service_s == pytest.approx(8 * H)
+
+
+def test_a_job_preempted_while_restoring_saves_without_computing():
+    """SRTF, save and restore 600 s each, one node. a (4 h) is preempted at 1 h by b (1 h): saves until
+    1 h + 600 s; b runs to 2 h + 600 s; a restores from 2 h + 600 s. c (30 min) arrives at 2 h + 900 s,
+    mid-restore, and preempts a again: a saves until 2 h + 1,500 s (before, its restore timer still
+    fired at 2 h + 1,200 s and a computed through the rest of its save, ending 300 s early), c runs
+    to 2 h + 3,300 s, a restores 600 s and computes its last 3 h. Its paused time, all wasted: save
+    600 + restore 300 + save 600 + restore 600 s; its service: 4 h of compute."""
+    _, j = run([job("a", 0, 4), job("b", H, 1), job("c", 2 * H + 900, 0.5)], queue="srtf",
+               preemption={"checkpoint_save": 600, "checkpoint_restore": 600})
+    assert j["c"].start_s == pytest.approx(2 * H + 1500)
+    assert j["a"].end_s == pytest.approx(2 * H + 3300 + 600 + 3 * H)
+    assert j["a"].preemptions == 2
+    assert j["a"].attained_service_s == pytest.approx(8 * 4 * H)
+    p = 8 * (70 + 0.15 * (620 - 70)) + 2400  # a's attributed power while paused (tests/test_scheduling.py)
+    assert j["a"].wasted_energy_j == pytest.approx((600 + 300 + 600 + 600) * p, rel=1e-6)

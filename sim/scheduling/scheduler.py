@@ -370,8 +370,8 @@ class Scheduler:
         self._controls_changed()
 
     def _restored(self, job: Job, epoch: int, _event: object = None) -> None:
-        if self._epoch.get(job.id) != epoch or job.state is not JobState.RUNNING:
-            return
+        if self._epoch.get(job.id) != epoch or job.state is not JobState.RUNNING or job.id in self._saving:
+            return  # preempted while restoring: it saves (paused) instead of computing
         self.runtime.set_paused(job, False)
         att = self._meter.attributed_j.get(job.id, 0.0)
         _, att0, _ = self._seg[job.id]
@@ -420,7 +420,8 @@ class Scheduler:
         when placement can then put it on the accelerators they free.
 
         In the policy's order, each waiting job is placed on the free accelerators, with those of
-        jobs saving a checkpoint lent to it (they are free once the save ends). If it does not fit,
+        jobs saving a checkpoint lent to it (they are free once the save ends; a placement on
+        accelerators free now is preferred when placement finds one). If it does not fit,
         running jobs ranked below it are lent, lowest first, until placement finds it a place;
         those of them it does not need are given back, highest first, and the rest are preempted.
         A job whose place is free now starts; one that waits for a save keeps its place (taken
@@ -461,7 +462,17 @@ class Scheduler:
                     placement = self._make_room(job, order[k + 1:], gone, min_run)
                     if placement is None:
                         continue
-                if all(c <= self.nodes[i].free for i, c in placement):
+                if not self._free_now(placement):
+                    # it would wait for a save: rather start now where accelerators are free already
+                    loans = [(i, c) for jid in self._saving for i, c in self._held(self.runtime.running[jid])]
+                    for i, c in loans:
+                        ix.lend(i, -c)
+                    now_placement = place(job, view)
+                    for i, c in loans:
+                        ix.lend(i, c)
+                    if now_placement is not None and self._free_now(now_placement):
+                        placement = now_placement
+                if self._free_now(placement):
                     self._try_start(job, placement)
                 else:  # waits for a save to end: keep its place
                     for i, c in placement:
@@ -469,6 +480,10 @@ class Scheduler:
         finally:
             self._requeue_wakes = True
             ix.clear_loans()
+
+    def _free_now(self, placement: list[tuple[int, int]]) -> bool:
+        """True when every accelerator of `placement` is free now (none of them still saving)."""
+        return all(c <= self.nodes[i].free for i, c in placement)
 
     def _held(self, job: Job) -> list[tuple[int, int]]:
         """(node index, accelerators) a running job holds."""
@@ -525,6 +540,8 @@ class Scheduler:
         job.preemptions += 1
         save = self.config.preemption.checkpoint_save
         epoch = self._epoch.get(job.id, 0)
+        # preempted while restoring: the restore so far is wasted too
+        restore_att0 = self._seg[job.id][1] if job.paused and job.id in self._seg else None
         self._saving.add(job.id)
         if save > 0:
             self.runtime.set_paused(job, True)  # books progress and closes the job's energy segments
@@ -533,6 +550,8 @@ class Scheduler:
         else:
             self._saving.discard(job.id)
             self._requeue(job)
+        if restore_att0 is not None:
+            job.wasted_energy_j += self._meter.attributed_j.get(job.id, 0.0) - restore_att0
 
     def _saved(self, job: Job, epoch: int, att0: float, _event: object = None) -> None:
         if self._epoch.get(job.id) != epoch or job.state is not JobState.RUNNING:
