@@ -60,7 +60,7 @@ class PreemptionConfig(StrictModel):
     first_start_cost: Duration = Field(
         default=0.0, description="time a job's first start spends at checkpoint power before it "
         "progresses (loading, as a restore does on resumption); set it to checkpoint_restore to charge "
-        "every start alike, as round-based simulators such as Gavel's do")
+        "every start alike, as simulators that charge a start cost per scheduled job do")
 
 
 class FailureTraceEntry(StrictModel):
