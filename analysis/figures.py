@@ -13,7 +13,9 @@ a figure that would hold only the note). Nothing raises on a missing column.
 
 Run figures (`RUN_FIGURES`): `renewables_and_carbon`, `supply_vs_demand`,
 `power_by_component`, `carbon_vs_consumption`, `temperatures`, `job_timeline`,
-`utilization_heatmap`. Sweep figures: `sweep_response`, `pareto_front`.
+`utilization_heatmap`. Sweep figures: `sweep_response`, `pareto_front`; a run
+that finished nothing (`finished_nothing`: 0 jobs completed) has no completion
+time, and the sweep figures mark it × and count it rather than leave it out.
 """
 
 from __future__ import annotations
@@ -716,6 +718,35 @@ def _ok(sweep: pd.DataFrame) -> pd.DataFrame:
     return sweep
 
 
+def finished_nothing(sweep: pd.DataFrame) -> pd.DataFrame:
+    """The successful runs of a sweep that completed no job (`jobs_completed` 0 of at least one
+    submitted): their completion-time metrics (`mean_jct_s`, `makespan_s`, ...) have no value, so a
+    figure cannot place them on its metric axis. The sweep figures mark them (×) and say how many;
+    the sweep report lists them. A run with no job at all (a serving sweep) is not among them."""
+    df = _ok(sweep)
+    if "jobs_completed" not in df:
+        return df.iloc[0:0]
+    none = pd.to_numeric(df["jobs_completed"], errors="coerce") == 0
+    if "jobs_submitted" in df:
+        none &= pd.to_numeric(df["jobs_submitted"], errors="coerce").fillna(1) > 0
+    return df[none]
+
+
+def _without_value(df: pd.DataFrame, columns: Sequence[str]) -> tuple[pd.DataFrame, int]:
+    """Rows of `df` missing a finite value in one of `columns`, and how many of them finished nothing."""
+    bad = np.zeros(len(df), dtype=bool)
+    for c in columns:
+        bad |= ~np.isfinite(pd.to_numeric(df[c], errors="coerce").to_numpy(float))
+    rows = df[bad]
+    return rows, int(rows.index.isin(finished_nothing(df).index).sum())
+
+
+def _missing_note(n: int, nothing: int, what: str) -> str:
+    """'2 runs without a value (1 finished nothing: 0 jobs completed), marked ×'."""
+    why = f" ({nothing} finished nothing: 0 jobs completed)" if nothing else ""
+    return f"{n} run{'s' if n != 1 else ''} without {what}{why}, marked ×"
+
+
 def sweep_response(sweep: pd.DataFrame | str | Path, metric: str, parameter: str,
                    policy: str | None = "auto", band: str = "minmax") -> Figure:
     """A metric against a swept parameter: a line per policy, a band over seeds.
@@ -723,9 +754,13 @@ def sweep_response(sweep: pd.DataFrame | str | Path, metric: str, parameter: str
     Rows with the same parameter and policy value (replicates: other seeds)
     are averaged for the line; the band spans their min..max (`band="minmax"`)
     or mean +- one standard deviation (`band="std"`). `policy="auto"` picks
-    `policy_column`; None draws one line. Failed runs are left out.
+    `policy_column`; None draws one line. Failed runs are left out (the title
+    counts them). A run without a value of the metric (one that finished
+    nothing has no completion time) is not averaged: it is marked × on the
+    x axis at its parameter value, and the title counts it.
     """
     df = analysis.load_sweep(sweep) if isinstance(sweep, (str, Path)) else sweep
+    failed = len(df) - len(_ok(df))
     df = _ok(df)
     fig, (ax,) = _figure(size=(8.0, 4.8))
     if policy == "auto":
@@ -748,11 +783,24 @@ def sweep_response(sweep: pd.DataFrame | str | Path, metric: str, parameter: str
                 lo, hi = stats["min"], stats["max"]
             if (stats["count"] > 1).any():
                 ax.fill_between(x, lo, hi, color=line.get_color(), alpha=0.2)
+            lost, _ = _without_value(g, [metric])
+            if len(lost):
+                xs = (lost[parameter].to_numpy(float) if numeric_x
+                      else [categories.index(str(v)) for v in lost[parameter]])
+                ax.scatter(xs, [0.03] * len(lost), marker="x", s=60, color=line.get_color(), zorder=5,
+                           transform=ax.get_xaxis_transform(), clip_on=False,
+                           label=f"{label}: no value ({len(lost)})")
         if not numeric_x:
             ax.set_xticks(range(len(categories)))
             ax.set_xticklabels(categories)
         n_seeds = df["seed"].nunique() if "seed" in df else 1
-        ax.set_title(f"mean of {n_seeds} seed(s), band {'min-max' if band != 'std' else '±1 sd'}", fontsize=9)
+        title = f"mean of {n_seeds} seed(s), band {'min-max' if band != 'std' else '±1 sd'}"
+        lost, nothing = _without_value(df, [metric])
+        if len(lost):
+            title += "; " + _missing_note(len(lost), nothing, "a value")
+        if failed:
+            title += f"; {failed} failed run{'s' if failed != 1 else ''} left out"
+        ax.set_title(title, fontsize=9)
         ax.legend(fontsize=8)
     ax.set_xlabel(unit_label(parameter))
     ax.set_ylabel(unit_label(metric))
@@ -782,9 +830,12 @@ def pareto_front(sweep: pd.DataFrame | str | Path, energy: str = "facility_energ
     x: energy (default facility_energy_kwh), y: time (default makespan_s, or
     mean_jct_s when the makespan is missing); both are minimised. Points are
     coloured by policy; the front (runs no other run beats on both) is
-    joined by a line and its runs ringed.
+    joined by a line and its runs ringed. A run without a time (one that
+    finished nothing has none) cannot be on the front: it is marked × along
+    the top at its energy, and the title counts it.
     """
     df = analysis.load_sweep(sweep) if isinstance(sweep, (str, Path)) else sweep
+    failed = len(df) - len(_ok(df))
     df = _ok(df)
     if time == "auto":
         time = next((c for c in ("makespan_s", "mean_jct_s", "simulated_s") if c in df and
@@ -792,17 +843,33 @@ def pareto_front(sweep: pd.DataFrame | str | Path, energy: str = "facility_energ
     fig, (ax,) = _figure(size=(8.0, 5.0))
     if policy == "auto":
         policy = policy_column(df)
+    lost, nothing = _without_value(df, [energy, time]) if energy in df and time in df else (df.iloc[0:0], 0)
     if energy in df and time in df and df[[energy, time]].notna().all(axis=1).any():
-        groups = df.groupby(policy, dropna=False) if policy else [(None, df)]
+        drawn = df.drop(index=lost.index)
+        groups = drawn.groupby(policy, dropna=False) if policy else [(None, drawn)]
         for key, g in groups:
             ax.scatter(g[energy], g[time], s=30, alpha=0.75, label=f"{policy}={key}" if policy else "runs")
-        mask = pareto_mask(df[energy].to_numpy(float), df[time].to_numpy(float))
-        front = df[mask].sort_values(energy)
+        mask = pareto_mask(drawn[energy].to_numpy(float), drawn[time].to_numpy(float))
+        front = drawn[mask].sort_values(energy)
         ax.plot(front[energy], front[time], color="black", lw=1.2, drawstyle="steps-post",
                 label="Pareto front")
         ax.scatter(front[energy], front[time], s=90, facecolors="none", edgecolors="black")
+        title = f"{int(mask.sum())} of {len(drawn)} runs on the front"
+        x_lost = pd.to_numeric(lost[energy], errors="coerce")
+        if len(lost):
+            title += "; " + _missing_note(len(lost), nothing, f"a value of {energy} or {time}")
+            on_axis = x_lost[np.isfinite(x_lost.to_numpy(float))]
+            if len(on_axis):
+                ax.scatter(on_axis, [0.97] * len(on_axis), marker="x", s=60, color="tab:red", zorder=5,
+                           transform=ax.get_xaxis_transform(), clip_on=False,
+                           label=f"no {time} ({len(lost)})")
+        if failed:
+            title += f"; {failed} failed run{'s' if failed != 1 else ''} left out"
         ax.legend(fontsize=8)
-        ax.set_title(f"{int(mask.sum())} of {len(df)} runs on the front", fontsize=9)
+        ax.set_title(title, fontsize=9)
+    elif len(lost) and len(lost) == len(df):
+        _note(ax, f"no run has both {energy!r} and {time!r}: "
+                  + _missing_note(len(lost), nothing, "them").removesuffix(", marked ×"))
     else:
         _note(ax, f"need finite {energy!r} and {time!r} columns")
     ax.set_xlabel(unit_label(energy))
@@ -835,9 +902,11 @@ def sweep_figures(sweep: pd.DataFrame, metrics: Sequence[str] = ("facility_energ
           and sweep[p].nunique() > 1]
     if not xs:  # no numeric axis: another categorical one against the policy lines, else the policy
         xs = [p for p in params if p != policy and sweep[p].nunique() > 1][:1] or ([policy] if policy else [])
+    nothing = finished_nothing(sweep)
     for p in xs[:4]:
         for m in metrics:
-            if m in sweep and sweep[m].notna().any():
+            # a metric no run has is left out, unless runs that finished nothing are why
+            if m in sweep and (sweep[m].notna().any() or len(nothing)):
                 out[f"{m} vs {p}"] = sweep_response(sweep, m, p, policy=policy if p != policy else None)
     out["pareto_front"] = pareto_front(sweep, policy=policy)
     if SERVING_ENERGY in sweep and sweep[SERVING_ENERGY].notna().any():

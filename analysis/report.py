@@ -11,7 +11,10 @@ manifest.yaml and the provenance (git revision, package versions).
 
 A sweep report: counts by status, each metric against each swept parameter
 (a line per policy, bands over seeds), the energy-time Pareto front, the
-table of runs and the failed runs with their errors.
+table of runs, the runs that finished nothing (0 jobs completed: no
+completion time, marked × in the figures, never silently left out) and the
+failed runs with their errors. A run report says so when the run finished
+nothing.
 """
 
 from __future__ import annotations
@@ -190,7 +193,16 @@ def run_report_html(run: Run | str | Path) -> str:
                      f"<span>{html.escape(label)}</span></div>")
     money = (f'<p class="note">Money is in {html.escape(currency)} (supply.grid.currency); the cost defaults'
              " and their sources are in docs/supply.md.</p>") if currency else ""
-    overview = f'<div class="cards">{"".join(cards)}</div>' + money + html_table(run.summary_table())
+    nothing = ""
+    if s.get("jobs_completed") == 0 and (s.get("jobs_submitted") or 0) > 0:
+        waiting = int(s.get("jobs_waiting_at_end") or 0)
+        counts = ((waiting, "still waiting"), (int(s.get("jobs_unfinished") or 0) - waiting, "still running"),
+                  (int(s.get("jobs_failed") or 0), "failed"))
+        left = ", ".join(f"{n:,} {w}" for n, w in counts if n > 0)
+        nothing = (f'<p class="note">This run finished nothing: 0 of {s["jobs_submitted"]:,} jobs completed'
+                   f"{' (' + html.escape(left) + ')' if left else ''}, so the completion-time metrics "
+                   "(mean_jct_s, makespan_s, ...) have no value (–).</p>")
+    overview = f'<div class="cards">{"".join(cards)}</div>' + nothing + money + html_table(run.summary_table())
 
     figs: list[str] = []
     skipped: list[str] = []
@@ -260,15 +272,22 @@ def sweep_report_html(sweep: pd.DataFrame, title: str = "sweep",
     params = analysis.sweep_parameters(df)
     status = df.groupby("status").size().rename("runs").reset_index() if "status" in df else pd.DataFrame()
     policy = F.policy_column(df)
+    nothing = F.finished_nothing(df)
+    nothing_note = (f'<p class="note">{len(nothing)} run{"s" if len(nothing) != 1 else ""} finished nothing '
+                    "(0 jobs completed): completion-time metrics have no value (– in the tables, × in the "
+                    'figures); see <a href="#nothing">Runs that finished nothing</a>.</p>') if len(nothing) else ""
     overview = (f"<p>{len(df)} runs; swept parameters: "
                 f"{html.escape(', '.join(params) or 'none found')}; policy column: "
-                f"{html.escape(policy or 'none')}.</p>" + html_table(status))
+                f"{html.escape(policy or 'none')}.</p>" + html_table(status) + nothing_note)
     figs = [f"<h3>{html.escape(name)}</h3>" + _figure_block(name, fig)
             for name, fig in F.sweep_figures(df, metrics=tuple(metrics)).items()]
     metric_cols = [m for m in ("facility_energy_kwh", "pue", "renewable_share", "carbon_kg", "cost",
-                               "mean_jct_s", "makespan_s", "gpu_utilization") if m in df]
+                               "jobs_completed", "mean_jct_s", "makespan_s", "gpu_utilization") if m in df]
     table_cols = [c for c in ["run_id", *params, *metric_cols, "status"] if c in df]
     runs = html_table(df[table_cols], 300)
+    waiting_cols = [c for c in ("run_id", *params, "jobs_submitted", "jobs_completed", "jobs_unfinished",
+                                "jobs_waiting_at_end", "oldest_wait_s", "mean_wait_s", "stopped") if c in nothing]
+    nothing_html = html_table(nothing[waiting_cols], 300) if len(nothing) else "<p>none</p>"
     failed = df[df["status"].astype(str) != "ok"] if "status" in df else df.iloc[0:0]
     err_cols = [c for c in ("run_id", *params, "status", "error") if c in failed]
     failed_html = html_table(failed[err_cols], 100) if len(failed) else "<p>none</p>"
@@ -277,6 +296,7 @@ def sweep_report_html(sweep: pd.DataFrame, title: str = "sweep",
         ("overview", "Overview", overview),
         ("figures", "Figures", "".join(figs)),
         ("runs", "Runs", runs),
+        ("nothing", "Runs that finished nothing", nothing_html),
         ("failed", "Failed runs", failed_html),
     ]
     return _page(f"wattsim sweep report: {title}", subtitle, sections)
