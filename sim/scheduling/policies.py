@@ -264,7 +264,13 @@ class QueuePolicy(Protocol):
 
 @runtime_checkable
 class PlacementPolicy(Protocol):
-    """Picks accelerators: [(node index, count), ...] summing to job.accelerators, or None."""
+    """Picks accelerators: [(node index, count), ...] summing to job.accelerators, or None.
+
+    A preemptive pass relies on two properties to skip hopeless placements: whether
+    a job can be placed at all depends on its accelerator count (not on which job
+    it is), and more free accelerators never make a job unplaceable, nor does a
+    smaller job fail where a larger one fits. Every built-in placement has them.
+    """
 
     def place(self, job: Job, view: ClusterView) -> list[tuple[int, int]] | None: ...
 

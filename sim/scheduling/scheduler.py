@@ -450,9 +450,13 @@ class Scheduler:
         # must not ask for another pass at this instant, which would preempt it again, and
         # again, forever when the waiting jobs cannot start (a control refuses them)
         self._requeue_wakes = False
+        # the smallest job for which no room could be made: until a preemption frees accelerators,
+        # the state only tightens (starts, promises) and a later job has fewer jobs below it, so no
+        # job at least as large fits either (placement: see `PlacementPolicy`)
+        no_room = math.inf
         try:
             for k, job in enumerate(order):
-                if job.id in self._placed or job.state is not JobState.QUEUED:
+                if job.id in self._placed or job.state is not JobState.QUEUED or job.accelerators >= no_room:
                     continue
                 spare = movable[k + 1] - sum(g.accelerators for g in gone if rank[g.id] > k)
                 if ix.total_free + spare < job.accelerators:
@@ -461,7 +465,9 @@ class Scheduler:
                 if placement is None:
                     placement = self._make_room(job, order[k + 1:], gone, min_run)
                     if placement is None:
+                        no_room = job.accelerators
                         continue
+                    no_room = math.inf
                 if not self._free_now(placement):
                     # it would wait for a save: rather start now where accelerators are free already
                     loans = [(i, c) for jid in self._saving for i, c in self._held(self.runtime.running[jid])]
