@@ -454,6 +454,8 @@ class Scheduler:
         # the state only tightens (starts, promises) and a later job has fewer jobs below it, so no
         # job at least as large fits either (placement: see `PlacementPolicy`)
         no_room = math.inf
+        no_room_now = math.inf  # the same, among the accelerators free now
+        save = self.config.preemption.checkpoint_save
         try:
             for k, job in enumerate(order):
                 if job.id in self._placed or job.state is not JobState.QUEUED or job.accelerators >= no_room:
@@ -468,8 +470,12 @@ class Scheduler:
                         no_room = job.accelerators
                         continue
                     no_room = math.inf
-                if not self._free_now(placement):
+                    if save <= 0:  # the victims' accelerators are free now
+                        no_room_now = math.inf
+                elif (not self._free_now(placement) and ix.total_free - ix.lent >= job.accelerators
+                        and job.accelerators < no_room_now):
                     # it would wait for a save: rather start now where accelerators are free already
+                    # (not after making room: what did not fit with the loans does not fit without)
                     loans = [(i, c) for jid in self._saving for i, c in self._held(self.runtime.running[jid])]
                     for i, c in loans:
                         ix.lend(i, -c)
@@ -478,6 +484,8 @@ class Scheduler:
                         ix.lend(i, c)
                     if now_placement is not None and self._free_now(now_placement):
                         placement = now_placement
+                    else:
+                        no_room_now = job.accelerators
                 if self._free_now(placement):
                     self._try_start(job, placement)
                 else:  # waits for a save to end: keep its place
