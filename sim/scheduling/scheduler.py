@@ -330,8 +330,10 @@ class Scheduler:
 
     # -- decisions ---------------------------------------------------------
     def _try_start(self, job: Job, placement: list[tuple[int, int]] | None = None) -> bool:
-        """Place (unless `placement` is given), admit and start a queued job; False if it does not start."""
-        self.decisions += 1
+        """Place (unless `placement` is given: the caller counted the decision), admit and start a
+        queued job; False if it does not start."""
+        if placement is None:
+            self.decisions += 1
         if job.state is not JobState.QUEUED or job.id in self._placed:
             return False
         if placement is None:
@@ -458,7 +460,10 @@ class Scheduler:
         save = self.config.preemption.checkpoint_save
         try:
             for k, job in enumerate(order):
-                if job.id in self._placed or job.state is not JobState.QUEUED or job.accelerators >= no_room:
+                if job.id in self._placed or job.state is not JobState.QUEUED:
+                    continue
+                self.decisions += 1
+                if job.accelerators >= no_room:
                     continue
                 spare = movable[k + 1] - sum(g.accelerators for g in gone if rank[g.id] > k)
                 if ix.total_free + spare < job.accelerators:
