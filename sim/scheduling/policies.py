@@ -46,7 +46,6 @@ class FreeIndex:
         self.total_free = 0
         self.capacity = 0  # accelerators on available nodes
         self._extra: dict[int, int] = {}  # node -> accelerators counted free beyond its own (a what-if)
-        self.lent = 0  # their sum: total_free - lent is what is really free
         self.set_groups(groups)
 
     def set_groups(self, groups: Sequence[int]) -> None:
@@ -117,7 +116,6 @@ class FreeIndex:
         that waits for a save are taken back. `clear_loans` ends it.
         """
         extra = self._extra.get(i, 0) + count
-        self.lent += count
         if extra:
             self._extra[i] = extra
         else:
@@ -128,7 +126,6 @@ class FreeIndex:
         for i in list(self._extra):
             del self._extra[i]
             self.update(i)
-        self.lent = 0
 
     def set_available(self, i: int, available: bool) -> None:
         self.available[i] = available

@@ -113,6 +113,9 @@ class Scheduler:
         groups = graph_groups(graph, len(nodes), self.config.rack_nodes) if graph is not None else \
             block_groups(len(nodes), self.config.rack_nodes)
         self.index = FreeIndex(nodes, groups)
+        # a preemptive pass lends accelerators in `index` (what-ifs); this one shows only those
+        # free now (less those promised in the pass), for a placement that need not wait
+        self._now_index = FreeIndex(nodes, groups) if getattr(queue_policy, "preemptive", False) else None
         self.view = ClusterView(self)
         self.estimator = Estimator(self.config.estimates, seed, runtime, nodes[0]) if nodes else None
         self.queue: list[Job] = []  # waiting jobs; kept in the policy's order when it has a static `key`
@@ -165,6 +168,8 @@ class Scheduler:
         if topology is not None:
             self.graph = topology
             self.index.set_groups(graph_groups(topology, len(self.nodes), self.config.rack_nodes))
+            if self._now_index is not None:
+                self._now_index.set_groups(self.index.group_of)
         if zone_temp_c is not None:
             self.zone_temp_c = zone_temp_c
         self.control_context = ControlContext(self, caps, carbon, start, horizon_s, serving_it_w)
@@ -302,6 +307,8 @@ class Scheduler:
     def node_changed(self, i: int) -> None:
         """Re-index node i and let the power-down manager see it."""
         self.index.update(i)
+        if self._now_index is not None:
+            self._now_index.update(i)
         if self.saver is not None:
             self.saver.node_changed(i)
 
@@ -315,6 +322,8 @@ class Scheduler:
         nodes = self._placed.pop(job.id, [])
         for i in nodes:
             self.index.update(i)
+            if self._now_index is not None:
+                self._now_index.update(i)
             if self.saver is not None:
                 self.saver.node_changed(i)
         self._controls_changed()
@@ -322,6 +331,8 @@ class Scheduler:
     def set_node_state(self, i: int, state: str) -> None:
         self.node_state[i] = state
         self.index.set_available(i, state == UP)
+        if self._now_index is not None:
+            self._now_index.set_available(i, state == UP)
         if self.saver is not None:
             self.saver.node_changed(i)
         self._controls_changed()
@@ -435,9 +446,12 @@ class Scheduler:
         running = [j for j in self.runtime.running.values() if j.id not in self._saving]
         order = self.queue_policy.order(self.queue + running, self.view)
         ix = self.index
+        now_ix = self._now_index
+        loans: dict[int, int] = {}  # node -> accelerators lent: held by jobs saving a checkpoint
         for jid in self._saving:
             for i, c in self._held(self.runtime.running[jid]):
                 ix.lend(i, c)
+                loans[i] = loans.get(i, 0) + c
         rank = {j.id: k for k, j in enumerate(order)}
         # accelerators of the running jobs that may be preempted, summed from the lowest rank up
         movable = [0] * (len(order) + 1)
@@ -470,24 +484,19 @@ class Scheduler:
                     continue  # not even every job below it would make room
                 placement = place(job, view)
                 if placement is None:
-                    placement = self._make_room(job, order[k + 1:], gone, min_run)
+                    placement = self._make_room(job, order[k + 1:], gone, min_run, loans)
                     if placement is None:
                         no_room = job.accelerators
                         continue
                     no_room = math.inf
                     if save <= 0:  # the victims' accelerators are free now
                         no_room_now = math.inf
-                elif (not self._free_now(placement) and ix.total_free - ix.lent >= job.accelerators
-                        and job.accelerators < no_room_now):
+                elif (not self._free_now(placement) and now_ix is not None
+                        and now_ix.total_free >= job.accelerators and job.accelerators < no_room_now):
                     # it would wait for a save: rather start now where accelerators are free already
                     # (not after making room: what did not fit with the loans does not fit without)
-                    loans = [(i, c) for jid in self._saving for i, c in self._held(self.runtime.running[jid])]
-                    for i, c in loans:
-                        ix.lend(i, -c)
-                    now_placement = place(job, view)
-                    for i, c in loans:
-                        ix.lend(i, c)
-                    if now_placement is not None and self._free_now(now_placement):
+                    now_placement = self._place_on_free(job)
+                    if now_placement is not None:
                         placement = now_placement
                     else:
                         no_room_now = job.accelerators
@@ -496,9 +505,17 @@ class Scheduler:
                 else:  # waits for a save to end: keep its place
                     for i, c in placement:
                         ix.lend(i, -c)
+                        # what it takes beyond the node's loan is free now: not free for others now
+                        from_loan = min(c, loans.get(i, 0))
+                        if from_loan:
+                            loans[i] -= from_loan
+                        if c > from_loan and now_ix is not None:
+                            now_ix.lend(i, -(c - from_loan))
         finally:
             self._requeue_wakes = True
             ix.clear_loans()
+            if now_ix is not None:
+                now_ix.clear_loans()
 
     def _free_now(self, placement: list[tuple[int, int]]) -> bool:
         """True when every accelerator of `placement` is free now (none of them still saving)."""
@@ -508,8 +525,19 @@ class Scheduler:
         """(node index, accelerators) a running job holds."""
         return [(i, c) for i, (_, c) in zip(self._placed[job.id], job.placement)]
 
+    def _place_on_free(self, job: Job) -> list[tuple[int, int]] | None:
+        """Where placement would put `job` on the accelerators free now (none lent, those promised
+        in this pass taken out), or None."""
+        if self._now_index is None:
+            return None
+        self.index, self._now_index = self._now_index, self.index
+        try:
+            return self.placement_policy.place(job, self.view)
+        finally:
+            self.index, self._now_index = self._now_index, self.index
+
     def _make_room(self, job: Job, below: Sequence[Job], gone: list[Job],
-                   min_run: float) -> list[tuple[int, int]] | None:
+                   min_run: float, loans: dict[int, int]) -> list[tuple[int, int]] | None:
         """Preempt the fewest jobs ranked below `job` (lowest first) after which placement puts it
         on the accelerators they free; its placement, or None (and nothing preempted)."""
         now = self.env.now
@@ -550,6 +578,9 @@ class Scheduler:
             if self.config.preemption.checkpoint_save <= 0:  # freed at once: no longer a loan
                 for i, c in held:
                     ix.lend(i, -c)
+            else:  # lent until its save ends
+                for i, c in held:
+                    loans[i] = loans.get(i, 0) + c
             self.preempt(r)
         return placement
 
