@@ -11,6 +11,8 @@ in between. Prints one line of figures; the scenario's own run time (CPU) too.
 Run:
 
     PYTHONPATH=. python benchmarks/preemption_restarts.py scenarios/policies_philly.yaml --duration 1d
+    PYTHONPATH=. python benchmarks/preemption_restarts.py scenarios/philly_full.yaml \
+        --set scheduler.queue=las --duration 7d
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import time
 from sim import load_scenario
 from sim.engine.world import World
 from sim.scheduling.scheduler import Scheduler
+from sim.spec.scenario import parse_override
 
 
 def main() -> None:
@@ -28,8 +31,12 @@ def main() -> None:
     ap.add_argument("scenario")
     ap.add_argument("--duration", default=None, help="override the scenario's duration (e.g. 1d)")
     ap.add_argument("--within", type=float, default=60.0, help="a restart this soon (s) counts as immediate")
+    ap.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
+                    help="override a scenario value, e.g. scheduler.queue=las (repeatable)")
     args = ap.parse_args()
-    overrides = {"duration": args.duration} if args.duration else {}
+    overrides = dict(parse_override(o) for o in args.set)
+    if args.duration:
+        overrides["duration"] = args.duration
     preempted_at: dict[int, float] = {}
     released_at: dict[int, float] = {}
     gaps: list[tuple[float, float, bool]] = []  # (from preemption, from release, useless)
