@@ -12,7 +12,8 @@ Run:
 
     PYTHONPATH=. python benchmarks/preemption_restarts.py scenarios/policies_philly.yaml --duration 1d
     PYTHONPATH=. python benchmarks/preemption_restarts.py scenarios/philly_full.yaml \
-        --set scheduler.queue=las --duration 7d
+        --set scheduler.queue=las --set cluster.nodes=8 --set start=2017-10-01T00:00:00Z \
+        --set 'workload.trace.filter={start: 2017-10-01, end: 2017-10-03}' --duration 2d
 """
 
 from __future__ import annotations
