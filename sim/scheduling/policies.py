@@ -97,7 +97,12 @@ class FreeIndex:
         g = self.group_of[i]
         self.group_busy[g] += node.busy - self._busy[i]
         self._busy[i] = node.busy
-        new = min(max(node.free + self._extra.get(i, 0), 0), self.slots[i]) if (self.available[i] and node.on) else -1
+        if not (self.available[i] and node.on):
+            new = -1
+        elif self._extra:  # a preemptive pass's what-if is in force
+            new = min(max(node.free + self._extra.get(i, 0), 0), self.slots[i])
+        else:
+            new = node.free
         old = self._free[i]
         if new == old:
             return
