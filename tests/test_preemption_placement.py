@@ -83,13 +83,14 @@ def test_a_job_waiting_for_a_checkpoint_save_keeps_its_place():
 
 def test_las_service_counts_compute_only_not_checkpoint_save_or_restore():
     """SRTF preempts a (4 h) for b (1 h) at 1 h with a 60 s save and a 60 s restore: a holds its 8
-    accelerators for 4 h + 120 s, but receives 4 h of compute: 8 x 4 h accelerator-seconds (before:
-    8 x (4 h + 120 s), the pauses counted as service)."""
+    accelerators for 4 h + 120 s (what results count as held), but receives 4 h of compute: 8 x 4 h
+    accelerator-seconds of service (before: 8 x (4 h + 120 s), the pauses counted as service)."""
     _, j = run([job("a", 0, 4), job("b", H, 1)], queue="srtf",
                preemption={"checkpoint_save": 60, "checkpoint_restore": 60})
     assert j["a"].end_s == pytest.approx(2 * H + 60 + 60 + 3 * H)
-    assert j["a"].attained_service_s == pytest.approx(8 * 4 * H)
-    assert j["b"].attained_service_s == pytest.approx(8 * H)
+    assert j["a"].compute_service_s == pytest.approx(8 * 4 * H)
+    assert j["a"].attained_service_s == pytest.approx(8 * (4 * H + 120))  # held, for costs
+    assert j["b"].compute_service_s == pytest.approx(8 * H)
 
 
 @pytest.mark.parametrize("stop_s", [H + 300, 2 * H + 900])
@@ -108,7 +109,7 @@ def test_service_does_not_grow_while_a_job_saves_or_restores(stop_s):
     assert a.paused
     assert w.scheduler.view.attained_service(a) == pytest.approx(8 * H)
     w.scheduler.runtime._book(a)
-    assert a.attained_service_s == pytest.approx(8 * H)
+    assert a.compute_service_s == pytest.approx(8 * H)
 
 
 def test_first_start_cost_is_paid_on_the_first_start_and_a_restore_on_a_resumption():
@@ -133,7 +134,8 @@ def test_first_start_cost_energy_is_counted_as_wasted():
     p = 8 * (70 + 0.15 * (620 - 70)) + 2400
     assert j["a"].wasted_energy_j == pytest.approx(60 * p, rel=1e-6)
     assert j["b"].wasted_energy_j == pytest.approx(60 * p, rel=1e-6)
-    assert j["a"].attained_service_s == pytest.approx(8 * H)
+    assert j["a"].compute_service_s == pytest.approx(8 * H)
+    assert j["a"].attained_service_s == pytest.approx(8 * (H + 60))  # held: the load included
 
 
 def test_a_job_preempted_while_restoring_saves_without_computing():
@@ -148,6 +150,6 @@ def test_a_job_preempted_while_restoring_saves_without_computing():
     assert j["c"].start_s == pytest.approx(2 * H + 1500)
     assert j["a"].end_s == pytest.approx(2 * H + 3300 + 600 + 3 * H)
     assert j["a"].preemptions == 2
-    assert j["a"].attained_service_s == pytest.approx(8 * 4 * H)
+    assert j["a"].compute_service_s == pytest.approx(8 * 4 * H)
     p = 8 * (70 + 0.15 * (620 - 70)) + 2400  # a's attributed power while paused (tests/test_scheduling.py)
     assert j["a"].wasted_energy_j == pytest.approx((600 + 300 + 600 + 600) * p, rel=1e-6)

@@ -137,7 +137,8 @@ class Job:
     rate_flops_per_s: float = 0.0
     placement: list[tuple[Node, int]] = field(default_factory=list)
     compute_share: float = 1.0
-    attained_service_s: float = 0.0  # accelerator-seconds of compute received, pauses excluded (LAS-like policies)
+    attained_service_s: float = 0.0  # accelerator-seconds held while placed, checkpoint pauses included
+    compute_service_s: float = 0.0  # accelerator-seconds of compute, pauses excluded (LAS-like policies)
     comm_wait_s: float = 0.0  # running time weighted by (1 - compute share): waiting on communication
     node_names: list[str] = field(default_factory=list)  # every node the job has run on, in order
     # scheduling (sim/scheduling): hints from the scenario and what preemption/failures cost
@@ -420,8 +421,9 @@ class TrainingRuntime:
             if job.power_w:
                 self.credit(job.id, job.power_w * dt)
             job.done_flops += job.rate_flops_per_s * dt
+            job.attained_service_s += job.accelerators * dt
             if not job.paused:  # service is compute: not a checkpoint save or restore
-                job.attained_service_s += job.accelerators * dt
+                job.compute_service_s += job.accelerators * dt
             if job.rate_flops_per_s > 0:
                 job.comm_wait_s += (1.0 - job.compute_share) * dt
         job._t_last = now

@@ -236,7 +236,7 @@ class ClusterView:
         """Accelerator-seconds of compute the job has received, up to now (not the time it held its
         accelerators paused for a checkpoint save or restore)."""
         extra = job.accelerators * (self.now - job._t_last) if job.placement and not job.paused else 0.0
-        return job.attained_service_s + max(extra, 0.0)
+        return job.compute_service_s + max(extra, 0.0)
 
     def waiting_since(self, job: Job) -> float:
         """When the job last joined the queue (submit, preemption or failure)."""
