@@ -109,3 +109,27 @@ def test_log_is_compact_not_one_object_per_change():
     assert len(t) == m.changes and t.dtype == np.float64 and ch.dtype == np.int32
     # 20 bytes per change in three flat arrays
     assert t.nbytes + ch.nbytes + delta.nbytes == 20 * m.changes
+
+
+def test_binned_gives_the_same_integrals_for_disjoint_and_overlapping_groups():
+    """Disjoint groups take the one-pass path (a radix sort of the log by group), overlapping ones
+    a pass per group; both are exact integrals: a channel at 2 W on [0, 10) and 6 W on [10, 30),
+    another at 1 W from 5 s on, over bins [0, 10), [10, 20), [20, 30)."""
+
+    t = [0.0]
+    m = Meter(lambda: t[0])
+    a = m.channel("a", "accelerator")
+    b = m.channel("b", "host")
+    m.set(a, 2.0)
+    t[0] = 5.0
+    m.set(b, 1.0)
+    t[0] = 10.0
+    m.set(a, 6.0)
+    edges = np.array([0.0, 10.0, 20.0, 30.0])
+    disjoint = m.binned(edges, {"a": [a], "b": [b]})
+    overlapping = m.binned(edges, {"a": [a], "b": [b], "both": [a, b]})
+    assert disjoint["a"].tolist() == [20.0, 60.0, 60.0]
+    assert disjoint["b"].tolist() == [5.0, 10.0, 10.0]
+    assert overlapping["both"].tolist() == [25.0, 70.0, 70.0]
+    for k in ("a", "b"):
+        assert np.array_equal(disjoint[k], overlapping[k])

@@ -339,6 +339,21 @@ class Meter:
         t, ch, delta = self.log()
         edges = np.asarray(edges, dtype=np.float64)
         out: dict[str, np.ndarray] = {}
+        groups = {name: list(chans) for name, chans in groups.items()}
+        sizes = [len(c) for c in groups.values()]
+        if sum(sizes) == len({c for chans in groups.values() for c in chans}) and len(groups) < 32767:
+            # disjoint groups: one pass over the log, its entries grouped by a stable radix sort
+            # (int16 keys), each group's entries still in log order
+            gid = np.full(len(self.channels), -1, dtype=np.int16)
+            for g, chans in enumerate(groups.values()):
+                gid[chans] = g
+            key = gid[ch] if len(ch) else np.zeros(0, dtype=np.int16)
+            order = np.argsort(key, kind="stable")
+            bounds = np.searchsorted(key[order], np.arange(len(groups) + 1, dtype=np.int16), side="left")
+            for g, name in enumerate(groups):
+                sel = order[bounds[g]:bounds[g + 1]]
+                out[name] = np.diff(cumulative_at(t[sel], delta[sel], edges))
+            return out
         member = np.zeros(len(self.channels), dtype=bool)
         for name, chans in groups.items():
             member[:] = False
