@@ -61,7 +61,7 @@ class JobState(enum.StrEnum):
     FAILED = "failed"
 
 
-@dataclass
+@dataclass(slots=True)
 class JobWork:
     """What a job must compute and how fast its kernels run.
 
@@ -113,7 +113,7 @@ class CommModel(Protocol):
     def release(self, job: Job) -> None: ...
 
 
-@dataclass
+@dataclass(slots=True)
 class Job:
     """A training job and its live state (owned by the engine, read by policies)."""
 
