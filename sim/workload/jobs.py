@@ -44,6 +44,8 @@ see docs/workloads.md.
 
 from __future__ import annotations
 
+import bisect
+import functools
 import math
 from typing import Any
 
@@ -282,7 +284,7 @@ def _arrival_times(cfg: GeneratorConfig, rate_per_hour: float, horizon_s: float,
         if amp > 0:
             hour = (start_hour_utc + t / 3600.0) % 24.0
             keep = (1.0 + amp * math.cos(2 * math.pi * (hour - cfg.peak_hour) / 24.0)) / (1.0 + amp)
-            if rng.uniform() >= keep:
+            if rng.random() >= keep:  # the draw rng.uniform() makes, without its argument handling
                 continue
         yield t
 
@@ -292,15 +294,20 @@ def generate_poisson(
     reference: Accelerator, catalog: Catalog | None = None, start_hour_utc: float = 0.0,
 ) -> list[Job]:
     """Jobs arriving as a (possibly diurnal) Poisson process in [start, stop or horizon)."""
-    sizes = np.array([s.accelerators for s in cfg.sizes])
+    sizes = [int(s.accelerators) for s in cfg.sizes]
     weights = np.array([s.weight for s in cfg.sizes], dtype=float)
     weights /= weights.sum()
+    # what rng.choice(sizes, p=weights) does, without its per-call checks: the same one draw
+    # from the stream and the same cumulative weights, so the same jobs for the same seed
+    cdf = weights.cumsum()
+    cdf /= cdf[-1]
+    cdf_list = cdf.tolist()
     ref = _reference(cfg.reference_accelerator, catalog, reference)
     jobs: list[Job] = []
     for t in _arrival_times(cfg, float(cfg.rate_per_hour), horizon_s, rng, start_hour_utc):
         if cfg.count is not None and len(jobs) >= cfg.count:
             break
-        size = int(rng.choice(sizes, p=weights))
+        size = sizes[bisect.bisect_right(cdf_list, rng.random())]
         duration = _draw_duration(cfg, rng)
         model = _pick_model(cfg.models, size, duration, rng) if cfg.models else None
         jid = first_id + len(jobs)
@@ -449,13 +456,19 @@ def fit_loguniform_mixture(durations_s: np.ndarray, quantiles: tuple[float, ...]
     return tuple((float(q), float(np.quantile(d, q))) for q in quantiles)
 
 
+@functools.lru_cache(maxsize=32)
+def _mixture_segments(knots: tuple[tuple[float, float], ...]) -> tuple[tuple[float, float, float, float], ...]:
+    """(q0, q1, log d0, log d1) of each segment of a log-uniform mixture (computed once per knots)."""
+    return tuple((q0, q1, math.log(d0), math.log(d1)) for (q0, d0), (q1, d1) in zip(knots, knots[1:]))
+
+
 def sample_loguniform_mixture(knots: tuple[tuple[float, float], ...], rng: np.random.Generator) -> float:
     """Draw from the piecewise log-uniform mixture: a segment by its weight, then log-uniform in it."""
-    u = rng.uniform()
-    for (q0, d0), (q1, d1) in zip(knots, knots[1:]):
+    u = rng.random()  # the draw rng.uniform() makes (0 + 1 x u), without its argument handling
+    for q0, q1, l0, l1 in _mixture_segments(knots):
         if u < q1 or q1 >= 1.0:
             f = (u - q0) / (q1 - q0) if q1 > q0 else 0.0
-            return float(math.exp(math.log(d0) + f * (math.log(d1) - math.log(d0))))
+            return float(math.exp(l0 + f * (l1 - l0)))
     return float(knots[-1][1])
 
 
