@@ -342,6 +342,21 @@ def precompute(config: PlantCoolingConfig, weather: Weather) -> PlantArrays:
     return PlantArrays(dry_c, wet_c, cop, free, liquid_cop, liquid_free)
 
 
+def _plant_power_w(chillers: Any, crah_fans: Any, chw_pumps: Any, cw_pumps: Any, tower_fans: Any,
+                   drycooler_fans: Any, liquid_pumps: Any, auxiliary: Any) -> dict[str, Any]:
+    """The cooling plant's parts (W) of a step, or of many (arrays): the same keys on both paths."""
+    return {
+        "chillers": chillers,
+        "crah_fans": crah_fans,
+        "chw_pumps": chw_pumps,
+        "cw_pumps": cw_pumps,
+        "tower_fans": tower_fans,
+        "drycooler_fans": drycooler_fans,
+        "liquid_pumps": liquid_pumps,
+        "auxiliary": auxiliary,
+    }
+
+
 class PlantCooling:
     """The physical plant (``cooling.model: plant``); see the module docstring."""
 
@@ -594,16 +609,8 @@ class PlantCooling:
         if zone_caps is not None:
             state.update(zone_state)
         return CoolingStep(
-            power_w={
-                "chillers": chiller_w,
-                "crah_fans": fan_w,
-                "chw_pumps": chw_pumps_w,
-                "cw_pumps": cw_pumps_w,
-                "tower_fans": tower_w,
-                "drycooler_fans": dry_w,
-                "liquid_pumps": liquid_pumps_w,
-                "auxiliary": self._auxiliary_w,
-            },
+            power_w=_plant_power_w(chiller_w, fan_w, chw_pumps_w, cw_pumps_w, tower_w, dry_w, liquid_pumps_w,
+                                   self._auxiliary_w),
             losses_w=loss_w,
             state=state,
             accelerator_cap_fraction=cap,
@@ -814,16 +821,8 @@ class PlantCooling:
             **zone_state,
         }
         return CoolingSeries(
-            power_w={
-                "chillers": chiller_w,
-                "crah_fans": fan_w,
-                "chw_pumps": chw_pumps_w,
-                "cw_pumps": cw_pumps_w,
-                "tower_fans": tower_w,
-                "drycooler_fans": dry_w,
-                "liquid_pumps": liquid_pumps_w,
-                "auxiliary": np.full(n, self._auxiliary_w),
-            },
+            power_w=_plant_power_w(chiller_w, fan_w, chw_pumps_w, cw_pumps_w, tower_w, dry_w, liquid_pumps_w,
+                                   np.full(n, self._auxiliary_w)),
             losses_w=loss_w,
             state=state,
             accelerator_cap_fraction=cap,

@@ -431,20 +431,8 @@ class Supply:
         grid_ren, grid_cf = (grid_import * ren_frac, grid_import * cf_frac) if grid_import > 0 else (0.0, 0.0)
         self._book(t0, dt, demand, grid_import, export, pv, wind, ppa, renewable_used, curtailed,
                    charge_ren + charge_grid, discharge, loss_w, renewable_to_load, carbon, cost, grid_ren, grid_cf)
-        flows = {
-            "grid_import_w": grid_import,
-            "grid_export_w": export,
-            "pv_w": pv,
-            "wind_w": wind,
-            "renewable_used_w": renewable_used,
-            "curtailed_w": curtailed,
-            "battery_charge_w": charge_ren + charge_grid,
-            "battery_discharge_w": discharge,
-            "ppa_w": ppa,
-        }
-        if self._fractions_known:  # the grid import that was renewable / carbon-free (location-based)
-            flows["grid_renewable_w"] = grid_ren
-            flows["grid_carbon_free_w"] = grid_cf
+        flows = self._flows(grid_import, export, pv, wind, renewable_used, curtailed, charge_ren + charge_grid,
+                            discharge, ppa, grid_ren, grid_cf)
         return SupplyStep(
             flows_w=flows,
             carbon_g_per_s=float(carbon),
@@ -525,20 +513,8 @@ class Supply:
         charge = charge_ren + charge_grid
         self._book_series(t0, dt, demand, grid_import, export, pv, wind, ppa, renewable_used, curtailed, charge,
                           discharge, loss_w, renewable_to_load, carbon, cost, grid_ren, grid_cf)
-        flows = {
-            "grid_import_w": grid_import,
-            "grid_export_w": export,
-            "pv_w": pv,
-            "wind_w": wind,
-            "renewable_used_w": renewable_used,
-            "curtailed_w": curtailed,
-            "battery_charge_w": charge,
-            "battery_discharge_w": discharge,
-            "ppa_w": ppa,
-        }
-        if self._fractions_known:
-            flows["grid_renewable_w"] = grid_ren
-            flows["grid_carbon_free_w"] = grid_cf
+        flows = self._flows(grid_import, export, pv, wind, renewable_used, curtailed, charge, discharge, ppa,
+                            grid_ren, grid_cf)
         state = {"battery_soc_kwh": soc_j / J_PER_KWH, "carbon_intensity_g_per_kwh": ci}
         if self._fractions_known:
             state["grid_renewable_fraction"] = ren_frac
@@ -676,6 +652,25 @@ class Supply:
         if e < green_j:
             green_j = e
         return charge_ren, charge_grid, discharge, surplus, gf, e, green_j
+
+    def _flows(self, grid_import: Any, export: Any, pv: Any, wind: Any, renewable_used: Any, curtailed: Any,
+               charge: Any, discharge: Any, ppa: Any, grid_ren: Any, grid_cf: Any) -> dict[str, Any]:
+        """The supply flows (W) of a step, or of many (arrays): the same keys on both paths."""
+        flows = {
+            "grid_import_w": grid_import,
+            "grid_export_w": export,
+            "pv_w": pv,
+            "wind_w": wind,
+            "renewable_used_w": renewable_used,
+            "curtailed_w": curtailed,
+            "battery_charge_w": charge,
+            "battery_discharge_w": discharge,
+            "ppa_w": ppa,
+        }
+        if self._fractions_known:  # the grid import that was renewable / carbon-free (location-based)
+            flows["grid_renewable_w"] = grid_ren
+            flows["grid_carbon_free_w"] = grid_cf
+        return flows
 
     def _book(self, t0: float, dt: float, demand: float, grid_import: float, export: float, pv: float,
               wind: float, ppa: float, renewable_used: float, curtailed: float, charge: float,
