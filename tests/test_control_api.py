@@ -53,3 +53,42 @@ def test_the_documented_control_holds_large_jobs_until_night(doc_control):
     assert jobs.loc["small", "start_s"] == pytest.approx(60.0)
     assert jobs.loc["big", "start_s"] == pytest.approx(10 * 3600.0)
     assert jobs.loc["big", "end_s"] - jobs.loc["big", "start_s"] == pytest.approx(3600.0, rel=1e-6)
+
+
+def test_it_power_at_a_common_cap_is_the_same_with_the_placement_free_memo():
+    """ControlContext.it_power_w(f) answers jobs whose compute share no placement can change from a
+    memo keyed by every input; the answer must equal the unmemoised sum over every accelerator:
+    idle slots + hosts + each job's accelerators at the cap f x TDP (checkpointing and plain jobs,
+    a job paused for a restore, several caps). Hand check: with nothing running on 2 DGX H100
+    nodes IT is the idle power of 16 GPUs and 2 hosts whatever f."""
+    from sim.engine.world import World
+    from wattsim_testing import tiny_scenario
+
+    jobs = [{"name": "plain", "submit": 0, "accelerators": 8, "flops": 1e21},
+            {"name": "ckpt", "submit": 0, "accelerators": 4, "flops": 1e21, "checkpoint_interval": "1h",
+             "checkpoint_time": "5min"},
+            {"name": "capped", "submit": 0, "accelerators": 2, "flops": 1e21, "power_cap_w": 450}]
+    world = World(load_scenario(tiny_scenario(workload={"jobs": jobs})))
+    ctx = world.scheduler.control_context
+    idle = ctx.it_power_w(0.5)
+    node = world.nodes[0]
+    nt = node.node_type
+    assert idle == pytest.approx(2 * (8 * node.curve.idle_w + nt.host_idle_w))
+    world.env.process(world._arrivals())  # what World.run starts, then stop at 600 s
+    world.env.run(until=600.0)
+    rt = world.runtime
+    running = list(rt.running.values())
+    assert len(running) == 3
+    running[1].paused = True  # as during a restore: compute share 0
+    for f in (0.0, 0.3, 0.55, 0.8, 1.0):
+        def cap_of(n, j, f=f):
+            return world.caps.cap_w(n, j, site_fraction=f)
+        expected = 0.0
+        for n in world.nodes:
+            used = sum(c for c, _ in n.jobs.values())
+            acc = sum(c * rt._power_each_w(rt_job, n, cap_of, rt._rates(rt_job, cap_of)[1])
+                      for rt_job in running for m, c in rt_job.placement if m is n)
+            expected += acc + (n.slots - used) * n.curve.idle_w + n.node_type.host_idle_w \
+                + (n.node_type.host_busy_w - n.node_type.host_idle_w) * used / n.slots
+        assert ctx.it_power_w(f) == pytest.approx(expected, rel=1e-12)
+        assert ctx.it_power_w(f) == ctx.it_power_w(f)  # the memo answers the second call the same

@@ -252,6 +252,7 @@ class TrainingRuntime:
         self.async_staleness = DEFAULT_STALENESS  # (kappa, max factor, SSP bound), set by the network
         self.running: dict[int, Job] = {}
         self._flops_memo: dict[tuple, float] = {}
+        self._power_memo: dict[tuple, float] = {}
         self.on_complete: Callable[[Job], None] = lambda job: None
         self.completions = CompletionClock(env, self._maybe_done)
 
@@ -339,9 +340,44 @@ class TrainingRuntime:
             return w.checkpoint_interval_s / (w.checkpoint_interval_s + w.checkpoint_time_s)
         return 1.0
 
-    def power_each_w(self, job: Job, node: Node, cap_of: CapOf) -> float:
-        """Mean power of one of the job's accelerators on `node` if the caps were `cap_of`; changes nothing."""
-        return self._power_each_w(job, node, cap_of, self._rates(job, cap_of)[1])
+    def power_each_w(self, job: Job, node: Node, cap_of: CapOf, compute_share: float | None = None) -> float:
+        """Mean power of one of the job's accelerators on `node` if the caps were `cap_of`; changes nothing.
+
+        `compute_share`: the job's compute share under those caps, when the caller has it
+        (`compute_share_under`); else it is computed here. A job whose share does not depend
+        on where it runs (`fixed_compute_share`) is answered from a memo keyed by every input.
+        """
+        if compute_share is None:
+            fixed = self.fixed_compute_share(job)
+            if fixed is not None:
+                w = job.work
+                cap = cap_of(node, job)
+                key = (id(node.curve), id(node.accelerator), cap, fixed, w.gamma, w.achieved_flops_per_accelerator,
+                       w.mfu, w.layout, w.roofline, w.flops_per_sample, w.batch_per_accelerator,
+                       w.checkpoint_interval_s, w.checkpoint_time_s)
+                memo = self._power_memo
+                v = memo.get(key)
+                if v is None:
+                    v = self._power_each_w(job, node, cap_of, fixed)
+                    if len(memo) >= _MEMO_MAX:
+                        memo.clear()
+                    memo[key] = v
+                return v
+        share = self._rates(job, cap_of)[1] if compute_share is None else compute_share
+        return self._power_each_w(job, node, cap_of, share)
+
+    def fixed_compute_share(self, job: Job) -> float | None:
+        """The job's compute share when no cap or placement can change it: 0 while paused, 1 for a
+        synchronous job whose communication is not modelled; None otherwise."""
+        if job.paused or not job.placement:
+            return 0.0
+        if job.mode == "sync" and (self.comm is None or not job.work.flops_per_sample):
+            return 1.0
+        return None
+
+    def compute_share_under(self, job: Job, cap_of: CapOf) -> float:
+        """The job's compute share of a step if the caps were `cap_of` (one per job, whatever its nodes)."""
+        return self._rates(job, cap_of)[1]
 
     def _power_each_w(self, job: Job, node: Node, cap_of: CapOf | None = None,
                       compute_share: float | None = None) -> float:

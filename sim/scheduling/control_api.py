@@ -149,6 +149,7 @@ class ControlContext:
         if self._serving_it_w is not None:  # serving is never capped by a control: training yields to it
             total += self._serving_it_w()
         add = extra or {}
+        shares: dict[int, float] = {}  # a job's compute share under the caps asked: once per job, not per node
         for node in s.nodes:
             if not node.on:
                 continue
@@ -157,7 +158,13 @@ class ControlContext:
             for jid, (count, w) in node.jobs.items():
                 job = s.jobs_by_id.get(jid) if isinstance(jid, int) else None
                 if job is not None and cap_fraction is not None:
-                    w = rt.power_each_w(job, node, cap_of)
+                    if rt.fixed_compute_share(job) is not None:
+                        w = rt.power_each_w(job, node, cap_of)  # memoised: the answer depends on no placement
+                    else:
+                        share = shares.get(job.id)
+                        if share is None:
+                            share = shares[job.id] = rt.compute_share_under(job, cap_of)
+                        w = rt.power_each_w(job, node, cap_of, share)
                 used += count
                 acc += count * w
             more = add.get(node.index, 0)

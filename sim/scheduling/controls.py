@@ -87,6 +87,10 @@ class CarbonDefer:
         return start if start > now else None
 
 
+#: bisections of [0, 1] for the envelope's common cap fraction (precision 2^-40)
+_BISECTIONS = 40
+
+
 class PowerEnvelope:
     """Keep cluster IT power under a site limit with a common cap and admission."""
 
@@ -122,19 +126,25 @@ class PowerEnvelope:
             self.rejected += 1
         return ok
 
+    def highest_fraction(self, limit: float) -> float:
+        """The highest common cap fraction f in [0, 1] with IT(f) <= limit, to within 2^-40:
+        40 bisections of [0, 1] (IT(f) is continuous and non-decreasing in f; it can be flat,
+        with the answer at a kink, where faster root finders degrade to bisection anyway)."""
+        it = self.ctx.it_power_w
+        if it(1.0) <= limit:
+            return 1.0
+        lo, hi = 0.0, 1.0
+        for _ in range(_BISECTIONS):
+            mid = 0.5 * (lo + hi)
+            if it(mid) <= limit:
+                lo = mid
+            else:
+                hi = mid
+        return lo
+
     def after_change(self) -> None:
         limit = self.limit_w()
-        lo, hi = 0.0, 1.0
-        if self.ctx.it_power_w(1.0) <= limit:
-            f = 1.0
-        else:
-            for _ in range(40):
-                mid = 0.5 * (lo + hi)
-                if self.ctx.it_power_w(mid) <= limit:
-                    lo = mid
-                else:
-                    hi = mid
-            f = lo
+        f = self.highest_fraction(limit)
         if f != self.fraction:
             self.fraction = f
             self.ctx.set_cap_fraction(self, f)
