@@ -61,8 +61,9 @@ def test_it_power_at_a_common_cap_is_the_same_with_the_placement_free_memo():
     idle slots + hosts + each job's accelerators at the cap f x TDP (checkpointing and plain jobs,
     a job paused for a restore, several caps). Hand check: with nothing running on 2 DGX H100
     nodes IT is the idle power of 16 GPUs and 2 hosts whatever f."""
-    from sim.engine.world import World
     from wattsim_testing import tiny_scenario
+
+    from sim.engine.world import World
 
     jobs = [{"name": "plain", "submit": 0, "accelerators": 8, "flops": 1e21},
             {"name": "ckpt", "submit": 0, "accelerators": 4, "flops": 1e21, "checkpoint_interval": "1h",
