@@ -342,6 +342,21 @@ def precompute(config: PlantCoolingConfig, weather: Weather) -> PlantArrays:
     return PlantArrays(dry_c, wet_c, cop, free, liquid_cop, liquid_free)
 
 
+def _plant_state(outdoor_temp_c: Any, wet_bulb_c: Any, supply_temp_c: Any, hall_temp_c: Any, inlet_temp_c: Any,
+                 cop: Any, heat_load_w: Any, heat_removed_w: Any) -> dict[str, Any]:
+    """The cooling plant's readings of a step, or of many (arrays): the same keys on both paths."""
+    return {
+        "outdoor_temp_c": outdoor_temp_c,
+        "wet_bulb_c": wet_bulb_c,
+        "supply_temp_c": supply_temp_c,
+        "hall_temp_c": hall_temp_c,
+        "inlet_temp_c": inlet_temp_c,
+        "cop": cop,
+        "heat_load_w": heat_load_w,
+        "heat_removed_w": heat_removed_w,
+    }
+
+
 def _plant_power_w(chillers: Any, crah_fans: Any, chw_pumps: Any, cw_pumps: Any, tower_fans: Any,
                    drycooler_fans: Any, liquid_pumps: Any, auxiliary: Any) -> dict[str, Any]:
     """The cooling plant's parts (W) of a step, or of many (arrays): the same keys on both paths."""
@@ -596,16 +611,8 @@ class PlantCooling:
 
         heat_total_w = coil_w + liquid_heat_w
         free_fraction = (free_air_w + free_liquid_w) / heat_total_w if heat_total_w > 0 else float(free)
-        state = {
-            "outdoor_temp_c": float(a.outdoor_temp_c[k]),
-            "wet_bulb_c": float(a.wet_bulb_c[k]),
-            "supply_temp_c": supply_c,
-            "hall_temp_c": temp1,
-            "inlet_temp_c": inlet_c,
-            "cop": cop,
-            "heat_load_w": air_heat_w + liquid_heat_w,
-            "heat_removed_w": removed_w + liquid_heat_w,
-        }
+        state = _plant_state(float(a.outdoor_temp_c[k]), float(a.wet_bulb_c[k]), supply_c, temp1, inlet_c, cop,
+                             air_heat_w + liquid_heat_w, removed_w + liquid_heat_w)
         if zone_caps is not None:
             state.update(zone_state)
         return CoolingStep(
@@ -809,17 +816,9 @@ class PlantCooling:
         heat_total_w = coil_w + liquid_heat_w
         with np.errstate(divide="ignore", invalid="ignore"):
             free_fraction = np.where(heat_total_w > 0, (free_air_w + free_liquid_w) / heat_total_w, free)
-        state = {
-            "outdoor_temp_c": a.outdoor_temp_c[k],
-            "wet_bulb_c": a.wet_bulb_c[k],
-            "supply_temp_c": supply_c,
-            "hall_temp_c": temp1,
-            "inlet_temp_c": inlet_c,
-            "cop": cop,
-            "heat_load_w": air_heat_w + liquid_heat_w,
-            "heat_removed_w": removed_w + liquid_heat_w,
-            **zone_state,
-        }
+        state = _plant_state(a.outdoor_temp_c[k], a.wet_bulb_c[k], supply_c, temp1, inlet_c, cop,
+                             air_heat_w + liquid_heat_w, removed_w + liquid_heat_w)
+        state.update(zone_state)
         return CoolingSeries(
             power_w=_plant_power_w(chiller_w, fan_w, chw_pumps_w, cw_pumps_w, tower_w, dry_w, liquid_pumps_w,
                                    np.full(n, self._auxiliary_w)),
