@@ -92,4 +92,3 @@ def test_it_power_at_a_common_cap_is_the_same_with_the_placement_free_memo():
             expected += acc + (n.slots - used) * n.curve.idle_w + n.node_type.host_idle_w \
                 + (n.node_type.host_busy_w - n.node_type.host_idle_w) * used / n.slots
         assert ctx.it_power_w(f) == pytest.approx(expected, rel=1e-12)
-        assert ctx.it_power_w(f) == ctx.it_power_w(f)  # the memo answers the second call the same
