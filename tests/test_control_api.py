@@ -75,7 +75,7 @@ def test_it_power_at_a_common_cap_is_the_same_with_the_placement_free_memo():
     node = world.nodes[0]
     nt = node.node_type
     assert idle == pytest.approx(2 * (8 * node.curve.idle_w + nt.host_idle_w))
-    world.env.process(world._arrivals())  # what World.run starts, then stop at 600 s
+    world.start_arrivals()  # what World.run starts, then stop at 600 s
     world.env.run(until=600.0)
     rt = world.runtime
     running = list(rt.running.values())

@@ -133,7 +133,7 @@ def placed(placement, jobs, nodes=4, **kw):
     doc = tiny_scenario(cluster={"nodes": nodes, "node_type": "dgx-h100"},
                         workload={"jobs": jobs}, scheduler={"placement": placement, **kw})
     w = World(load_scenario(doc))
-    w.env.process(w._arrivals())
+    w.start_arrivals()
     w.env.run(until=1)
     return {x.name: sorted((n.index, c) for n, c in x.placement) for x in w.jobs}
 
@@ -170,7 +170,7 @@ def test_heterogeneity_aware_picks_the_fastest_accelerator():
                                            {"node_type": "dgx-h100", "nodes": 2}]},
                         workload={"jobs": doc_jobs}, scheduler={"placement": "heterogeneity"})
     w = World(load_scenario(doc))
-    w.env.process(w._arrivals())
+    w.start_arrivals()
     w.env.run(until=1)
     assert [n.accelerator.key for n, _ in w.jobs[0].placement] == ["h100"]
 

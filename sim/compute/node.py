@@ -213,10 +213,12 @@ class Node:
         the node's segments on every change.
         """
         meter = self._meter
+        now = meter.now()
+        book = meter.set
         if not self.on:
-            meter.set(self.acc_channel, 0.0)
-            meter.set(self.host_channel, 0.0)
-            meter.set(self.busy_channel, 0.0)
+            book(self.acc_channel, 0.0, now)
+            book(self.host_channel, 0.0, now)
+            book(self.busy_channel, 0.0, now)
             return
         nt = self.node_type
         used = 0
@@ -224,6 +226,6 @@ class Node:
         for count, w in self.jobs.values():
             used += count
             acc_w += count * w
-        meter.set(self.acc_channel, acc_w + (self.slots - used) * self.curve.idle_w)
-        meter.set(self.host_channel, nt.host_idle_w + (nt.host_busy_w - nt.host_idle_w) * used / self.slots)
-        meter.set(self.busy_channel, float(used))
+        book(self.acc_channel, acc_w + (self.slots - used) * self.curve.idle_w, now)
+        book(self.host_channel, nt.host_idle_w + (nt.host_busy_w - nt.host_idle_w) * used / self.slots, now)
+        book(self.busy_channel, float(used), now)

@@ -344,27 +344,14 @@ class TrainingRuntime:
         """Mean power of one of the job's accelerators on `node` if the caps were `cap_of`; changes nothing.
 
         `compute_share`: the job's compute share under those caps, when the caller has it
-        (`compute_share_under`); else it is computed here. A job whose share does not depend
-        on where it runs (`fixed_compute_share`) is answered from a memo keyed by every input.
+        (`compute_share_under`); else it is computed here (answered without rating the job
+        when no cap or placement can change it: `fixed_compute_share`).
         """
         if compute_share is None:
-            fixed = self.fixed_compute_share(job)
-            if fixed is not None:
-                w = job.work
-                cap = cap_of(node, job)
-                key = (id(node.curve), id(node.accelerator), cap, fixed, w.gamma, w.achieved_flops_per_accelerator,
-                       w.mfu, w.layout, w.roofline, w.flops_per_sample, w.batch_per_accelerator,
-                       w.checkpoint_interval_s, w.checkpoint_time_s)
-                memo = self._power_memo
-                v = memo.get(key)
-                if v is None:
-                    v = self._power_each_w(job, node, cap_of, fixed)
-                    if len(memo) >= _MEMO_MAX:
-                        memo.clear()
-                    memo[key] = v
-                return v
-        share = self._rates(job, cap_of)[1] if compute_share is None else compute_share
-        return self._power_each_w(job, node, cap_of, share)
+            compute_share = self.fixed_compute_share(job)
+            if compute_share is None:
+                compute_share = self._rates(job, cap_of)[1]
+        return self._power_each_w(job, node, cap_of, compute_share)
 
     def fixed_compute_share(self, job: Job) -> float | None:
         """The job's compute share when no cap or placement can change it: 0 while paused, 1 for a
@@ -381,9 +368,18 @@ class TrainingRuntime:
 
     def _power_each_w(self, job: Job, node: Node, cap_of: CapOf | None = None,
                       compute_share: float | None = None) -> float:
-        """Mean power of one of the job's accelerators on `node`."""
+        """Mean power of one of the job's accelerators on `node` (memoised: every input of the
+        answer is in the key; power models are pure functions)."""
         cap = (cap_of or self._cap_w)(node, job)
         share = job.compute_share if compute_share is None else compute_share
+        w = job.work
+        key = (id(node.curve), id(node.accelerator), cap, share, w.achieved_flops_per_accelerator, w.mfu,
+               w.layout, w.roofline, w.flops_per_sample, w.batch_per_accelerator, w.checkpoint_interval_s,
+               w.checkpoint_time_s)
+        memo = self._power_memo
+        v = memo.get(key)
+        if v is not None:
+            return v
         kw = self._power_kw(job, node)
         p_run = node.curve.power_w(share, cap, **kw)
         duty = self._checkpoint_duty(job)
@@ -391,8 +387,13 @@ class TrainingRuntime:
             p_c = node.curve.compute_power_w(cap, **kw)
             p_ckpt = getattr(node.curve, "wait_w", node.curve.idle_w + (p_c - node.curve.idle_w) * WAIT_ACTIVITY)
             p_ckpt = min(p_ckpt, p_c)
-            return duty * p_run + (1.0 - duty) * p_ckpt
-        return p_run
+            v = duty * p_run + (1.0 - duty) * p_ckpt
+        else:
+            v = p_run
+        if len(memo) >= _MEMO_MAX:
+            memo.clear()
+        memo[key] = v
+        return v
 
     # -- lifecycle -------------------------------------------------------------
     def start(self, job: Job, placement: list[tuple[Node, int]]) -> None:

@@ -96,6 +96,13 @@ class Meter:
         # attribution: owner -> integral of the power_w it was credited with
         self.attributed_j: dict[Hashable, float] = {}
         self.changes = 0
+        # counters (`counter`, `bump`): changes logged in O(1), booked in bulk when read (`_settle`)
+        self._counters: set[int] = set()
+        self._counter_cats: set[str] = set()
+        self._booked: dict[int, float] = {}  # counter -> value booked in the ledger so far
+        self._pend_t = array("d")
+        self._pend_ch = array("i")
+        self._pend_delta = array("d")
 
     # -- channels ---------------------------------------------------------
     def channel(
@@ -131,6 +138,49 @@ class Meter:
         if initial:
             self.set(idx, initial, now)
         return idx
+
+    def counter(self, name: str, category: str, **tags: object) -> int:
+        """Open a `level` channel that only `bump` changes (a count: jobs queued, running).
+
+        A bump is logged in O(1) (time, delta); the ledger books a counter's pending
+        bumps in bulk (`set_series`, exact: the values are sums of integers) when any
+        reader needs it: its integral or value, its category's, the log, or `close_all`.
+        Nothing else may `set` a counter, nor a channel of a counter's category.
+        """
+        ch = self.channel(name, category, quantity="level", **tags)
+        self._counters.add(ch)
+        self._counter_cats.add(category)
+        self._booked[ch] = 0.0
+        return ch
+
+    def bump(self, ch: int, delta: float, t: float) -> None:
+        """Change counter `ch` by `delta` at time `t` (not before its last bump)."""
+        self._pend_t.append(t)
+        self._pend_ch.append(ch)
+        self._pend_delta.append(delta)
+        self._value[ch] += delta
+
+    def _settle(self, t: float | None = None) -> None:
+        """Book the counters' pending bumps into the ledger, through `t` (default now)."""
+        if not self._pend_t:
+            return
+        times = np.frombuffer(self._pend_t, dtype=np.float64)
+        chans = np.frombuffer(self._pend_ch, dtype=np.int32)
+        deltas = np.frombuffer(self._pend_delta, dtype=np.float64)
+        end = max(self._clock() if t is None else t, float(times[-1]))
+        for ch in np.unique(chans).tolist():
+            mask = chans == ch
+            values = self._booked[ch] + np.cumsum(deltas[mask])
+            self._value[ch] = self._booked[ch]  # set_series starts from the booked value
+            self.set_series(ch, times[mask], values, end)
+            self._booked[ch] = self._value[ch]
+        self._pend_t = array("d")
+        self._pend_ch = array("i")
+        self._pend_delta = array("d")
+
+    def now(self) -> float:
+        """The ledger's clock (the simulation's now)."""
+        return self._clock()
 
     def index(self, name: str) -> int:
         return self._by_name[name]
@@ -267,6 +317,8 @@ class Meter:
     def integral(self, ch: int, t: float | None = None) -> float:
         """Exact integral of a channel from its opening to `t` (default now)."""
         now = self._clock() if t is None else t
+        if ch in self._counters:
+            self._settle(now)
         return self._integral[ch] + self._value[ch] * (now - self._since[ch])
 
     def category_integral(self, category: str, t: float | None = None) -> float:
@@ -275,6 +327,8 @@ class Meter:
         if c is None:
             return 0.0
         now = self._clock() if t is None else t
+        if category in self._counter_cats:
+            self._settle(now)
         return self._cat_integral[c] + self._cat_value[c] * (now - self._cat_clock[c])
 
     def group_index(self, category: str, zone: object) -> int:
@@ -300,6 +354,7 @@ class Meter:
 
     def close_all(self, t: float) -> None:
         """Close every segment at `t` so per-channel and per-owner integrals are final."""
+        self._settle(t)
         for ch in range(len(self.channels)):
             if self._since[ch] < t:
                 self._close(ch, t, self._value[ch], self._since[ch])
@@ -314,6 +369,7 @@ class Meter:
 
     def totals(self) -> pd.DataFrame:
         """One row per channel: name, category, quantity, tags, integral."""
+        self._settle()
         rows = []
         for c in self.channels:
             rows.append(
@@ -325,6 +381,7 @@ class Meter:
     # -- binned time series --------------------------------------------------
     def log(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The change log as numpy arrays (time, channel, delta); views, no copy."""
+        self._settle()
         return (
             np.frombuffer(self._log_t, dtype=np.float64) if len(self._log_t) else np.empty(0),
             np.frombuffer(self._log_ch, dtype=np.int32) if len(self._log_ch) else np.empty(0, np.int32),

@@ -119,7 +119,8 @@ class Plant:
         self._it_cum_j = 0.0
         self._cap_fraction = 1.0
         # accelerators busy while a thermal limit holds (throttled accelerator-hours)
-        self._busy_ch = meter.index("busy_accelerators") if meter.has("busy_accelerators") else None
+        # read as the nodes' busy slots (category node_busy), kept live, not the scheduler's counter
+        self._has_busy = meter.has("busy_accelerators")
         self._busy_cum = 0.0
         # thermal zones: running integrals of (accelerator, host, node_busy) per zone
         self._zones = int(getattr(cooling, "zones", 1))
@@ -276,8 +277,8 @@ class Plant:
             self._segments.append((layout, array("d")))
         buf = self._segments[-1][1]
         throttled = 0.0  # mean accelerators that ran under the thermal limit in this step
-        if self._busy_ch is not None:
-            busy_cum = m.integral(self._busy_ch, t1)
+        if self._has_busy:
+            busy_cum = m.category_integral("node_busy", t1)
             if self._cap_fraction < 1.0:
                 throttled = (busy_cum - self._busy_cum) / dt
                 if zone_busy is not None and self._zone_caps is not None:  # only throttled zones

@@ -11,9 +11,11 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from functools import partial
 
 import numpy as np
 import simpy
+from simpy.core import URGENT
 
 from sim.catalog import Catalog, load_catalog
 from sim.compute.node import Node
@@ -282,17 +284,33 @@ class World:
         self.scheduler._controls_changed()
 
     # -- running -----------------------------------------------------------------
-    def _arrivals(self):
-        for job in self.jobs:
-            if job.submit_s >= self.scenario.horizon_s:
-                break
-            delay = job.submit_s - self.env.now
-            if delay > 0:
-                yield self.env.timeout(delay)
+    def start_arrivals(self) -> None:
+        """Schedule the jobs' arrivals (`run` does; a test that steps the world by hand may)."""
+        first = simpy.Event(self.env)  # urgent at now, as a process's start would be
+        first._ok, first._value = True, None
+        first.callbacks.append(lambda _e: self._arrive(0))
+        self.env.schedule(first, URGENT)
+
+    def _arrive(self, i: int, _event: object = None) -> None:
+        """Submit every job due now from `self.jobs[i]` on, then wait for the next one (one
+        event per arrival instant, no process)."""
+        env = self.env
+        jobs = self.jobs
+        horizon = self.scenario.horizon_s
+        submit = self.scheduler.submit
+        now = env.now
+        while i < len(jobs):
+            job = jobs[i]
+            if job.submit_s >= horizon:
+                return
+            if job.submit_s > now:
+                env.timeout(job.submit_s - now).callbacks.append(partial(self._arrive, i))
+                return
             # now + (submit - now) can miss submit by an ulp: the job arrives now, so a
             # start at this instant never reads as a negative wait
-            job.submit_s = float(self.env.now)
-            self.scheduler.submit(job)
+            job.submit_s = float(now)
+            submit(job)
+            i += 1
 
     def _job_ended(self) -> None:
         self._outstanding -= 1
@@ -323,7 +341,7 @@ class World:
         env = self.env
         if wall_limit_s is not None:
             env.deadline = t_wall + wall_limit_s
-        env.process(self._arrivals())
+        self.start_arrivals()
         env.process(self.plant.run())
         self._serving_done = False
         if self.serving is not None:

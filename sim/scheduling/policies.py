@@ -60,19 +60,30 @@ class FreeIndex:
         self._free = [-1] * len(self.nodes)
         self.buckets = [[] for _ in range(self.max_slots + 1)]
         self.whole = []
-        self.pool_buckets = {p: [[] for _ in range(self.max_slots + 1)] for p in self.pools}
-        self.pool_whole = {p: [] for p in self.pools}
+        # one pool: its buckets are the overall ones (the same lists, kept once)
+        self._one_pool = len(self.pools) == 1
+        if self._one_pool:
+            self.pool_buckets = {self.pools[0]: self.buckets}
+            self.pool_whole = {self.pools[0]: self.whole}
+        else:
+            self.pool_buckets = {p: [[] for _ in range(self.max_slots + 1)] for p in self.pools}
+            self.pool_whole = {p: [] for p in self.pools}
         self.total_free = self.capacity = 0
         self._busy = [0] * len(self.nodes)
         for i in range(len(self.nodes)):
             self.update(i)
 
     def _remove(self, i: int, f: int) -> None:
-        p = self.pool_of[i]
-        for lst in (self.buckets[f], self.pool_buckets[p][f]):
+        lst = self.buckets[f]
+        del lst[bisect.bisect_left(lst, i)]
+        if not self._one_pool:
+            lst = self.pool_buckets[self.pool_of[i]][f]
             del lst[bisect.bisect_left(lst, i)]
         if f == self.slots[i]:
-            for lst in (self.whole, self.pool_whole[p]):
+            lst = self.whole
+            del lst[bisect.bisect_left(lst, i)]
+            if not self._one_pool:
+                lst = self.pool_whole[self.pool_of[i]]
                 del lst[bisect.bisect_left(lst, i)]
             self.group_whole[self.group_of[i]] -= 1
         self.total_free -= f
@@ -80,12 +91,13 @@ class FreeIndex:
         self.group_free[self.group_of[i]] -= f
 
     def _add(self, i: int, f: int) -> None:
-        p = self.pool_of[i]
         bisect.insort(self.buckets[f], i)
-        bisect.insort(self.pool_buckets[p][f], i)
+        if not self._one_pool:
+            bisect.insort(self.pool_buckets[self.pool_of[i]][f], i)
         if f == self.slots[i]:
             bisect.insort(self.whole, i)
-            bisect.insort(self.pool_whole[p], i)
+            if not self._one_pool:
+                bisect.insort(self.pool_whole[self.pool_of[i]], i)
             self.group_whole[self.group_of[i]] += 1
         self.total_free += f
         self.capacity += self.slots[i]

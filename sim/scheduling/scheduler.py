@@ -144,9 +144,10 @@ class Scheduler:
         self._requeue_wakes = True  # False while a preemptive pass preempts and restarts
         self._next_review: float | None = None
         self._meter = meter
-        self._queued_ch = meter.channel("jobs_queued", "jobs", quantity="level")
-        self._running_ch = meter.channel("jobs_running", "jobs", quantity="level")
-        self._busy_ch = meter.channel("busy_accelerators", "jobs", quantity="level")
+        # counts booked in bulk by the ledger (`Meter.counter`): O(1) per job event
+        self._queued_ch = meter.counter("jobs_queued", "jobs")
+        self._running_ch = meter.counter("jobs_running", "jobs")
+        self._busy_ch = meter.counter("busy_accelerators", "jobs")
         self.controls: list[Any] = []
         self.saver: Any = None
         self.failures: Any = None
@@ -214,9 +215,10 @@ class Scheduler:
             self._release_dependents(job)
             self.on_idle()
             return
+        now = self.env.now
         job.state = JobState.QUEUED
-        self._meter.add(self._queued_ch, 1)
-        self.enqueued_s[job.id] = self.env.now
+        self._meter.bump(self._queued_ch, 1, now)
+        self.enqueued_s[job.id] = now
         for c in self.controls:
             hold = getattr(c, "hold_until", None)
             t = hold(self.control_context.view(job)) if hold else None
@@ -283,9 +285,10 @@ class Scheduler:
             self.wake()
 
     def _completed(self, job: Job) -> None:
+        now = self.env.now
         self._epoch[job.id] = self._epoch.get(job.id, 0) + 1
-        self._meter.add(self._running_ch, -1)
-        self._meter.add(self._busy_ch, -job.accelerators)
+        self._meter.bump(self._running_ch, -1, now)
+        self._meter.bump(self._busy_ch, -job.accelerators, now)
         self._release_nodes(job)
         self._release_dependents(job)
         self.wake()
@@ -375,9 +378,9 @@ class Scheduler:
         self._seg[job.id] = (job.done_flops, att, now)
         if restore:
             self.env.timeout(load_s).callbacks.append(partial(self._restored, job, epoch))
-        self._meter.add(self._running_ch, 1)
-        self._meter.add(self._busy_ch, job.accelerators)
-        self._meter.add(self._queued_ch, -1)
+        self._meter.bump(self._running_ch, 1, now)
+        self._meter.bump(self._busy_ch, job.accelerators, now)
+        self._meter.bump(self._queued_ch, -1, now)
         for i, _ in placement:
             self.node_changed(i)
         self._controls_changed()
@@ -617,14 +620,15 @@ class Scheduler:
         job.paused = False
         self._epoch[job.id] = self._epoch.get(job.id, 0) + 1
         seg = self._seg.pop(job.id, None)
-        self.last_run_s[job.id] = self.env.now - seg[2] if seg else 0.0
+        now = self.env.now
+        self.last_run_s[job.id] = now - seg[2] if seg else 0.0
         job.state = JobState.QUEUED
         self._needs_restore.add(job.id)
-        self.enqueued_s[job.id] = self.env.now
+        self.enqueued_s[job.id] = now
         self._enqueue(job)
-        self._meter.add(self._running_ch, -1)
-        self._meter.add(self._busy_ch, -job.accelerators)
-        self._meter.add(self._queued_ch, 1)
+        self._meter.bump(self._running_ch, -1, now)
+        self._meter.bump(self._busy_ch, -job.accelerators, now)
+        self._meter.bump(self._queued_ch, 1, now)
         self._release_nodes(job)
         if self._requeue_wakes:
             self.wake()
