@@ -100,6 +100,7 @@ class Meter:
         self._counters: set[int] = set()
         self._counter_cats: set[str] = set()
         self._booked: dict[int, float] = {}  # counter -> value booked in the ledger so far
+        self._series_memo: tuple[np.ndarray, float, np.ndarray] | None = None  # (starts, end, dts)
         self._pend_t = array("d")
         self._pend_ch = array("i")
         self._pend_delta = array("d")
@@ -242,17 +243,25 @@ class Meter:
         values = np.asarray(values, dtype=np.float64)
         if len(starts) == 0:
             return
-        if starts[0] < self._since[ch] or np.any(np.diff(starts) < 0) or end < starts[-1]:
+        if starts[0] < self._since[ch] or end < starts[-1]:
             raise MeterError(f"channel {self.channels[ch].name!r}: series times go backwards")
+        memo = self._series_memo  # the plant books many channels on one step grid: check it once
+        if memo is not None and memo[0] is starts and memo[1] == end:
+            dts = memo[2]
+        else:
+            if np.any(np.diff(starts) < 0):
+                raise MeterError(f"channel {self.channels[ch].name!r}: series times go backwards")
+            dts = np.diff(np.append(starts, end))
+            self._series_memo = (starts, end, dts)
         if np.isnan(values).any():
             raise MeterError(f"channel {self.channels[ch].name!r}: value is NaN")
         old = self._value[ch]
         self._close(ch, float(starts[0]), old, self._since[ch])
-        dts = np.diff(np.append(starts, end))
-        self._integral[ch] += float(np.dot(values, dts))
-        deltas = np.diff(np.concatenate(([old], values)))
+        area = float(np.dot(values, dts))
+        self._integral[ch] += area
+        deltas = np.diff(values, prepend=old)
         keep = deltas != 0
-        n = int(keep.sum())
+        n = int(np.count_nonzero(keep))
         if n:
             self._log_t.frombytes(starts[keep].tobytes())
             self._log_ch.frombytes(np.full(n, ch, dtype=np.int32).tobytes())
@@ -260,18 +269,18 @@ class Meter:
             self.changes += n
         c = self._cat_of[ch]
         clock = self._cat_clock[c]
+        last = float(values[-1])
         # bring the category to `end`: the old value up to the series start, then the series
-        self._cat_integral[c] += self._cat_value[c] * (end - clock) + float(np.dot(values, dts)) \
-            - old * (end - float(starts[0]))
+        self._cat_integral[c] += self._cat_value[c] * (end - clock) + area - old * (end - float(starts[0]))
         self._cat_clock[c] = end
-        self._cat_value[c] += float(values[-1]) - old
+        self._cat_value[c] += last - old
         g = self._grp_of[ch]
         if g >= 0:  # the same for the channel's zone group
-            self._grp_integral[g] += self._grp_value[g] * (end - self._grp_clock[g]) \
-                + float(np.dot(values, dts)) - old * (end - float(starts[0]))
+            self._grp_integral[g] += self._grp_value[g] * (end - self._grp_clock[g]) + area \
+                - old * (end - float(starts[0]))
             self._grp_clock[g] = end
-            self._grp_value[g] += float(values[-1]) - old
-        self._value[ch] = float(values[-1])
+            self._grp_value[g] += last - old
+        self._value[ch] = last
         self._since[ch] = end
 
     def add(self, ch: int, delta: float, t: float | None = None) -> None:

@@ -126,7 +126,7 @@ class BatchedNetwork(Network):
         return self._recompute()
 
 
-@dataclass
+@dataclass(slots=True)
 class _Placed:
     """A job's footprint on the fabric, fixed while it holds its placement."""
 
@@ -205,6 +205,12 @@ class NetworkComm:
     # -- lifecycle (called by the runtime) ---------------------------------------
     def place(self, job: Job) -> None:
         """Put the job's collective on the network (shares recomputed at the end of the instant)."""
+        if len(job.placement) == 1:  # one node: no flows (most jobs of a cluster trace)
+            node, c = job.placement[0]
+            intra = self._intra_override if self._intra_override is not None \
+                else node.node_type.intra_node_bandwidth_bytes_per_s
+            self._placed[job.id] = _Placed([host_name(node.index)], [c], intra, False)
+            return
         hosts: list[str] = []
         counts: list[int] = []
         for node, c in job.placement:

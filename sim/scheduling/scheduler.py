@@ -191,8 +191,10 @@ class Scheduler:
 
     def add_jobs(self, jobs: Sequence[Job]) -> None:
         """Learn the run's jobs before they arrive: a predecessor may be submitted after its dependent."""
+        preds = {p for job in jobs for p in job.after}
         for job in jobs:
-            self._known[job.id] = job
+            if job.after or job.id in preds:
+                self._known[job.id] = job
             for p in job.after:
                 self._dependents.setdefault(p, []).append(job)
 
@@ -286,7 +288,13 @@ class Scheduler:
 
     def _completed(self, job: Job) -> None:
         now = self.env.now
-        self._epoch[job.id] = self._epoch.get(job.id, 0) + 1
+        # a completed job's entries go (a year holds a million jobs); without an epoch, any
+        # callback still pending for it (a restore) is stale
+        jid = job.id
+        self._epoch.pop(jid, None)
+        self._seg.pop(jid, None)
+        self.enqueued_s.pop(jid, None)
+        self.last_run_s.pop(jid, None)
         self._meter.bump(self._running_ch, -1, now)
         self._meter.bump(self._busy_ch, -job.accelerators, now)
         self._release_nodes(job)
