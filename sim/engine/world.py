@@ -12,10 +12,12 @@ import math
 import time
 from collections.abc import Callable
 from functools import partial
+from heapq import heappop
 
 import numpy as np
 import simpy
-from simpy.core import URGENT
+from simpy.core import URGENT, EmptySchedule, StopSimulation
+from simpy.events import EventPriority
 
 from sim.catalog import Catalog, load_catalog
 from sim.compute.node import Node
@@ -85,6 +87,7 @@ class CountingEnvironment(simpy.Environment):
         self.deadline = -math.inf
 
     def step(self) -> None:
+        """Process one event (`run` inlines the same loop)."""
         self.events_processed += 1
         if not self.events_processed & 255:
             self.poll()
@@ -97,6 +100,67 @@ class CountingEnvironment(simpy.Environment):
             self._at_instant = 0
             self._repeats.clear()
         super().step()
+
+    def run(self, until: float | simpy.Event | None = None) -> object:
+        """`simpy.Environment.run` with `step` inlined (two frames per event less): the same
+        events in the same order, the same stop on `until`, and the same counting, wall-clock
+        checks and same-instant guard as `step`."""
+        if until is not None:
+            if not isinstance(until, simpy.Event):
+                at = float(until)
+                if at <= self._now:
+                    raise ValueError(f"until ({at}) must be greater than the current simulation time")
+                stop_at = simpy.Event(self)
+                stop_at._ok, stop_at._value = True, None
+                self.schedule(stop_at, URGENT, at - self._now)
+                until = stop_at
+            elif until.callbacks is None:
+                return until.value
+            until.callbacks.append(StopSimulation.callback)
+        queue = self._queue
+        count = self.events_processed
+        try:
+            while True:
+                try:
+                    now, _, _, event = heappop(queue)
+                except IndexError:
+                    raise EmptySchedule from None
+                count += 1
+                if not count & 255:
+                    self.events_processed = count
+                    self.poll(now)
+                if now == self._instant:
+                    self._at_instant += 1
+                    if self._at_instant > SAME_INSTANT_EVENTS:
+                        self._now = now
+                        self._check_loop(event)
+                else:
+                    self._instant = now
+                    self._at_instant = 0
+                    if self._repeats:
+                        self._repeats.clear()
+                self._now = now
+                callbacks, event.callbacks = event.callbacks, None
+                try:
+                    for callback in callbacks:
+                        callback(event)
+                except StopSimulation:
+                    event.callbacks = callbacks[callbacks.index(callback) + 1:]
+                    self.schedule(event, EventPriority(-1))
+                    raise
+                if not event._ok and not hasattr(event, "_defused"):
+                    exc = type(event._value)(*event._value.args)
+                    exc.__cause__ = event._value
+                    raise exc
+        except StopSimulation as exc:
+            return exc.args[0]
+        except EmptySchedule:
+            if until is not None:
+                raise RuntimeError(f'No scheduled events left but "until" event was not triggered: {until}') \
+                    from None
+            return None
+        finally:
+            self.events_processed = count
 
     def poll(self, now: float | None = None) -> None:
         """Check the wall-clock limit and report progress; `now`: the simulated time reached,
