@@ -156,13 +156,14 @@ class Node:
     )
 
     def __init__(self, index: int, pool: int, node_type: NodeType, accelerator: Accelerator, meter,
-                 zone: int | None = None, power_model: str | None = None):
+                 zone: int | None = None, power_model: str | None = None, curve: PowerModel | None = None):
         self.index = index
         self.name = f"n{index}"
         self.pool = pool
         self.node_type = node_type
         self.accelerator = accelerator
-        self.curve = make_power_model(accelerator, power_model)
+        # one model per node type is enough (models are pure): pass `curve` to share it
+        self.curve = curve if curve is not None else make_power_model(accelerator, power_model)
         self.slots = node_type.accelerators_per_node
         self.free = self.slots
         self.jobs: dict[object, tuple[int, float]] = {}  # job id -> (accelerators, W each)

@@ -20,7 +20,7 @@ from simpy.core import URGENT, EmptySchedule, StopSimulation
 from simpy.events import EventPriority
 
 from sim.catalog import Catalog, load_catalog
-from sim.compute.node import Node
+from sim.compute.node import Node, make_power_model
 from sim.compute.training import Job, JobState, TrainingRuntime
 from sim.engine.caps import PowerCaps
 from sim.engine.meter import Meter
@@ -215,10 +215,10 @@ class World:
         for p, pool in enumerate(s.cluster.node_pools()):
             nt = self.catalog.node_type(pool.node_type)
             acc = self.catalog.accelerator(nt.accelerator)
+            curve = make_power_model(acc, s.cluster.power_model)  # one per pool: memos key on it
             for _ in range(pool.nodes):
                 zone = zone_of[len(self.nodes)] if zone_of is not None else None
-                self.nodes.append(Node(len(self.nodes), p, nt, acc, self.meter, zone=zone,
-                                       power_model=s.cluster.power_model))
+                self.nodes.append(Node(len(self.nodes), p, nt, acc, self.meter, zone=zone, curve=curve))
         self.caps = PowerCaps(s.cluster.power_cap_w)  # every cap source, combined in one place
         self.runtime = TrainingRuntime(
             self.env,

@@ -138,43 +138,98 @@ class ControlContext:
         accelerators per node index ran at the lowest settable cap. Nothing
         is changed: the answer is computed, not tried.
         """
+        return self.it_power_curve(extra)(cap_fraction)
+
+    def it_power_curve(self, extra: Mapping[int, int] | None = None) -> Callable[[float | None], float]:
+        """`it_power_w` as a function of the cap fraction, for the state now (a solver asks it
+        many times; nothing may change between the calls).
+
+        The state is read once: the jobs on each node, and the jobs whose power depends on
+        nothing but the cap (`fixed_compute_share`) grouped by every other input of their
+        power, so a call computes each group's power once and sums the nodes in the same
+        order and with the same operations as one `it_power_w` call: the same floats.
+        """
         s = self._s
         caps = self._caps
         rt = s.runtime
-
-        def cap_of(node: Node, job: Job) -> float | None:
-            return caps.cap_w(node, job, site_fraction=cap_fraction)
-
-        total = s._meter.category_value("network")
+        start = s._meter.category_value("network")
         if self._serving_it_w is not None:  # serving is never capped by a control: training yields to it
-            total += self._serving_it_w()
+            start += self._serving_it_w()
         add = extra or {}
-        shares: dict[int, float] = {}  # a job's compute share under the caps asked: once per job, not per node
+        group_of: dict[tuple, int] = {}
+        groups: list[tuple[Job, Node, float]] = []  # (a job, a node, its compute share) per group
+        # the nodes' distinct states: (node, terms, more), terms (count, w now, group or -1, job or None);
+        # nodes whose jobs are all in groups, with the same counts, are one state (same power)
+        states: list[tuple[Node, list[tuple[int, float, int, Job | None]], int]] = []
+        state_of: dict[tuple, int] = {}
+        order: list[int] = []  # the state of each node that is on, in node order
         for node in s.nodes:
             if not node.on:
                 continue
-            used = 0
-            acc = 0.0
+            terms = []
+            alone = False  # a job whose power depends on its placement: this node is its own state
             for jid, (count, w) in node.jobs.items():
                 job = s.jobs_by_id.get(jid) if isinstance(jid, int) else None
-                if job is not None and cap_fraction is not None:
-                    if rt.fixed_compute_share(job) is not None:
-                        w = rt.power_each_w(job, node, cap_of)  # memoised: the answer depends on no placement
+                g = -1
+                if job is not None:
+                    share = rt.fixed_compute_share(job)
+                    if share is not None:
+                        wk = job.work
+                        key = (id(node.curve), id(node.accelerator), node.zone, job.power_cap_w, share,
+                               wk.achieved_flops_per_accelerator, wk.mfu, wk.layout, wk.roofline,
+                               wk.flops_per_sample, wk.batch_per_accelerator, wk.checkpoint_interval_s,
+                               wk.checkpoint_time_s)
+                        g = group_of.get(key, -1)
+                        if g < 0:
+                            g = group_of[key] = len(groups)
+                            groups.append((job, node, share))
                     else:
-                        share = shares.get(job.id)
-                        if share is None:
-                            share = shares[job.id] = rt.compute_share_under(job, cap_of)
-                        w = rt.power_each_w(job, node, cap_of, share)
-                used += count
-                acc += count * w
+                        alone = True
+                terms.append((count, w, g, job))
             more = add.get(node.index, 0)
-            if more:
-                used += more
-                acc += more * node.curve.power_w(1.0, 0.0)
-            acc += (node.slots - used) * node.curve.idle_w
-            nt = node.node_type
-            total += acc + nt.host_idle_w + (nt.host_busy_w - nt.host_idle_w) * used / node.slots
-        return total
+            skey: tuple = (node.index,) if alone else (
+                id(node.curve), id(node.node_type), node.slots, more,
+                tuple((count, g, w) for count, w, g, _ in terms))
+            k = state_of.get(skey)
+            if k is None:
+                k = state_of[skey] = len(states)
+                states.append((node, terms, more))
+            order.append(k)
+
+        def it(cap_fraction: float | None) -> float:
+            def cap_of(node: Node, job: Job) -> float | None:
+                return caps.cap_w(node, job, site_fraction=cap_fraction)
+
+            if cap_fraction is not None:
+                group_w = [rt._power_each_w(job, node, cap_of, share) for job, node, share in groups]
+            shares: dict[int, float] = {}  # a job's compute share under the caps asked: once per job
+            power = []
+            for node, terms, more in states:
+                used = 0
+                acc = 0.0
+                for count, w, g, job in terms:
+                    if job is not None and cap_fraction is not None:
+                        if g >= 0:
+                            w = group_w[g]
+                        else:
+                            share = shares.get(job.id)
+                            if share is None:
+                                share = shares[job.id] = rt.compute_share_under(job, cap_of)
+                            w = rt.power_each_w(job, node, cap_of, share)
+                    used += count
+                    acc += count * w
+                if more:
+                    used += more
+                    acc += more * node.curve.power_w(1.0, 0.0)
+                acc += (node.slots - used) * node.curve.idle_w
+                nt = node.node_type
+                power.append(acc + nt.host_idle_w + (nt.host_busy_w - nt.host_idle_w) * used / node.slots)
+            total = start
+            for k in order:
+                total += power[k]
+            return total
+
+        return it
 
     # -- acting ------------------------------------------------------------------
     def set_cap_fraction(self, owner: object, fraction: float) -> None:

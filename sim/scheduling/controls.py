@@ -130,7 +130,7 @@ class PowerEnvelope:
         """The highest common cap fraction f in [0, 1] with IT(f) <= limit, to within 2^-40:
         40 bisections of [0, 1] (IT(f) is continuous and non-decreasing in f; it can be flat,
         with the answer at a kink, where faster root finders degrade to bisection anyway)."""
-        it = self.ctx.it_power_w
+        it = self.ctx.it_power_curve()  # the state read once for the whole solve
         if it(1.0) <= limit:
             return 1.0
         lo, hi = 0.0, 1.0
