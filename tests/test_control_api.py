@@ -92,3 +92,45 @@ def test_it_power_at_a_common_cap_is_the_same_with_the_placement_free_memo():
             expected += acc + (n.slots - used) * n.curve.idle_w + n.node_type.host_idle_w \
                 + (n.node_type.host_busy_w - n.node_type.host_idle_w) * used / n.slots
         assert ctx.it_power_w(f) == pytest.approx(expected, rel=1e-12)
+
+
+def test_it_power_curve_groups_jobs_and_equal_nodes_and_gives_the_unmemoised_sum():
+    """`it_power_curve` reads the state once, groups jobs whose power depends only on the cap and
+    sums equal nodes once; each fraction's answer must still be the sum over every accelerator
+    computed job by job. 4 DGX H100 nodes: two identical 8-GPU jobs (two equal nodes, one group),
+    a checkpointing and a capped job on the third node, the fourth idle. Hand check at f = 0: the
+    full nodes' GPUs at the lowest settable cap and busy hosts, the idle node at idle power."""
+    from wattsim_testing import tiny_scenario
+
+    from sim.engine.world import World
+
+    jobs = [{"name": "a", "submit": 0, "accelerators": 8, "flops": 1e21},
+            {"name": "b", "submit": 0, "accelerators": 8, "flops": 1e21},
+            {"name": "ckpt", "submit": 0, "accelerators": 4, "flops": 1e21, "checkpoint_interval": "1h",
+             "checkpoint_time": "5min"},
+            {"name": "capped", "submit": 0, "accelerators": 2, "flops": 1e21, "power_cap_w": 450}]
+    world = World(load_scenario(tiny_scenario(cluster={"nodes": 4, "node_type": "dgx-h100"},
+                                              workload={"jobs": jobs})))
+    world.start_arrivals()
+    world.env.run(until=600.0)
+    rt = world.runtime
+    running = list(rt.running.values())
+    assert len(running) == 4
+    curve = world.scheduler.control_context.it_power_curve()
+    for f in (0.0, 0.25, 0.5, 0.75, 0.9, 1.0):
+        def cap_of(n, j, f=f):
+            return world.caps.cap_w(n, j, site_fraction=f)
+        expected = 0.0
+        for n in world.nodes:
+            used = sum(c for c, _ in n.jobs.values())
+            acc = sum(c * rt._power_each_w(j, n, cap_of, rt._rates(j, cap_of)[1])
+                      for j in running for m, c in j.placement if m is n)
+            expected += acc + (n.slots - used) * n.curve.idle_w + n.node_type.host_idle_w \
+                + (n.node_type.host_busy_w - n.node_type.host_idle_w) * used / n.slots
+        assert curve(f) == pytest.approx(expected, rel=1e-12)
+    # by hand, the two full nodes at f = 0: 8 GPUs each at the lowest settable cap, hosts busy
+    node = world.nodes[0]
+    full = 8 * node.curve.power_w(1.0, 0.0) + node.node_type.host_busy_w
+    rest = sum(n.node_type.host_idle_w + 8 * n.curve.idle_w for n in world.nodes[3:])
+    part2 = curve(0.0) - 2 * full - rest  # the third node, job by job above
+    assert 0.0 < part2 < full

@@ -46,6 +46,9 @@ import pandas as pd
 
 QUANTITIES = ("power_w", "flow_w", "rate", "level")
 
+#: counter bumps held before the ledger books them in bulk (`Meter.bump`)
+PENDING_MAX = 1 << 16
+
 Owners = tuple[tuple[Hashable, float], ...]
 
 
@@ -160,6 +163,8 @@ class Meter:
         self._pend_ch.append(ch)
         self._pend_delta.append(delta)
         self._value[ch] += delta
+        if len(self._pend_t) >= PENDING_MAX:  # bounded memory: book them now
+            self._settle(t)
 
     def _settle(self, t: float | None = None) -> None:
         """Book the counters' pending bumps into the ledger, through `t` (default now)."""
