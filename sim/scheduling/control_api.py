@@ -156,12 +156,12 @@ class ControlContext:
         if self._serving_it_w is not None:  # serving is never capped by a control: training yields to it
             start += self._serving_it_w()
         add = extra or {}
-        group_of: dict[tuple, int] = {}
+        group_of: dict[tuple[object, ...], int] = {}
         groups: list[tuple[Job, Node, float]] = []  # (a job, a node, its compute share) per group
         # the nodes' distinct states: (node, terms, more), terms (count, w now, group or -1, job or None);
         # nodes whose jobs are all in groups, with the same counts, are one state (same power)
         states: list[tuple[Node, list[tuple[int, float, int, Job | None]], int]] = []
-        state_of: dict[tuple, int] = {}
+        state_of: dict[tuple[object, ...], int] = {}
         order: list[int] = []  # the state of each node that is on, in node order
         for node in s.nodes:
             if not node.on:
@@ -187,7 +187,7 @@ class ControlContext:
                         alone = True
                 terms.append((count, w, g, job))
             more = add.get(node.index, 0)
-            skey: tuple = (node.index,) if alone else (
+            skey: tuple[object, ...] = (node.index,) if alone else (
                 id(node.curve), id(node.node_type), node.slots, more,
                 tuple((count, g, w) for count, w, g, _ in terms))
             k = state_of.get(skey)
