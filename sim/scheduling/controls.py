@@ -30,6 +30,7 @@ recently started jobs are preempted until it holds.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
@@ -126,11 +127,13 @@ class PowerEnvelope:
             self.rejected += 1
         return ok
 
-    def highest_fraction(self, limit: float) -> float:
+    def highest_fraction(self, limit: float, it: Callable[[float | None], float] | None = None) -> float:
         """The highest common cap fraction f in [0, 1] with IT(f) <= limit, to within 2^-40:
         40 bisections of [0, 1] (IT(f) is continuous and non-decreasing in f; it can be flat,
-        with the answer at a kink, where faster root finders degrade to bisection anyway)."""
-        it = self.ctx.it_power_curve()  # the state read once for the whole solve
+        with the answer at a kink, where faster root finders degrade to bisection anyway).
+        `it`: IT(f) for the state now (`ControlContext.it_power_curve`), if the caller has it."""
+        if it is None:
+            it = self.ctx.it_power_curve()  # the state read once for the whole solve
         if it(1.0) <= limit:
             return 1.0
         lo, hi = 0.0, 1.0
@@ -144,11 +147,12 @@ class PowerEnvelope:
 
     def after_change(self) -> None:
         limit = self.limit_w()
-        f = self.highest_fraction(limit)
+        it = self.ctx.it_power_curve()
+        f = self.highest_fraction(limit, it)
         if f != self.fraction:
             self.fraction = f
-            self.ctx.set_cap_fraction(self, f)
-        if self.ctx.it_power_w(0.0) > limit + 1e-6:
+            self.ctx.set_cap_fraction(self, f)  # re-rates the jobs; IT at a given fraction is unchanged
+        if it(0.0) > limit + 1e-6:
             for j in self.ctx.running_jobs():
                 if not j.preemptible:
                     continue
