@@ -243,7 +243,7 @@ class World:
         self._outstanding = len(self.jobs)
         self.all_done = self.env.event()
         self.scheduler.on_idle = self._job_ended
-        horizon = s.horizon_s
+        horizon = self.horizon_s = s.horizon_s
         step = s.plant.step
         self.serving: ServingEngine | None = None  # an LLM inference deployment on its own nodes
         if s.serving is not None:
@@ -360,7 +360,7 @@ class World:
         event per arrival instant, no process)."""
         env = self.env
         jobs = self.jobs
-        horizon = self.scenario.horizon_s
+        horizon = self.horizon_s
         submit = self.scheduler.submit
         now = env.now
         while i < len(jobs):

@@ -41,7 +41,10 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from functools import partial
+from heapq import heappush
 from typing import TYPE_CHECKING, Any
+
+from simpy.events import NORMAL, Event
 
 from sim.compute.training import Job, JobState, TrainingRuntime
 from sim.scheduling.control_api import ControlContext, build_controls
@@ -306,7 +309,11 @@ class Scheduler:
         """Ask for a decision pass at the current instant (coalesced); none while nothing waits."""
         if not self._pass_pending and self.queue:
             self._pass_pending = True
-            self.env.timeout(0).callbacks.append(self._pass)
+            env = self.env  # the event of env.timeout(0), without its per-call overhead
+            ev = Event(env)
+            ev._ok, ev._value = True, None
+            ev.callbacks.append(self._pass)
+            heappush(env._queue, (env._now, NORMAL, next(env._eid), ev))
 
     def _wake_at(self, t: float) -> None:
         if self._next_review is not None and self._next_review <= t and self._next_review > self.env.now:
