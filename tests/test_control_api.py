@@ -55,6 +55,24 @@ def test_the_documented_control_holds_large_jobs_until_night(doc_control):
     assert jobs.loc["big", "end_s"] - jobs.loc["big", "start_s"] == pytest.approx(3600.0, rel=1e-6)
 
 
+def _it_job_by_job_w(world, running, f):
+    """IT power (W) at the common cap fraction f, summed accelerator by accelerator with no memo:
+    each running job's accelerators at its power under the caps, idle slots, hosts."""
+    rt = world.runtime
+
+    def cap_of(n, j):
+        return world.caps.cap_w(n, j, site_fraction=f)
+
+    total = 0.0
+    for n in world.nodes:
+        used = sum(c for c, _ in n.jobs.values())
+        acc = sum(c * rt._power_each_w(j, n, cap_of, rt._rates(j, cap_of)[1])
+                  for j in running for m, c in j.placement if m is n)
+        total += acc + (n.slots - used) * n.curve.idle_w + n.node_type.host_idle_w \
+            + (n.node_type.host_busy_w - n.node_type.host_idle_w) * used / n.slots
+    return total
+
+
 def test_it_power_at_a_common_cap_is_the_same_with_the_placement_free_memo():
     """ControlContext.it_power_w(f) answers jobs whose compute share no placement can change from a
     memo keyed by every input; the answer must equal the unmemoised sum over every accelerator:
@@ -82,16 +100,7 @@ def test_it_power_at_a_common_cap_is_the_same_with_the_placement_free_memo():
     assert len(running) == 3
     running[1].paused = True  # as during a restore: compute share 0
     for f in (0.0, 0.3, 0.55, 0.8, 1.0):
-        def cap_of(n, j, f=f):
-            return world.caps.cap_w(n, j, site_fraction=f)
-        expected = 0.0
-        for n in world.nodes:
-            used = sum(c for c, _ in n.jobs.values())
-            acc = sum(c * rt._power_each_w(rt_job, n, cap_of, rt._rates(rt_job, cap_of)[1])
-                      for rt_job in running for m, c in rt_job.placement if m is n)
-            expected += acc + (n.slots - used) * n.curve.idle_w + n.node_type.host_idle_w \
-                + (n.node_type.host_busy_w - n.node_type.host_idle_w) * used / n.slots
-        assert ctx.it_power_w(f) == pytest.approx(expected, rel=1e-12)
+        assert ctx.it_power_w(f) == pytest.approx(_it_job_by_job_w(world, running, f), rel=1e-12)
 
 
 def test_it_power_curve_groups_jobs_and_equal_nodes_and_gives_the_unmemoised_sum():
@@ -118,16 +127,7 @@ def test_it_power_curve_groups_jobs_and_equal_nodes_and_gives_the_unmemoised_sum
     assert len(running) == 4
     curve = world.scheduler.control_context.it_power_curve()
     for f in (0.0, 0.25, 0.5, 0.75, 0.9, 1.0):
-        def cap_of(n, j, f=f):
-            return world.caps.cap_w(n, j, site_fraction=f)
-        expected = 0.0
-        for n in world.nodes:
-            used = sum(c for c, _ in n.jobs.values())
-            acc = sum(c * rt._power_each_w(j, n, cap_of, rt._rates(j, cap_of)[1])
-                      for j in running for m, c in j.placement if m is n)
-            expected += acc + (n.slots - used) * n.curve.idle_w + n.node_type.host_idle_w \
-                + (n.node_type.host_busy_w - n.node_type.host_idle_w) * used / n.slots
-        assert curve(f) == pytest.approx(expected, rel=1e-12)
+        assert curve(f) == pytest.approx(_it_job_by_job_w(world, running, f), rel=1e-12)
     # by hand, the two full nodes at f = 0: 8 GPUs each at the lowest settable cap, hosts busy
     node = world.nodes[0]
     full = 8 * node.curve.power_w(1.0, 0.0) + node.node_type.host_busy_w
