@@ -31,9 +31,10 @@ from __future__ import annotations
 import enum
 import heapq
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import partial
+from itertools import repeat
 from typing import TYPE_CHECKING, Protocol
 
 from simpy.events import NORMAL, Event
@@ -95,6 +96,16 @@ class JobWork:
     roofline: bool = True
     useful_flops: float | None = None
 
+    @classmethod
+    def many(cls, work_flops: Iterable[float], flops_per_sample: Iterable[float | None],
+             batch_per_accelerator: Iterable[int | None], gradient_bytes: Iterable[float | None],
+             mfu: Iterable[float | None], checkpoint_interval_s: Iterable[float | None]) -> list[JobWork]:
+        """One `JobWork` per element of the columns (the other fields at their defaults), built in C by
+        `map` over the positional fields: what trace replays and generators build by the million."""
+        none = repeat(None)
+        return list(map(cls, work_flops, flops_per_sample, batch_per_accelerator, gradient_bytes, mfu, none, none,
+                        checkpoint_interval_s))
+
 
 class CommModel(Protocol):
     """Communication of placed jobs (sim/network/fabric.py): step times and the job's flows.
@@ -153,6 +164,15 @@ class Job:
     power_w: float = 0.0  # IT power charged to the job now: its accelerators + its share of the hosts
     _t_last: float = 0.0
     _version: int = 0
+
+    @classmethod
+    def many(cls, ids: Iterable[int], names: Iterable[str], submit_s: Iterable[float], accelerators: Iterable[int],
+             works: Iterable[JobWork], mode: str = "sync", users: Iterable[str | None] | None = None,
+             vcs: Iterable[str | None] | None = None) -> list[Job]:
+        """One `Job` per element of the columns (the live state at its defaults), built in C by `map`
+        over the positional fields: what trace replays and generators build by the million."""
+        return list(map(cls, ids, names, submit_s, accelerators, works, repeat(mode),
+                        repeat(None) if users is None else users, repeat(None) if vcs is None else vcs))
 
     @property
     def remaining_flops(self) -> float:

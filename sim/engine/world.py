@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from functools import partial
 from heapq import heappop
+from operator import attrgetter
 
 import numpy as np
 import simpy
@@ -36,7 +37,7 @@ from sim.scheduling import Scheduler, make_policy
 from sim.serving.deployment import build_engine
 from sim.serving.engine import ServingEngine
 from sim.spec.scenario import Scenario, ScenarioError
-from sim.workload.jobs import dependency_ids, generate, job_from_spec, jobs_from_trace
+from sim.workload.jobs import dependency_ids, generate, job_from_spec, jobs_from_trace, paused_gc
 
 
 class RunTimeout(RuntimeError):
@@ -329,15 +330,17 @@ class World:
         s = self.scenario
         reference = self.nodes[0].accelerator
         node_type = self.nodes[0].node_type
-        jobs = [job_from_spec(i, spec, self.catalog, reference, node_type) for i, spec in enumerate(s.workload.jobs)]
-        for job, after in zip(jobs, dependency_ids(s.workload.jobs)):
-            job.after = after
-        if s.workload.trace is not None:
-            jobs += jobs_from_trace(s.workload.trace, self.catalog, self.rng, len(jobs), reference)
-        start_hour = s.start_ts.hour + s.start_ts.minute / 60.0
-        for gen in s.workload.all_generators():
-            jobs += generate(gen, s.horizon_s, self.rng, len(jobs), reference, self.catalog, start_hour)
-        jobs.sort(key=lambda j: (j.submit_s, j.id))
+        with paused_gc():  # jobs by the million: no collector passes over them while they are built
+            jobs = [job_from_spec(i, spec, self.catalog, reference, node_type)
+                    for i, spec in enumerate(s.workload.jobs)]
+            for job, after in zip(jobs, dependency_ids(s.workload.jobs)):
+                job.after = after
+            if s.workload.trace is not None:
+                jobs += jobs_from_trace(s.workload.trace, self.catalog, self.rng, len(jobs), reference)
+            start_hour = s.start_ts.hour + s.start_ts.minute / 60.0
+            for gen in s.workload.all_generators():
+                jobs += generate(gen, s.horizon_s, self.rng, len(jobs), reference, self.catalog, start_hour)
+            jobs.sort(key=attrgetter("submit_s", "id"))
         return jobs
 
     # -- power caps ------------------------------------------------------------

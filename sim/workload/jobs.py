@@ -45,8 +45,13 @@ see docs/workloads.md.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import functools
+import gc
 import math
+from array import array
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -171,27 +176,50 @@ def _reference(name: str | None, catalog: Catalog | None, fallback: Accelerator)
     return catalog.accelerator(name) if (name and catalog is not None) else fallback
 
 
-def _pick_model(rules: list[ModelRule] | tuple[ModelRule, ...], accelerators: int, duration_s: float,
-                rng: np.random.Generator) -> str | None:
-    """The catalog model of a job: the first matching rule; a mix is drawn by weight."""
-    for rule in rules:
-        if rule.matches(accelerators, duration_s):
+class _ModelPicker:
+    """The catalog model of a job, row by row: the first matching rule; a mix is drawn by weight.
+
+    A mix draws one uniform and picks as `rng.choice(n, p=w / w.sum())` does
+    (Generator.choice: cdf = p.cumsum() / its last element, index =
+    cdf.searchsorted(uniform, side="right")), with each mix's cdf computed once,
+    so the stream and the picks are those of `choice`.
+    """
+
+    def __init__(self, rules: Sequence[ModelRule]) -> None:
+        self.rules = tuple(rules)
+        #: per rule: its model's name, or the names of its mix and their cdf
+        self.picks: list[str | tuple[list[str], list[float]]] = []
+        for rule in self.rules:
             if isinstance(rule.model, str):
-                return rule.model
-            names = list(rule.model)
-            w = np.array([rule.model[n] for n in names], dtype=float)
-            return names[int(rng.choice(len(names), p=w / w.sum()))]
-    return None
+                self.picks.append(rule.model)
+            else:
+                names = list(rule.model)
+                self.picks.append((names, _mix_cdf(rule.model, names).tolist()))
+
+    def __call__(self, accelerators: int, duration_s: float, rand: Callable[[], float]) -> str | None:
+        for rule, pick in zip(self.rules, self.picks):
+            if rule.matches(accelerators, duration_s):
+                if isinstance(pick, str):
+                    return pick
+                names, cdf = pick
+                return names[bisect.bisect_right(cdf, rand())]
+        return None
+
+
+def _mix_cdf(weights: dict[str, float], names: list[str]) -> np.ndarray:
+    """Cumulative weights of a model mix, computed as `Generator.choice` computes them."""
+    w = np.array([weights[n] for n in names], dtype=float)
+    cdf = (w / w.sum()).cumsum()
+    cdf /= cdf[-1]
+    return cdf
 
 
 def _pick_models(rules: list[ModelRule] | tuple[ModelRule, ...], accelerators: np.ndarray,
                  duration_s: np.ndarray, rng: np.random.Generator) -> list[str | None]:
-    """`_pick_model` for every row at once, drawing exactly what the row-by-row calls draw.
+    """`_ModelPicker` for every row at once, drawing exactly what the row-by-row calls draw.
 
     Each row takes the first rule it matches; the rows whose rule is a weighted mix
-    draw one uniform each, in row order, as `rng.choice(n, p=w / w.sum())` does
-    (Generator.choice: cdf = p.cumsum() / its last element, index =
-    cdf.searchsorted(uniform, side="right")), so the stream and the picks are the same.
+    draw one uniform each, in row order, so the stream and the picks are the same.
     """
     acc = np.asarray(accelerators)
     dur = np.asarray(duration_s, dtype=float)
@@ -210,22 +238,81 @@ def _pick_models(rules: list[ModelRule] | tuple[ModelRule, ...], accelerators: n
     is_mix = np.array([not isinstance(rule.model, str) for rule in rules] + [False])
     drawn = np.flatnonzero(is_mix[rule_of])  # rule_of = -1 reads the trailing False
     u = rng.random(len(drawn))
-    names_of = [list(rule.model) if not isinstance(rule.model, str) else None for rule in rules]
     for r, rule in enumerate(rules):
         rows = np.flatnonzero(rule_of == r)
         if isinstance(rule.model, str):
             for i in rows.tolist():
                 out[i] = rule.model
             continue
-        names = names_of[r]
-        w = np.array([rule.model[k] for k in names], dtype=float)
-        p_ = w / w.sum()
-        cdf = p_.cumsum()
-        cdf /= cdf[-1]
+        names = list(rule.model)
         sel = rule_of[drawn] == r
-        picks = cdf.searchsorted(u[sel], side="right")
+        picks = _mix_cdf(rule.model, names).searchsorted(u[sel], side="right")
         for i, k in zip(drawn[sel].tolist(), picks.tolist()):
             out[i] = names[k]
+    return out
+
+
+@contextlib.contextmanager
+def paused_gc() -> Iterator[None]:
+    """Cyclic garbage collection paused while a workload's jobs are built, then one full pass.
+
+    Each `Job` holds three lists, so building jobs by the hundred thousand sets off
+    full collections that walk every job built so far, again and again, and free
+    nothing (every job is alive): 5x the cost of building them, measured on a
+    million generated jobs. Left young, the new jobs would then be walked by a
+    young, a middle and a full collection in turn; the one full pass at the end
+    (the outermost pause only) moves them to the oldest generation at once, for
+    1.2 s of CPU instead of 3.4 s after a million jobs (benchmarks/bench_year.py).
+    """
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+            gc.collect()
+
+
+_Preset = tuple[float | None, float | None, int | None]
+
+
+def _presets(models: Sequence[str | None], catalog: Catalog | None) -> dict[str | None, _Preset]:
+    """(flops_per_sample, gradient_bytes, reference batch) of each model named (None: no model)."""
+    out: dict[str | None, _Preset] = {None: (None, None, None)}
+    for model in set(models):
+        if model is not None:
+            if catalog is None:
+                out[model] = (None, None, None)
+            else:
+                p = catalog.model(model)
+                out[model] = (p.flops_per_sample, p.gradient_bytes, p.reference_batch_per_accelerator)
+    return out
+
+
+def _works(work_flops: list[float], mfu: Iterable[float | None], models: Sequence[str | None],
+           catalog: Catalog | None, checkpoint_interval_s: float | None, share: bool) -> list[JobWork]:
+    """The `JobWork` of each job; with `share`, one object for jobs whose work is equal.
+
+    A trace repeats (duration, size) pairs: 82,247 Philly rows have 17,327 distinct
+    ones, so sharing saves most of the objects. JobWork is never changed in place
+    (the runtime reads it, `Job.done_flops` holds the progress), so sharing is safe.
+    """
+    presets = _presets(models, catalog)
+    if not share:
+        if len(presets) == 1:  # no job has a model
+            fps = batch = grad = repeat(None)
+        else:
+            fps, grad, batch = zip(*map(presets.__getitem__, models))
+        return JobWork.many(work_flops, fps, batch, grad, mfu, repeat(checkpoint_interval_s))
+    cache: dict[tuple[float, float | None, str | None], JobWork] = {}
+    out = []
+    for key in zip(work_flops, mfu, models):
+        w = cache.get(key)
+        if w is None:
+            f, g, b = presets[key[2]]
+            w = cache[key] = JobWork(key[0], f, b, g, key[1], checkpoint_interval_s=checkpoint_interval_s)
+        out.append(w)
     return out
 
 
@@ -233,20 +320,17 @@ def _job_for_duration(
     jid: int, name: str, submit_s: float, accelerators: int, duration_s: float, ref: Accelerator,
     model: str | None, catalog: Catalog | None, *, gpu_fraction: float = 1.0, mode: str = "sync",
     checkpoint_interval_s: float | None = None, user: str | None = None, vc: str | None = None,
-    preset: tuple[float | None, float | None, int | None] | None = None,
 ) -> Job:
     """A job whose work is what `accelerators` x `ref` do in `duration_s`.
 
     work = duration x accelerators x peak(ref) x MFU(ref) x gpu_fraction. A
     fractional job (Alibaba `gpu_milli` < 1000) holds a whole accelerator and
     runs at MFU(ref) x fraction, so it lasts `duration_s` on the reference.
-    `preset`: the model's (flops_per_sample, gradient_bytes, batch), when the caller has it already.
+    The generators and the trace replay compute the same, column by column.
     """
     flops_per_sample = gradient_bytes = None
     batch = None
-    if preset is not None:
-        flops_per_sample, gradient_bytes, batch = preset
-    elif model is not None and catalog is not None:
+    if model is not None and catalog is not None:
         preset = catalog.model(model)
         flops_per_sample, gradient_bytes = preset.flops_per_sample, preset.gradient_bytes
         batch = preset.reference_batch_per_accelerator
@@ -271,29 +355,55 @@ def _job_for_duration(
 
 
 def _arrival_times(cfg: GeneratorConfig, rate_per_hour: float, horizon_s: float, rng: np.random.Generator,
-                   start_hour_utc: float) -> Any:
-    """Yield arrival times in [start, stop or horizon); thinning when diurnal."""
+                   start_hour_utc: float, draw: Callable[[], None] | None = None,
+                   pairs: array[float] | None = None) -> list[float]:
+    """Arrival times in [start, stop or horizon) (thinned when diurnal), at most `cfg.count`.
+
+    Right after each arrival kept come the job's own draws: `draw()`, or, with
+    `pairs`, two uniforms appended to it: one seeded stream, drawn in the order
+    the jobs arrive. The gaps are `mean_gap x standard_exponential()`, which is
+    what `exponential(mean_gap)` computes (numpy: scale x the standard draw),
+    without its argument handling.
+    """
     stop = min(cfg.stop if cfg.stop is not None else horizon_s, horizon_s)
     amp = cfg.diurnal_amplitude
     mean_gap = 3600.0 / (rate_per_hour * (1.0 + amp))
+    count = cfg.count if cfg.count is not None else math.inf
+    gap = rng.standard_exponential
+    rand = rng.random
+    push = pairs.append if pairs is not None else None
+    times: list[float] = []
     t = cfg.start
     while True:
-        t += rng.exponential(mean_gap)
+        t += mean_gap * gap()
         if t >= stop:
-            return
+            break
         if amp > 0:
             hour = (start_hour_utc + t / 3600.0) % 24.0
             keep = (1.0 + amp * math.cos(2 * math.pi * (hour - cfg.peak_hour) / 24.0)) / (1.0 + amp)
-            if rng.random() >= keep:  # the draw rng.uniform() makes, without its argument handling
+            if rand() >= keep:  # the draw rng.uniform() makes, without its argument handling
                 continue
-        yield t
+        if len(times) >= count:
+            break
+        times.append(t)
+        if push is not None:
+            push(rand())
+            push(rand())
+        elif draw is not None:
+            draw()
+    return times
 
 
 def generate_poisson(
     cfg: GeneratorConfig, horizon_s: float, rng: np.random.Generator, first_id: int,
     reference: Accelerator, catalog: Catalog | None = None, start_hour_utc: float = 0.0,
 ) -> list[Job]:
-    """Jobs arriving as a (possibly diurnal) Poisson process in [start, stop or horizon)."""
+    """Jobs arriving as a (possibly diurnal) Poisson process in [start, stop or horizon).
+
+    Per arrival, in stream order: its size (one uniform on the weights' cdf, what
+    `rng.choice(sizes, p=weights)` draws), its duration, its model if `models`;
+    the draws are scalar, everything computed from them is done by column.
+    """
     sizes = [int(s.accelerators) for s in cfg.sizes]
     weights = np.array([s.weight for s in cfg.sizes], dtype=float)
     weights /= weights.sum()
@@ -303,17 +413,41 @@ def generate_poisson(
     cdf /= cdf[-1]
     cdf_list = cdf.tolist()
     ref = _reference(cfg.reference_accelerator, catalog, reference)
-    jobs: list[Job] = []
-    for t in _arrival_times(cfg, float(cfg.rate_per_hour), horizon_s, rng, start_hour_utc):
-        if cfg.count is not None and len(jobs) >= cfg.count:
-            break
-        size = sizes[bisect.bisect_right(cdf_list, rng.random())]
-        duration = _draw_duration(cfg, rng)
-        model = _pick_model(cfg.models, size, duration, rng) if cfg.models else None
-        jid = first_id + len(jobs)
-        jobs.append(_job_for_duration(jid, f"gen-{jid}", t, size, duration, ref, model, catalog,
-                                      mode=cfg.mode, checkpoint_interval_s=cfg.checkpoint_interval))
-    return jobs
+    philly = cfg.duration_distribution == "philly"
+    picker = _ModelPicker(cfg.models) if cfg.models else None
+    rand = rng.random
+    draws = array("d")  # per job: the uniform of its size, then its duration (philly: the uniform it comes from)
+    models: list[str | None] = []
+
+    def draw() -> None:
+        u = rand()
+        draws.append(u)
+        d = rand() if philly else _draw_duration(cfg, rng)
+        draws.append(d)
+        if picker is not None:
+            if philly:
+                d = min(max(_loguniform_mixture_at(PHILLY_DURATION_QUANTILES, d), cfg.min_duration),
+                        cfg.max_duration)
+            models.append(picker(sizes[bisect.bisect_right(cdf_list, u)], d, rand))
+
+    fast = philly and picker is None  # two uniforms per job, drawn inline
+    times = _arrival_times(cfg, float(cfg.rate_per_hour), horizon_s, rng, start_hour_utc,
+                           draw=None if fast else draw, pairs=draws if fast else None)
+    if not times:
+        return []
+    both = np.frombuffer(draws, dtype=float)
+    acc = np.array(sizes)[cdf.searchsorted(both[0::2], side="right")]
+    if philly:
+        dur = loguniform_mixture_at(PHILLY_DURATION_QUANTILES, both[1::2])
+        dur = np.minimum(np.maximum(dur, cfg.min_duration), cfg.max_duration)
+    else:
+        dur = both[1::2]
+    work = (dur * acc * (ref.peak_flops * ref.default_mfu)).tolist()
+    n = len(times)
+    with paused_gc():
+        works = _works(work, repeat(None), models or [None] * n, catalog, cfg.checkpoint_interval, share=False)
+        ids = range(first_id, first_id + n)
+        return Job.many(ids, [f"gen-{jid}" for jid in ids], times, acc.tolist(), works, cfg.mode)
 
 
 def generate_resample(
@@ -328,20 +462,33 @@ def generate_resample(
     rate = cfg.rate_per_hour or (len(df) / span_s * 3600.0 if span_s > 0 else 1.0)
     ref = _reference(cfg.reference_accelerator or cfg.trace.reference_accelerator, catalog, reference)
     rules = cfg.models or cfg.trace.models
+    picker = _ModelPicker(rules) if rules else None
     acc = df["accelerators"].to_numpy()
-    dur = df["duration_s"].to_numpy()
-    frac = df["gpu_fraction"].to_numpy()
-    jobs: list[Job] = []
-    for t in _arrival_times(cfg, rate, horizon_s, rng, start_hour_utc):
-        if cfg.count is not None and len(jobs) >= cfg.count:
-            break
-        i = int(rng.integers(len(df)))
-        model = _pick_model(rules, int(acc[i]), float(dur[i]), rng) if rules else None
-        jid = first_id + len(jobs)
-        jobs.append(_job_for_duration(jid, f"resample-{jid}", t, int(acc[i]), float(dur[i]), ref, model, catalog,
-                                      gpu_fraction=float(frac[i]), mode=cfg.mode,
-                                      checkpoint_interval_s=cfg.checkpoint_interval))
-    return jobs
+    dur = df["duration_s"].to_numpy(dtype=float)
+    frac = df["gpu_fraction"].to_numpy(dtype=float)
+    acc_l, dur_l = acc.tolist(), dur.tolist()
+    rows: list[int] = []
+    models: list[str | None] = []
+    integers, rand, n_rows = rng.integers, rng.random, len(df)
+
+    def draw() -> None:
+        i = int(integers(n_rows))
+        rows.append(i)
+        if picker is not None:
+            models.append(picker(acc_l[i], dur_l[i], rand))
+
+    times = _arrival_times(cfg, rate, horizon_s, rng, start_hour_utc, draw)
+    if not times:
+        return []
+    idx = np.array(rows, dtype=np.int64)
+    a, f = acc[idx], frac[idx]
+    work = (dur[idx] * a * (ref.peak_flops * ref.default_mfu) * f).tolist()
+    mfu = [ref.default_mfu * x if x < 1.0 else None for x in f.tolist()]
+    n = len(times)
+    with paused_gc():
+        works = _works(work, mfu, models or [None] * n, catalog, cfg.checkpoint_interval, share=True)
+        ids = range(first_id, first_id + n)
+        return Job.many(ids, [f"resample-{jid}" for jid in ids], times, a.tolist(), works, cfg.mode)
 
 
 def generate_llm_campaign(
@@ -414,37 +561,42 @@ def jobs_from_trace(
         df = load_trace(cfg)
     default_name = cfg.reference_accelerator or TRACE_REFERENCE.get(cfg.format or "")
     default_ref = catalog.accelerator(default_name) if default_name else cluster_reference
-    refs: dict[str, Accelerator] = {}
     rules = cfg.models if cfg.models is not None else DEFAULT_MODEL_RULES
-    jobs: list[Job] = []
     df = df[df["accelerators"].to_numpy() >= 1]
-    models = _pick_models(rules, df["accelerators"].to_numpy(), df["duration_s"].to_numpy(), rng)
-    # plain Python columns: iterating rows of an Arrow-backed frame costs a conversion per cell
-    cols = {c: df[c].tolist() for c in ("job_id", "submit_s", "accelerators", "duration_s", "gpu_type",
-                                           "gpu_fraction", "cluster", "user")}
-    presets: dict[str, tuple[float | None, float | None, int | None]] = {}
-    for k, model in enumerate(models):
-        ref = default_ref
-        gpu_type = cols["gpu_type"][k]
-        if gpu_type and cfg.reference_accelerator is None:
-            key = GPU_TYPE_ALIASES.get(gpu_type)
+    if df.empty:
+        return []
+    acc = df["accelerators"].to_numpy()
+    dur = df["duration_s"].to_numpy(dtype=float)
+    models = _pick_models(rules, acc, dur, rng)
+    # each row's reference: its gpu_type when the catalog knows the spelling, else the default
+    refs = [default_ref]
+    ref_of_type: dict[object, int] = {}
+    if cfg.reference_accelerator is None:
+        for gpu_type in df["gpu_type"].unique().tolist():
+            key = GPU_TYPE_ALIASES.get(gpu_type) if gpu_type else None
             if key is not None:
-                ref = refs.setdefault(key, catalog.accelerator(key))
-        if model is not None and model not in presets:
-            preset = catalog.model(model)
-            presets[model] = (preset.flops_per_sample, preset.gradient_bytes,
-                              preset.reference_batch_per_accelerator)
-        jid = first_id + len(jobs)
-        cluster = cols["cluster"][k]
-        frac = cols["gpu_fraction"][k]
-        jobs.append(_job_for_duration(
-            jid, f"{cluster}-{cols['job_id'][k]}" if cluster else f"{cols['job_id'][k]}", cols["submit_s"][k],
-            cols["accelerators"][k], cols["duration_s"][k], ref, model, catalog,
-            gpu_fraction=float(frac) if frac > 0 else 1.0, mode=cfg.mode,
-            checkpoint_interval_s=cfg.checkpoint_interval, user=cols["user"][k], vc=cluster,
-            preset=presets.get(model) if model is not None else None,
-        ))
-    return jobs
+                ref_of_type[gpu_type] = len(refs)
+                refs.append(catalog.accelerator(key))
+    if ref_of_type:
+        ref_idx = np.array([ref_of_type.get(g, 0) for g in df["gpu_type"].tolist()], dtype=np.int64)
+    else:
+        ref_idx = np.zeros(len(df), dtype=np.int64)
+    per_acc = np.array([r.peak_flops * r.default_mfu for r in refs])[ref_idx]
+    default_mfu = np.array([r.default_mfu for r in refs])[ref_idx]
+    frac = df["gpu_fraction"].to_numpy(dtype=float)
+    frac = np.where(frac > 0, frac, 1.0)  # no share given: the whole accelerator
+    work = (dur * acc * per_acc * frac).tolist()
+    mfu = [m * f if f < 1.0 else None for m, f in zip(default_mfu.tolist(), frac.tolist())]
+    # plain Python columns: iterating rows of an Arrow-backed frame costs a conversion per cell;
+    # one string object per distinct cluster and user, not one per row
+    strings: dict[object, object] = {}
+    clusters = [strings.setdefault(c, c) for c in df["cluster"].tolist()]
+    users = [strings.setdefault(u, u) or None for u in df["user"].tolist()]
+    names = [f"{c}-{j}" if c else f"{j}" for c, j in zip(clusters, df["job_id"].tolist())]
+    with paused_gc():
+        works = _works(work, mfu, models, catalog, cfg.checkpoint_interval, share=True)
+        return Job.many(range(first_id, first_id + len(names)), names, df["submit_s"].to_numpy(dtype=float).tolist(),
+                        acc.tolist(), works, cfg.mode, users, [c or None for c in clusters])
 
 
 def fit_loguniform_mixture(durations_s: np.ndarray, quantiles: tuple[float, ...] = (
@@ -462,14 +614,40 @@ def _mixture_segments(knots: tuple[tuple[float, float], ...]) -> tuple[tuple[flo
     return tuple((q0, q1, math.log(d0), math.log(d1)) for (q0, d0), (q1, d1) in zip(knots, knots[1:]))
 
 
-def sample_loguniform_mixture(knots: tuple[tuple[float, float], ...], rng: np.random.Generator) -> float:
-    """Draw from the piecewise log-uniform mixture: a segment by its weight, then log-uniform in it."""
-    u = rng.random()  # the draw rng.uniform() makes (0 + 1 x u), without its argument handling
+def _loguniform_mixture_at(knots: tuple[tuple[float, float], ...], u: float) -> float:
+    """The mixture's quantile function at `u` in [0, 1): a segment by its weight, then log-uniform in it."""
     for q0, q1, l0, l1 in _mixture_segments(knots):
         if u < q1 or q1 >= 1.0:
             f = (u - q0) / (q1 - q0) if q1 > q0 else 0.0
             return float(math.exp(l0 + f * (l1 - l0)))
     return float(knots[-1][1])
+
+
+def loguniform_mixture_at(knots: tuple[tuple[float, float], ...], u: np.ndarray) -> np.ndarray:
+    """`_loguniform_mixture_at` of every element of `u`, the same floats.
+
+    The arithmetic is numpy's (IEEE, so identical); the exponential is `math.exp`
+    per element, as numpy's vectorised exp may differ from it in the last bit.
+    """
+    u = np.asarray(u, dtype=float)
+    segs = _mixture_segments(knots)
+    if not segs:
+        return np.full(len(u), float(knots[-1][1]))
+    seg = np.full(len(u), -1, dtype=np.int64)
+    for k in range(len(segs) - 1, -1, -1):  # the first segment that takes u wins
+        q1 = segs[k][1]
+        seg[(u < q1) | (q1 >= 1.0)] = k
+    q0, q1, l0, l1 = (np.array([s[i] for s in segs])[np.maximum(seg, 0)] for i in range(4))
+    wide = q1 > q0
+    f = np.where(wide, (u - q0) / np.where(wide, q1 - q0, 1.0), 0.0)
+    out = np.array(list(map(math.exp, (l0 + f * (l1 - l0)).tolist())))
+    out[seg < 0] = float(knots[-1][1])
+    return out
+
+
+def sample_loguniform_mixture(knots: tuple[tuple[float, float], ...], rng: np.random.Generator) -> float:
+    """Draw from the piecewise log-uniform mixture: a segment by its weight, then log-uniform in it."""
+    return _loguniform_mixture_at(knots, rng.random())  # the draw rng.uniform() makes (0 + 1 x u)
 
 
 def _draw_duration(cfg: GeneratorConfig, rng: np.random.Generator) -> float:
