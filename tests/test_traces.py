@@ -71,6 +71,33 @@ def test_philly_malformed_row_names_file_and_line_or_is_counted(tmp_path):
     assert len(df) == 1 and df.attrs["skipped"] == 2
 
 
+def test_philly_numbers_read_fast_are_checked_like_strings(tmp_path):
+    """The reader parses duration and num_gpus itself; a negative or missing one still names its line."""
+    head = "timestamp,duration,num_gpus,gpu_time,cluster\n2017-10-09 07:01:55,66.5,2,133.0,a\n"
+    ok = read_trace(_write(tmp_path, "ok.csv", head), "philly")
+    assert ok["duration_s"].tolist() == [66.5] and ok["accelerators"].tolist() == [2]
+    neg = _write(tmp_path, "neg.csv", head + "2017-10-09 07:02:00,10,-1,1,a\n")
+    with pytest.raises(TraceError, match=r"neg.csv:3: malformed row: num_gpus='-1'"):
+        read_trace(neg, "philly")
+    empty = _write(tmp_path, "empty.csv", head + "2017-10-09 07:02:00,,1,1,a\n")
+    with pytest.raises(TraceError, match=r"empty.csv:3: malformed row: duration=nan"):
+        read_trace(empty, "philly")
+
+
+def test_a_trace_read_again_is_the_file_as_it_is_now(tmp_path):
+    """Tables are cached per process by file identity: a changed file is read again, and a caller's
+    changes to its table never reach the next caller."""
+    head = "timestamp,duration,num_gpus,gpu_time,cluster\n2017-10-09 07:01:55,66.0,1,66.0,a\n"
+    p = _write(tmp_path, "philly.csv", head)
+    first = read_trace(p, "philly")
+    first.loc[0, "duration_s"] = -1.0
+    first.attrs["skipped"] = 99
+    again = read_trace(p, "philly")
+    assert again["duration_s"].tolist() == [66.0] and again.attrs["skipped"] == 0
+    p.write_text(head + "2017-10-09 07:02:00,10.0,2,20.0,b\n")  # one row more: another size
+    assert read_trace(p, "philly")["duration_s"].tolist() == [66.0, 10.0]
+
+
 def test_philly_json_layout(tmp_path):
     jobs = [
         {"jobid": "application_1", "vc": "vc1", "user": "u1", "status": "Pass",

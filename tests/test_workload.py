@@ -7,6 +7,8 @@ catalog's (P100 19 TFLOP/s x 0.30, V100 125 TFLOP/s x 0.197).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -43,6 +45,63 @@ def test_generators_are_deterministic_for_a_seed(cfg):
     b = generate(cfg, 7 * DAY, np.random.default_rng(3), 0, V100, CAT)
     c = generate(cfg, 7 * DAY, np.random.default_rng(4), 0, V100, CAT)
     assert a and _signature(a) == _signature(b) and _signature(a) != _signature(c)
+
+
+def _row_by_row(cfg, horizon_s, rng, ref):
+    """The generator as first written, one job at a time with numpy's own calls: (submit, size, work, model)."""
+    from sim.workload.jobs import PHILLY_DURATION_QUANTILES, _loguniform_mixture_at
+
+    sizes = [s.accelerators for s in cfg.sizes]
+    p = np.array([s.weight for s in cfg.sizes]) / sum(s.weight for s in cfg.sizes)
+    out, t, amp = [], 0.0, cfg.diurnal_amplitude
+    while True:
+        t += rng.exponential(3600.0 / (cfg.rate_per_hour * (1.0 + amp)))
+        if t >= horizon_s:
+            return out
+        hour = t / 3600.0 % 24.0
+        if amp > 0 and rng.uniform() >= (1 + amp * math.cos(2 * math.pi * (hour - cfg.peak_hour) / 24)) / (1 + amp):
+            continue
+        if cfg.count is not None and len(out) >= cfg.count:
+            return out
+        size = sizes[int(rng.choice(len(sizes), p=p))]
+        d = min(max(_loguniform_mixture_at(PHILLY_DURATION_QUANTILES, rng.uniform()), cfg.min_duration),
+                cfg.max_duration)
+        model = None
+        for rule in cfg.models or ():
+            if rule.matches(size, d):
+                names = list(rule.model) if not isinstance(rule.model, str) else [rule.model]
+                w = np.array([rule.model[n] for n in names]) if len(names) > 1 else np.ones(1)
+                model = names[int(rng.choice(len(names), p=w / w.sum()))] if len(names) > 1 else names[0]
+                break
+        out.append((t, size, d * size * (ref.peak_flops * ref.default_mfu), model))
+
+
+@pytest.mark.parametrize("cfg", [
+    PhillyGeneratorConfig(rate_per_hour=200),
+    PhillyGeneratorConfig(count=400, diurnal_amplitude=0.7,
+                          models=[{"max_duration": 600, "model": {"resnet50": 3, "bert-base": 1}},
+                                  {"min_accelerators": 8, "model": "bert-large"}]),
+])
+def test_generator_draws_what_row_by_row_numpy_calls_draw(cfg):
+    """Columns computed from scalar draws: the same jobs, in the same stream, as numpy's own
+    exponential/choice/uniform one job at a time (the same seed gives the same workload)."""
+    rng_a, rng_b = np.random.default_rng(11), np.random.default_rng(11)
+    jobs = generate(cfg, 3 * DAY, rng_a, 0, V100, CAT)
+    want = _row_by_row(cfg, 3 * DAY, rng_b, P100)
+    names = {CAT.model(m).flops_per_sample: m for m in ("resnet50", "bert-base", "bert-large")}
+    got = [(j.submit_s, j.accelerators, j.work.work_flops, names.get(j.work.flops_per_sample)) for j in jobs]
+    assert len(got) > 300 and got == want  # exact floats
+    assert rng_a.random() == rng_b.random()  # and the stream left where the row-by-row calls leave it
+
+
+def test_loguniform_mixture_by_column_is_the_scalar_one_bit_for_bit():
+    from sim.workload.jobs import PHILLY_DURATION_QUANTILES, _loguniform_mixture_at, loguniform_mixture_at
+
+    q = [k[0] for k in PHILLY_DURATION_QUANTILES]
+    u = np.concatenate([np.random.default_rng(0).random(20000), q[:-1], np.nextafter(q[1:], 0)])
+    got = loguniform_mixture_at(PHILLY_DURATION_QUANTILES, u)
+    assert got.tolist() == [_loguniform_mixture_at(PHILLY_DURATION_QUANTILES, x) for x in u.tolist()]
+    assert got.min() == 1.0 and got.max() <= 4628226.0  # the knots' ends (Philly: 1 s to 53.6 d)
 
 
 def test_philly_generator_matches_the_trace_facts():

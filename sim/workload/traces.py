@@ -46,7 +46,8 @@ from __future__ import annotations
 
 import json
 import math
-from collections import defaultdict
+import threading
+from collections import OrderedDict, defaultdict
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -440,14 +441,49 @@ def _finish(out: pd.DataFrame, rows: _Rows, fmt: str) -> pd.DataFrame:
     return out
 
 
+#: tables read in this process, by file (path, size, modification time) and reader options:
+#: a sweep's worker replays one trace run after run; a caller gets a copy, never the cached table
+_READ_CACHE: OrderedDict[tuple[object, ...], pd.DataFrame] = OrderedDict()
+_READ_CACHE_SIZE = 4
+_READ_CACHE_LOCK = threading.Lock()
+
+
+def _file_key(p: Path) -> tuple[str, int, int]:
+    st = p.stat()
+    return str(p.resolve()), st.st_size, st.st_mtime_ns
+
+
 def read_trace(path: str | Path, format: str | None = None, *, skip_malformed: bool = False,
                mapping: dict[str, str] | None = None, time_unit_s: float = 1.0,
                processors_per_accelerator: float = 1.0) -> pd.DataFrame:
-    """Read a trace file (or bundled name) into the normalised table (unfiltered)."""
+    """Read a trace file (or bundled name) into the normalised table (unfiltered).
+
+    A file read before in this process, unchanged since (same size and
+    modification time, its PAI job table too) and with the same options, is not
+    parsed again: the caller gets a copy of the table read then.
+    """
     fmt = format or infer_format(str(path))
     p = resolve_trace_path(str(path)) if not isinstance(path, Path) else path
     if not p.is_file():
         raise TraceError(f"trace file {str(p)!r} does not exist")
+    side = p.with_name("pai_job_table.csv") if fmt == "alibaba-pai-2020" else None
+    key = (_file_key(p), _file_key(side) if side is not None and side.is_file() else None, fmt, skip_malformed,
+           tuple(sorted((mapping or {}).items())), time_unit_s, processors_per_accelerator)
+    with _READ_CACHE_LOCK:
+        hit = _READ_CACHE.get(key)
+        if hit is not None:
+            _READ_CACHE.move_to_end(key)
+    if hit is None:
+        hit = _read_trace(p, fmt, skip_malformed, mapping, time_unit_s, processors_per_accelerator)
+        with _READ_CACHE_LOCK:
+            _READ_CACHE[key] = hit
+            while len(_READ_CACHE) > _READ_CACHE_SIZE:
+                _READ_CACHE.popitem(last=False)
+    return hit.copy()
+
+
+def _read_trace(p: Path, fmt: str, skip_malformed: bool, mapping: dict[str, str] | None, time_unit_s: float,
+                processors_per_accelerator: float) -> pd.DataFrame:
     if fmt == "philly":
         return read_philly(p, skip_malformed)
     if fmt == "philly-json":
