@@ -292,27 +292,27 @@ def _presets(models: Sequence[str | None], catalog: Catalog | None) -> dict[str 
 
 
 def _works(work_flops: list[float], mfu: Iterable[float | None], models: Sequence[str | None],
-           catalog: Catalog | None, checkpoint_interval_s: float | None, share: bool) -> list[JobWork]:
-    """The `JobWork` of each job; with `share`, one object for jobs whose work is equal.
+           catalog: Catalog | None, checkpoint_interval_s: float | None,
+           share: dict[tuple[float, float | None, str | None], JobWork] | None) -> list[JobWork]:
+    """The `JobWork` of each job; with `share` (by work, MFU and model), one object for jobs whose work is equal.
 
     A trace repeats (duration, size) pairs: 82,247 Philly rows have 17,327 distinct
     ones, so sharing saves most of the objects. JobWork is never changed in place
     (the runtime reads it, `Job.done_flops` holds the progress), so sharing is safe.
     """
     presets = _presets(models, catalog)
-    if not share:
+    if share is None:
         if len(presets) == 1:  # no job has a model
             fps = batch = grad = repeat(None)
         else:
             fps, grad, batch = zip(*map(presets.__getitem__, models))
         return JobWork.many(work_flops, fps, batch, grad, mfu, repeat(checkpoint_interval_s))
-    cache: dict[tuple[float, float | None, str | None], JobWork] = {}
     out = []
     for key in zip(work_flops, mfu, models):
-        w = cache.get(key)
+        w = share.get(key)
         if w is None:
             f, g, b = presets[key[2]]
-            w = cache[key] = JobWork(key[0], f, b, g, key[1], checkpoint_interval_s=checkpoint_interval_s)
+            w = share[key] = JobWork(key[0], f, b, g, key[1], checkpoint_interval_s=checkpoint_interval_s)
         out.append(w)
     return out
 
@@ -437,18 +437,28 @@ def generate_poisson(
     if not times:
         return []
     both = np.frombuffer(draws, dtype=float)
-    acc = np.array(sizes)[cdf.searchsorted(both[0::2], side="right")]
-    if philly:
-        dur = loguniform_mixture_at(PHILLY_DURATION_QUANTILES, both[1::2])
-        dur = np.minimum(np.maximum(dur, cfg.min_duration), cfg.max_duration)
-    else:
-        dur = both[1::2]
-    work = (dur * acc * (ref.peak_flops * ref.default_mfu)).tolist()
-    n = len(times)
+    size_of = np.array(sizes)
+    per_acc = ref.peak_flops * ref.default_mfu
+    jobs: list[Job] = []
     with paused_gc():
-        works = _works(work, repeat(None), models or [None] * n, catalog, cfg.checkpoint_interval, share=False)
-        ids = range(first_id, first_id + n)
-        return Job.many(ids, [f"gen-{jid}" for jid in ids], times, acc.tolist(), works, cfg.mode)
+        for a, b in _chunks(len(times)):  # columns a chunk at a time: a million jobs need no big temporaries
+            acc = size_of[cdf.searchsorted(both[2 * a:2 * b:2], side="right")]
+            if philly:
+                dur = loguniform_mixture_at(PHILLY_DURATION_QUANTILES, both[2 * a + 1:2 * b:2])
+                dur = np.minimum(np.maximum(dur, cfg.min_duration), cfg.max_duration)
+            else:
+                dur = both[2 * a + 1:2 * b:2]
+            works = _works((dur * acc * per_acc).tolist(), repeat(None), models[a:b] or [None] * (b - a), catalog,
+                           cfg.checkpoint_interval, share=None)
+            ids = range(first_id + a, first_id + b)
+            jobs += Job.many(ids, [f"gen-{jid}" for jid in ids], times[a:b], acc.tolist(), works, cfg.mode)
+    return jobs
+
+
+def _chunks(n: int, size: int = 1 << 16) -> Iterator[tuple[int, int]]:
+    """[a, b) bounds of consecutive chunks of `size` covering range(n)."""
+    for a in range(0, n, size):
+        yield a, min(a + size, n)
 
 
 def generate_resample(
@@ -482,14 +492,19 @@ def generate_resample(
     if not times:
         return []
     idx = np.array(rows, dtype=np.int64)
-    a, f = acc[idx], frac[idx]
-    work = (dur[idx] * a * (ref.peak_flops * ref.default_mfu) * f).tolist()
-    mfu = [ref.default_mfu * x if x < 1.0 else None for x in f.tolist()]
-    n = len(times)
+    per_acc = ref.peak_flops * ref.default_mfu
+    shared: dict[tuple[float, float | None, str | None], JobWork] = {}
+    jobs: list[Job] = []
     with paused_gc():
-        works = _works(work, mfu, models or [None] * n, catalog, cfg.checkpoint_interval, share=True)
-        ids = range(first_id, first_id + n)
-        return Job.many(ids, [f"resample-{jid}" for jid in ids], times, a.tolist(), works, cfg.mode)
+        for lo, hi in _chunks(len(times)):
+            a, f = acc[idx[lo:hi]], frac[idx[lo:hi]]
+            work = (dur[idx[lo:hi]] * a * per_acc * f).tolist()
+            mfu = [ref.default_mfu * x if x < 1.0 else None for x in f.tolist()]
+            works = _works(work, mfu, models[lo:hi] or [None] * (hi - lo), catalog, cfg.checkpoint_interval,
+                           share=shared)
+            ids = range(first_id + lo, first_id + hi)
+            jobs += Job.many(ids, [f"resample-{jid}" for jid in ids], times[lo:hi], a.tolist(), works, cfg.mode)
+    return jobs
 
 
 def generate_llm_campaign(
@@ -595,7 +610,7 @@ def jobs_from_trace(
     users = [strings.setdefault(u, u) or None for u in df["user"].tolist()]
     names = [f"{c}-{j}" if c else f"{j}" for c, j in zip(clusters, df["job_id"].tolist())]
     with paused_gc():
-        works = _works(work, mfu, models, catalog, cfg.checkpoint_interval, share=True)
+        works = _works(work, mfu, models, catalog, cfg.checkpoint_interval, share={})
         return Job.many(range(first_id, first_id + len(names)), names, df["submit_s"].to_numpy(dtype=float).tolist(),
                         acc.tolist(), works, cfg.mode, users, [c or None for c in clusters])
 
@@ -641,7 +656,7 @@ def loguniform_mixture_at(knots: tuple[tuple[float, float], ...], u: np.ndarray)
     q0, q1, l0, l1 = (np.array([s[i] for s in segs])[np.maximum(seg, 0)] for i in range(4))
     wide = q1 > q0
     f = np.where(wide, (u - q0) / np.where(wide, q1 - q0, 1.0), 0.0)
-    out = np.array(list(map(math.exp, (l0 + f * (l1 - l0)).tolist())))
+    out = np.fromiter(map(math.exp, (l0 + f * (l1 - l0)).tolist()), dtype=float, count=len(u))
     out[seg < 0] = float(knots[-1][1])
     return out
 
