@@ -302,6 +302,9 @@ def _works(work_flops: list[float], mfu: Iterable[float | None], models: Sequenc
     """
     presets = _presets(models, catalog)
     if share is None:
+        fps: Iterable[Any]
+        batch: Iterable[Any]
+        grad: Iterable[Any]
         if len(presets) == 1:  # no job has a model
             fps = batch = grad = repeat(None)
         else:
@@ -375,6 +378,15 @@ def _arrival_times(cfg: GeneratorConfig, rate_per_hour: float, horizon_s: float,
     push = pairs.append if pairs is not None else None
     times: list[float] = []
     t = cfg.start
+    if push is not None and amp == 0 and count == math.inf:  # the common case, its loop kept tight
+        arrive = times.append
+        while True:
+            t += mean_gap * gap()
+            if t >= stop:
+                return times
+            arrive(t)
+            push(rand())
+            push(rand())
     while True:
         t += mean_gap * gap()
         if t >= stop:
@@ -605,7 +617,7 @@ def jobs_from_trace(
     mfu = [m * f if f < 1.0 else None for m, f in zip(default_mfu.tolist(), frac.tolist())]
     # plain Python columns: iterating rows of an Arrow-backed frame costs a conversion per cell;
     # one string object per distinct cluster and user, not one per row
-    strings: dict[object, object] = {}
+    strings: dict[Any, Any] = {}  # str, or NaN where a reader left a cell empty
     clusters = [strings.setdefault(c, c) for c in df["cluster"].tolist()]
     users = [strings.setdefault(u, u) or None for u in df["user"].tolist()]
     names = [f"{c}-{j}" if c else f"{j}" for c, j in zip(clusters, df["job_id"].tolist())]
@@ -651,8 +663,8 @@ def loguniform_mixture_at(knots: tuple[tuple[float, float], ...], u: np.ndarray)
         return np.full(len(u), float(knots[-1][1]))
     seg = np.full(len(u), -1, dtype=np.int64)
     for k in range(len(segs) - 1, -1, -1):  # the first segment that takes u wins
-        q1 = segs[k][1]
-        seg[(u < q1) | (q1 >= 1.0)] = k
+        top = segs[k][1]
+        seg[(u < top) | (top >= 1.0)] = k
     q0, q1, l0, l1 = (np.array([s[i] for s in segs])[np.maximum(seg, 0)] for i in range(4))
     wide = q1 > q0
     f = np.where(wide, (u - q0) / np.where(wide, q1 - q0, 1.0), 0.0)

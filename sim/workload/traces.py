@@ -169,8 +169,10 @@ def _read_csv_numbers(path: Path, numeric: list[str]) -> pd.DataFrame | None:
     column is missing or any of its values is missing, malformed or negative: the caller
     then reads strings and reports the first bad line.
     """
+    dtypes: defaultdict[str, type] = defaultdict(lambda: str)
+    dtypes.update(dict.fromkeys(numeric, float))
     try:
-        df = pd.read_csv(path, dtype=defaultdict(lambda: str, dict.fromkeys(numeric, float)), keep_default_na=True)
+        df = pd.read_csv(path, dtype=dtypes, keep_default_na=True)
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError, TypeError):
         return None
     for c in numeric:
