@@ -31,7 +31,7 @@ from __future__ import annotations
 import enum
 import heapq
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from itertools import repeat
@@ -138,7 +138,9 @@ class Job:
     vc: str | None = None  # virtual cluster / group (a trace's cluster column), for fair share
     priority: int = 0
     power_cap_w: float | None = None
-    after: list[int] = field(default_factory=list)  # ids of jobs that must complete before this one queues
+    # ids of jobs that must complete before this one queues (a shared empty tuple by default: a
+    # million jobs need no million empty lists)
+    after: Sequence[int] = ()
     ready_s: float | None = None  # when it entered the queue: submit time, or its last predecessor's end
     state: JobState = JobState.PENDING
     start_s: float | None = None
@@ -146,7 +148,7 @@ class Job:
     reason: str = ""
     done_flops: float = 0.0
     rate_flops_per_s: float = 0.0
-    placement: list[tuple[Node, int]] = field(default_factory=list)
+    placement: Sequence[tuple[Node, int]] = ()  # (node, accelerators) while running; replaced, never changed
     compute_share: float = 1.0
     attained_service_s: float = 0.0  # accelerator-seconds held while placed, checkpoint pauses included
     compute_service_s: float = 0.0  # accelerator-seconds of compute, pauses excluded (LAS-like policies)
@@ -439,7 +441,7 @@ class TrainingRuntime:
         for node, count in job.placement:
             node.free += count
             node.remove_job(job.id)
-        job.placement = []
+        job.placement = ()
         job.rate_flops_per_s = 0.0
         self.running.pop(job.id, None)
         if self.comm is not None:
