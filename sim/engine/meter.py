@@ -407,39 +407,33 @@ class Meter:
 
         Returns, per group name, an array of len(edges) - 1 integrals.
         """
-        t, ch, delta = self.log()
-        edges = np.asarray(edges, dtype=np.float64)
-        out: dict[str, np.ndarray] = {}
-        groups = {name: list(chans) for name, chans in groups.items()}
-        sizes = [len(c) for c in groups.values()]
-        if sum(sizes) == len({c for chans in groups.values() for c in chans}) and len(groups) < 32767:
-            # disjoint groups: one pass over the log, its entries grouped by a stable radix sort
-            # (int16 keys), each group's entries still in log order
-            gid = np.full(len(self.channels), -1, dtype=np.int16)
-            for g, chans in enumerate(groups.values()):
-                gid[chans] = g
-            key = gid[ch] if len(ch) else np.zeros(0, dtype=np.int16)
-            order = np.argsort(key, kind="stable")
-            bounds = np.searchsorted(key[order], np.arange(len(groups) + 1, dtype=np.int16), side="left")
-            for g, name in enumerate(groups):
-                sel = order[bounds[g]:bounds[g + 1]]
-                out[name] = np.diff(cumulative_at(t[sel], delta[sel], edges))
-            return out
-        member = np.zeros(len(self.channels), dtype=bool)
-        for name, chans in groups.items():
-            member[:] = False
-            member[list(chans)] = True
-            mask = member[ch] if len(ch) else np.zeros(0, dtype=bool)
-            out[name] = np.diff(cumulative_at(t[mask], delta[mask], edges))
-        return out
+        cums = self.cumulative_many([(chans, edges) for chans in groups.values()])
+        return {name: np.diff(cum) for name, cum in zip(groups, cums, strict=True)}
 
     def cumulative(self, channels: Iterable[int], edges: np.ndarray) -> np.ndarray:
         """Exact integral of the sum of `channels` from 0 to each edge (J for power channels)."""
-        t, ch, delta = self.log()
-        member = np.zeros(len(self.channels), dtype=bool)
-        member[list(channels)] = True
-        mask = member[ch] if len(ch) else np.zeros(0, dtype=bool)
-        return cumulative_at(t[mask], delta[mask], edges)
+        return self.cumulative_many([(channels, edges)])[0]
+
+    def cumulative_many(self, queries: Iterable[tuple[Iterable[int], np.ndarray]]) -> list[np.ndarray]:
+        """`cumulative(channels, edges)` of each query, all from one pass over the change log.
+
+        The channel groups may overlap (`LogGroups`); a group asked at several edges is
+        summed up once. Each answer equals its own `cumulative` call to the bit.
+        """
+        asked = [(list(dict.fromkeys(chans)), np.asarray(edges, dtype=np.float64)) for chans, edges in queries]
+        index: dict[tuple[int, ...], int] = {}  # a channel set -> its group
+        for chans, _ in asked:
+            index.setdefault(tuple(sorted(chans)), len(index))
+        read = LogGroups(self, [list(k) for k in index])
+        wanted: dict[int, list[int]] = {}  # group -> the queries that ask for it
+        for q, (chans, _) in enumerate(asked):
+            wanted.setdefault(index[tuple(sorted(chans))], []).append(q)
+        out: list[np.ndarray] = [np.zeros(0)] * len(asked)
+        for g, qs in wanted.items():
+            run = read.running(g)  # one group's sums at a time: a million-change log is not held twice
+            for q in qs:
+                out[q] = _running_at(run, asked[q][1])
+        return out
 
     def groups_by(self, key: str, quantity: str | None = "power_w") -> dict[str, list[int]]:
         """Channel indices grouped by `category` or a tag, for `binned`."""
@@ -454,21 +448,84 @@ class Meter:
         return groups
 
 
-def cumulative_at(t: np.ndarray, delta: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """Integral from -inf to each edge of the step function sum(delta_i * H(x - t_i))."""
-    if len(t) == 0:
-        return np.zeros(len(edges))
+class LogGroups:
+    """Groups of a ledger's channels picked out of its change log in one pass.
+
+    The groups (lists of channel indices; they may overlap) split the channels into
+    atoms: the channels that belong to exactly the same groups. One stable radix sort
+    of the log by atom (int8 keys up to 127 atoms, int16 up to 32,767) gives each
+    atom's changes in log order; a group of several atoms merges theirs back into log
+    order (a merge of sorted runs). A group's changes are thus the same, in the same
+    order, as a mask of the log would give, and `cumulative_at` of them is bit-equal.
+    """
+
+    def __init__(self, meter: Meter, groups: list[list[int]]) -> None:
+        t, ch, delta = meter.log()
+        self._t, self._delta = t, delta
+        member: dict[int, list[int]] = {}  # channel -> the groups it is in
+        for g, chans in enumerate(groups):
+            for c in dict.fromkeys(chans):
+                member.setdefault(c, []).append(g)
+        atom_of_sig: dict[tuple[int, ...], int] = {}
+        atom = np.full(len(meter.channels), -1, dtype=np.int64)
+        for c, sig in member.items():
+            atom[c] = atom_of_sig.setdefault(tuple(sig), len(atom_of_sig))
+        n = len(atom_of_sig)
+        self._atoms: list[list[int]] = [[] for _ in groups]
+        for sig, a in atom_of_sig.items():
+            for g in sig:
+                self._atoms[g].append(a)
+        key_type = np.int8 if n < 128 else np.int16 if n < 32768 else np.int32  # radix sort up to 16 bits
+        key = atom.astype(key_type)[ch] if len(ch) else np.zeros(0, dtype=key_type)
+        self._order = np.argsort(key, kind="stable")
+        self._bounds = np.searchsorted(key[self._order], np.arange(n + 1), side="left")
+
+    def positions(self, g: int) -> np.ndarray:
+        """Positions in the log of the changes of group `g`, in log order."""
+        parts = [self._order[self._bounds[a]:self._bounds[a + 1]] for a in self._atoms[g]]
+        if len(parts) == 1:
+            return parts[0]
+        if not parts:
+            return np.zeros(0, dtype=np.intp)
+        return np.sort(np.concatenate(parts), kind="stable")  # timsort: merges the atoms' sorted runs
+
+    def running(self, g: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Group `g`'s running sums (`_running`), to read at any edges with `_running_at`."""
+        pos = self.positions(g)
+        return _running(self._t[pos], self._delta[pos])
+
+
+def _running(t: np.ndarray, delta: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(change times in order, value from each change on, integral up to each change) of
+    the step function sum(delta_i * H(x - t_i))."""
     if len(t) > 1 and bool((t[1:] < t[:-1]).any()):  # the log is in time order except back-dated bookings
         order = np.argsort(t, kind="stable")
         t, delta = t[order], delta[order]
     value = np.cumsum(delta)  # value on [t_i, t_{i+1})
+    if len(t) == 0:
+        return t, value, np.zeros(1)
     seg = np.empty(len(t))
     seg[:-1] = value[:-1] * np.diff(t)
     seg[-1] = 0.0
     cum = np.concatenate(([0.0], np.cumsum(seg)))  # integral up to t_i
+    return t, value, cum
+
+
+def _running_at(run: tuple[np.ndarray, np.ndarray, np.ndarray], edges: np.ndarray) -> np.ndarray:
+    """The integral from -inf to each edge, read off `_running`."""
+    t, value, cum = run
+    if len(t) == 0:
+        return np.zeros(len(edges))
     j = np.searchsorted(t, edges, side="right") - 1  # last change <= edge
     res = np.zeros(len(edges))
     ok = j >= 0
     jj = j[ok]
     res[ok] = cum[jj] + value[jj] * (edges[ok] - t[jj])
     return res
+
+
+def cumulative_at(t: np.ndarray, delta: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Integral from -inf to each edge of the step function sum(delta_i * H(x - t_i))."""
+    if len(t) == 0:
+        return np.zeros(len(edges))
+    return _running_at(_running(t, delta), edges)

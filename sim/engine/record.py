@@ -1,8 +1,8 @@
 """The run record: plain data the engine hands over when a run ends.
 
 `World.run()` returns it; `sim.results.build_result(record)` turns it into the
-`Result` (tables, summary, manifest). Nothing here is live: jobs and nodes are
-frozen snapshots, and the ledger is the closed `Meter` read through its
+`Result` (tables, summary, manifest). Nothing here is live: jobs (as columns) and
+nodes are frozen snapshots, and the ledger is the closed `Meter` read through its
 public query methods only (`sim.results.result.Ledger`), so the Result never
 touches the World, the scheduler or a SimPy object.
 """
@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from sim.engine.meter import Meter
 from sim.spec.scenario import Scenario
 
@@ -20,37 +22,56 @@ IT_CATEGORIES = ("accelerator", "host", "network", "background")
 
 
 @dataclass(frozen=True, slots=True)
-class JobRecord:
-    """One job at the end of the run (times in s since the start; energies in J)."""
+class JobRecords:
+    """Every job at the end of the run, as columns: row i of each column is one job, in the
+    order the World holds them (times in s since the start; energies in J).
 
-    id: int
-    name: str
-    user: str | None
-    mode: str
-    accelerators: int
-    nodes: tuple[str, ...]
-    submit_s: float
-    ready_s: float | None
-    start_s: float | None
-    end_s: float | None
-    state: str
+    Columns, not one object per job: a year of a large cluster has about a million
+    jobs, and the jobs table is built from whole columns (issue 14). Numeric columns
+    are numpy arrays, NaN where the job has no such figure; text columns are lists.
+    """
+
+    id: np.ndarray
+    """int64 job ids."""
+    name: list[str]
+    user: list[str | None]
+    mode: list[str]
+    accelerators: np.ndarray
+    """int64 accelerators requested."""
+    nodes: list[list[str]]
+    """every node the job ran on, in order: the job's own list, not a copy (the run has ended, so
+    it no longer changes; a million copies would cost 80 MB and the collector's passes over them)."""
+    submit_s: np.ndarray
+    ready_s: np.ndarray
+    """when it entered the queue; NaN if it never did."""
+    start_s: np.ndarray
+    """first start; NaN if never started."""
+    end_s: np.ndarray
+    """end; NaN if not ended."""
+    state: list[str]
     """pending, queued, running, completed or failed (`sim.compute.training.JobState` values)."""
-    reason: str | None
-    work_flops: float
-    done_flops: float
-    flops_per_sample: float | None
-    useful_flops: float | None
-    """the work the job needs to reach its goal (tokens or samples to converge), if known."""
-    attributed_it_j: float
+    reason: list[str | None]
+    work_flops: np.ndarray
+    done_flops: np.ndarray
+    flops_per_sample: np.ndarray
+    """NaN where unknown."""
+    useful_flops: np.ndarray
+    """the work the job needs to reach its goal (tokens or samples to converge); NaN where unknown."""
+    attributed_it_j: np.ndarray
     """IT energy the ledger credited to the job (its share of accelerators, hosts, switches)."""
-    wasted_energy_j: float
-    preemptions: int
-    restarts: int
-    attained_service_s: float
+    wasted_energy_j: np.ndarray
+    preemptions: np.ndarray
+    """int64."""
+    restarts: np.ndarray
+    """int64."""
+    attained_service_s: np.ndarray
     """accelerator-seconds held."""
-    comm_wait_s: float
-    alone_s: float | None
-    """its run time alone at full speed (the scheduler's exact estimate); None unless completed."""
+    comm_wait_s: np.ndarray
+    alone_s: np.ndarray
+    """its run time alone at full speed (the scheduler's exact estimate); NaN unless completed."""
+
+    def __len__(self) -> int:
+        return len(self.id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +97,7 @@ class RunRecord:
     end_s: float
     wall_s: float
     events: int
-    jobs: list[JobRecord]
+    jobs: JobRecords
     nodes: list[NodeRecord]
     components: dict[str, Any]
     """the resolved configuration of the cooling and supply models."""

@@ -35,7 +35,7 @@ from sim.results.shares import SHARE_DEFINITIONS, ShareInputs, binned_shares, co
 from sim.units import J_PER_KWH, W_PER_KW
 
 if TYPE_CHECKING:
-    from sim.engine.record import JobRecord, RunRecord
+    from sim.engine.record import JobRecords, RunRecord
 
 #: job states as the run record writes them (`sim.compute.training.JobState` values)
 PENDING, QUEUED, RUNNING, COMPLETED, FAILED = "pending", "queued", "running", "completed", "failed"
@@ -277,7 +277,20 @@ def build_result(record: RunRecord) -> Result:
             groups[c.name] = [c.index]
         elif c.quantity == "rate":
             groups[c.name] = [c.index]
-    integrals = meter.binned(edges, groups)
+    # the facility and IT power, carbon and the supply's share channels at the plant steps
+    step_edges = np.append(np.arange(0.0, end, s.plant.step), end)
+    carbon_idx = [c.index for c in meter.channels if c.name == "carbon_g"]
+    step_groups: dict[str, list[int]] = {
+        "facility": [ch for c in POWER_CATEGORIES for ch in power.get(c, [])],
+        "it": [ch for c in IT_CATEGORIES for ch in power.get(c, [])],
+        "carbon_g": carbon_idx,
+        **{name: [meter.index(name)] for name in SHARE_CHANNELS if meter.has(name)},
+    }
+    # one read of the ledger's log for both (`Meter.cumulative_many`: bit-equal to one read per group)
+    cums = meter.cumulative_many([*((chans, edges) for chans in groups.values()),
+                                  *((chans, step_edges) for chans in step_groups.values())])
+    integrals = {name: np.diff(cum) for name, cum in zip(groups, cums[:len(groups)], strict=True)}
+    step_cum = dict(zip(step_groups, cums[len(groups):], strict=True))
 
     ts = pd.DataFrame({"time": start_ts + pd.to_timedelta(edges[:-1], unit="s")})
     for c in POWER_CATEGORIES:
@@ -302,15 +315,10 @@ def build_result(record: RunRecord) -> Result:
     fac_total = sum(cat.get(c, 0.0) for c in POWER_CATEGORIES)
     flows = {c.name: meter.integral(c.index, end) for c in meter.channels if c.quantity == "flow_w"}
     # facility power per plant step, for the peak
-    step_edges = np.append(np.arange(0.0, end, s.plant.step), end)
-    fac_channels = [ch for c in POWER_CATEGORIES for ch in power.get(c, [])]
-    cum_fac = meter.cumulative(fac_channels, step_edges)
+    cum_fac, cum_it, cum_carbon = step_cum["facility"], step_cum["it"], step_cum["carbon_g"]
     step_power = np.diff(cum_fac) / np.maximum(np.diff(step_edges), 1e-12)
-    cum_it = meter.cumulative([ch for c in IT_CATEGORIES for ch in power.get(c, [])], step_edges)
-    carbon_idx = [c.index for c in meter.channels if c.name == "carbon_g"]
-    cum_carbon = meter.cumulative(carbon_idx, step_edges)
 
-    share_in = _share_inputs(meter, step_edges, cum_fac)
+    share_in = _share_inputs(step_cum, step_edges)
     step_bin = np.clip(np.searchsorted(edges, step_edges[:-1], side="right") - 1, 0, len(widths) - 1)
     for key, values in binned_shares(share_in, step_bin, len(widths)).items():
         ts[key] = values
@@ -321,8 +329,11 @@ def build_result(record: RunRecord) -> Result:
     busy_s = meter.integral(meter.index("busy_accelerators"), end)
     capacity = sum(n.accelerators for n in record.nodes)
 
-    completed = jobs[jobs.state == COMPLETED]
-    submitted = jobs[jobs.state != PENDING]
+    # masks and single columns, not filtered copies of the whole table (a million rows at scale)
+    state = jobs["state"]
+    done = (state == COMPLETED).to_numpy(bool)
+    submitted = (state != PENDING).to_numpy(bool)
+    jct_done = jobs["jct_s"][done]
     summary: dict[str, Any] = {
         "name": s.name,
         "seed": s.seed,
@@ -335,13 +346,14 @@ def build_result(record: RunRecord) -> Result:
         "carbon_kg": (meter.integral(carbon_idx[0], end) / 1000.0) if carbon_idx else 0.0,
         "cost": meter.category_integral("cost", end),
         "peak_power_kw": float(step_power.max()) / W_PER_KW if len(step_power) else 0.0,
-        "jobs_submitted": int(len(submitted)),
-        "jobs_completed": int(len(completed)),
-        "jobs_failed": int((jobs.state == FAILED).sum()),
-        "jobs_unfinished": int(jobs.state.isin([QUEUED, RUNNING]).sum()),
-        "mean_jct_s": float(completed.jct_s.mean()) if len(completed) else float("nan"),
-        "p95_jct_s": float(np.percentile(completed.jct_s, 95)) if len(completed) else float("nan"),
-        "makespan_s": float(completed.end_s.max() - submitted.submit_s.min()) if len(completed) else float("nan"),
+        "jobs_submitted": int(submitted.sum()),
+        "jobs_completed": int(done.sum()),
+        "jobs_failed": int((state == FAILED).sum()),
+        "jobs_unfinished": int(state.isin([QUEUED, RUNNING]).sum()),
+        "mean_jct_s": float(jct_done.mean()) if len(jct_done) else float("nan"),
+        "p95_jct_s": float(np.percentile(jct_done, 95)) if len(jct_done) else float("nan"),
+        "makespan_s": float(jobs["end_s"][done].max() - jobs["submit_s"][submitted].min()) if len(jct_done)
+        else float("nan"),
         "gpu_utilization": busy_s / (capacity * end) if end > 0 and capacity else 0.0,
         "free_cooling_hours": _level_integral(meter, "free_cooling_fraction", end) / 3600.0,
         "throttled_accelerator_hours": _level_integral(meter, "throttled_accelerators", end) / 3600.0,
@@ -419,27 +431,34 @@ def _add_footprint(record: RunRecord, summary: dict[str, Any], jobs: pd.DataFram
     out, totals, embodied_kg = footprint(s.costs, x)
     summary.update(out)
     # per job: its share of the accelerator-hours the jobs held (the jobs table follows record.jobs)
-    held_h = np.array([j.attained_service_s / 3600.0 for j in record.jobs], dtype=float)
+    held_h = record.jobs.attained_service_s / 3600.0
     total_h = float(held_h.sum())
     jobs["accelerator_hours"] = held_h
     jobs["cost_total"] = totals.total * held_h / total_h if total_h > 0 else 0.0
     jobs["embodied_carbon_kg"] = embodied_kg * held_h / total_h if total_h > 0 else 0.0
 
 
-def _share_inputs(meter, step_edges: np.ndarray, cum_fac: np.ndarray) -> ShareInputs:
+#: ledger channels the renewable and carbon-free shares read per plant step (``_share_inputs``)
+SHARE_CHANNELS = ("demand_w", "renewable_to_load_w", "grid_import", "grid_renewable", "grid_carbon_free", "ppa",
+                  "pv", "wind", "curtailed")
+
+
+def _share_inputs(step_cum: dict[str, np.ndarray], step_edges: np.ndarray) -> ShareInputs:
     """Per plant step energies of the supply channels (J), for ``sim.results.shares``.
 
-    Flow channels are named without ``_w`` in the ledger. A channel the supply model does not book is 0 (the grid's renewable and carbon-free
+    `step_cum`: the cumulative integrals at `step_edges` of the ledger's `SHARE_CHANNELS` it has
+    and of the facility power (``facility``). Flow channels are named without ``_w`` in the
+    ledger. A channel the supply model does not book is 0 (the grid's renewable and carbon-free
     imports: NaN, unknown); without a ``demand_w`` reading the demand is the facility energy."""
 
     def per_step(name: str, missing: float = 0.0) -> np.ndarray:
-        if not meter.has(name):
+        if name not in step_cum:
             return np.full(len(step_edges) - 1, missing)
-        return np.diff(meter.cumulative([meter.index(name)], step_edges))
+        return np.diff(step_cum[name])
 
     demand = per_step("demand_w", math.nan)
     if np.isnan(demand).all():
-        demand = np.diff(cum_fac)
+        demand = np.diff(step_cum["facility"])
     return ShareInputs(
         demand_j=demand,
         onsite_to_load_j=per_step("renewable_to_load_w"),
@@ -459,29 +478,18 @@ def _level_integral(meter, name: str, end: float) -> float:
 
 
 def _jobs_table(record: RunRecord, edges, cum_fac, cum_it, cum_carbon) -> pd.DataFrame:
-    """The jobs table, built from columns (one numpy pass per column, not one dict per job).
+    """The jobs table, from the record's columns (one numpy pass per column, no object per job).
 
     A job's facility energy is its IT energy times the facility/IT ratio over its
     running span, and its carbon that energy times the span's mean intensity.
     """
     recs = record.jobs
-    if not recs:  # the same columns as a table with jobs (a sweep concatenates them)
+    if not len(recs):  # the same columns as a table with jobs (a sweep concatenates them)
         return pd.DataFrame(columns=list(JOB_COLUMNS))
-
-    def col(name: str, dtype=None) -> np.ndarray:
-        values = [getattr(j, name) for j in recs]
-        return np.array(values, dtype=dtype) if dtype is not None else values
-
-    def opt_float(name: str) -> np.ndarray:
-        return np.array([np.nan if (v := getattr(j, name)) is None else v for j in recs], dtype=float)
-
-    it_j = col("attributed_it_j", float)
-    submit = col("submit_s", float)
-    ready = opt_float("ready_s")
-    start = opt_float("start_s")
-    end = opt_float("end_s")
-    state = col("state")
-    completed = np.array([s == COMPLETED for s in state], dtype=bool)
+    it_j = recs.attributed_it_j
+    submit, ready, start, end = recs.submit_s, recs.ready_s, recs.start_s, recs.end_s
+    state = recs.state
+    completed = np.fromiter((s == COMPLETED for s in state), dtype=bool, count=len(state))
     started = ~np.isnan(start)
     a = np.where(started, start, 0.0)
     b = np.where(started, np.where(np.isnan(end), record.end_s, end), 0.0)
@@ -491,23 +499,20 @@ def _jobs_table(record: RunRecord, edges, cum_fac, cum_it, cum_carbon) -> pd.Dat
     with np.errstate(divide="ignore", invalid="ignore"):
         energy_j = np.where(started & (ib > ia), it_j * (fb - fa) / (ib - ia), it_j)
         carbon_g = np.where(started & (fb > fa), energy_j * (cb - ca) / (fb - fa), 0.0)
-    work = col("work_flops", float)
-    done = col("done_flops", float)
-    accs = col("accelerators", np.int64)
-    alone = opt_float("alone_s")
+    work, done, accs = recs.work_flops, recs.done_flops, recs.accelerators
     df = pd.DataFrame({
-        "job_id": col("id"),
-        "name": col("name"),
-        "user": col("user"),
-        "mode": col("mode"),
+        "job_id": recs.id,
+        "name": recs.name,
+        "user": recs.user,
+        "mode": recs.mode,
         "accelerators": accs,
-        "nodes": [list(j.nodes) for j in recs],
+        "nodes": recs.nodes,
         "submit_s": submit,
         "ready_s": ready,
         "start_s": start,
         "end_s": end,
         "state": state,
-        "reason": col("reason"),
+        "reason": recs.reason,
         "wait_s": np.where(started, start - np.where(np.isnan(ready), submit, ready), np.nan),
         "jct_s": np.where(completed, end - submit, np.nan),
         "work_flops": work,
@@ -515,16 +520,16 @@ def _jobs_table(record: RunRecord, edges, cum_fac, cum_it, cum_carbon) -> pd.Dat
         "it_energy_kwh": it_j / J_PER_KWH,
         "energy_kwh": energy_j / J_PER_KWH,
         "carbon_kg": carbon_g / 1000.0,
-        "wasted_energy_kwh": col("wasted_energy_j", float) / J_PER_KWH,
-        "preemptions": col("preemptions", np.int64),
-        "restarts": col("restarts", np.int64),
-        "slowdown": _slowdowns(completed & ~np.isnan(end), end - submit, alone),
+        "wasted_energy_kwh": recs.wasted_energy_j / J_PER_KWH,
+        "preemptions": recs.preemptions,
+        "restarts": recs.restarts,
+        "slowdown": _slowdowns(completed & ~np.isnan(end), end - submit, recs.alone_s),
         **_efficiency(recs, it_j, work, done, accs),
     })
     return df
 
 
-def _efficiency(recs: list[JobRecord], it_j: np.ndarray, work: np.ndarray, done: np.ndarray,
+def _efficiency(recs: JobRecords, it_j: np.ndarray, work: np.ndarray, done: np.ndarray,
                 accs: np.ndarray) -> dict[str, np.ndarray]:
     """Energy efficiency of each job (docs/training.md): IT energy per unit of useful work.
 
@@ -542,10 +547,10 @@ def _efficiency(recs: list[JobRecord], it_j: np.ndarray, work: np.ndarray, done:
     communication.
     """
     kwh = it_j / J_PER_KWH
-    useful = np.array([j.useful_flops or 0.0 for j in recs], dtype=float)
-    fps = np.array([j.flops_per_sample or 0.0 for j in recs], dtype=float)
-    held_s = np.array([j.attained_service_s for j in recs], dtype=float)
-    comm = np.array([j.comm_wait_s for j in recs], dtype=float)
+    useful = recs.useful_flops  # NaN where unknown: then neither test below holds
+    fps = recs.flops_per_sample
+    held_s = recs.attained_service_s
+    comm = recs.comm_wait_s
     with np.errstate(divide="ignore", invalid="ignore"):
         share = np.where((useful > 0) & (work > 0), useful / work, 1.0)
         useful_done = done * share
@@ -568,30 +573,33 @@ def _slowdowns(completed: np.ndarray, jct_s: np.ndarray, alone_s: np.ndarray) ->
 def _waits(jobs: pd.DataFrame, end: float) -> tuple[np.ndarray, np.ndarray]:
     """Wait of every job that entered the queue (start - ready; end - ready if never started), and
     the waits of those never started (right-censored at the end of the run)."""
-    queued = jobs[jobs.state != PENDING]
-    ready = queued.ready_s.fillna(queued.submit_s).to_numpy(float)
-    start = queued.start_s.to_numpy(float)
+    queued = (jobs["state"] != PENDING).to_numpy(bool)
+    ready = jobs["ready_s"].to_numpy(float)
+    ready = np.where(np.isnan(ready), jobs["submit_s"].to_numpy(float), ready)[queued]
+    start = jobs["start_s"].to_numpy(float)[queued]
     never = np.isnan(start)
     waits = np.where(never, end - ready, start - ready)
     return waits, waits[never]
 
 
 def _scheduling_summary(jobs: pd.DataFrame, end: float) -> dict[str, float]:
-    """Scheduling metrics of the jobs table (sim/scheduling)."""
-    done = jobs[jobs.state == COMPLETED]
+    """Scheduling metrics of the jobs table (sim/scheduling), read column by column."""
+    state = jobs["state"]
+    done = (state == COMPLETED).to_numpy(bool)
+    n_done = int(done.sum())
     waits, never_started = _waits(jobs, end)
-    sd = done["slowdown"].dropna().to_numpy(float) if "slowdown" in done else np.zeros(0)
+    sd = jobs["slowdown"][done].dropna().to_numpy(float) if "slowdown" in jobs else np.zeros(0)
     nan = float("nan")
     return {
-        "median_jct_s": float(done.jct_s.median()) if len(done) else nan,
+        "median_jct_s": float(jobs["jct_s"][done].median()) if n_done else nan,
         "mean_wait_s": float(waits.mean()) if len(waits) else nan,
         "p95_wait_s": float(np.percentile(waits, 95)) if len(waits) else nan,
-        "jobs_waiting_at_end": int((jobs.state == QUEUED).sum()),
+        "jobs_waiting_at_end": int((state == QUEUED).sum()),
         "oldest_wait_s": float(never_started.max()) if len(never_started) else 0.0,
         "mean_slowdown": float(sd.mean()) if len(sd) else nan,
         "jain_fairness_slowdown": float(sd.sum() ** 2 / (len(sd) * (sd**2).sum())) if len(sd) else nan,
-        "energy_per_job_kwh": float(done.energy_kwh.mean()) if len(done) else nan,
-        "carbon_per_job_kg": float(done.carbon_kg.mean()) if len(done) else nan,
+        "energy_per_job_kwh": float(jobs["energy_kwh"][done].mean()) if n_done else nan,
+        "carbon_per_job_kg": float(jobs["carbon_kg"][done].mean()) if n_done else nan,
         "wasted_energy_kwh": float(jobs["wasted_energy_kwh"].sum()) if "wasted_energy_kwh" in jobs else 0.0,
         "preemptions": int(jobs["preemptions"].sum()) if "preemptions" in jobs else 0,
         "restarts": int(jobs["restarts"].sum()) if "restarts" in jobs else 0,
