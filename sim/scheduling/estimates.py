@@ -75,10 +75,12 @@ class Estimator:
         done on whole columns, the same IEEE operations as `true_total`. Unlike
         `true_total`, it memoises nothing (a million-entry memo for one read).
         """
-        n = len(jobs)
-        memo: dict[tuple, tuple[float, float]] = {}
-        getters: dict[type, Callable[[Any], tuple]] = {}
+        memo: dict[tuple, int] = {}  # key -> row of `speeds`
         speeds: list[tuple[float, float]] = []
+        getters: dict[type, Callable[[Any], tuple]] = {}
+        rows: list[int] = []
+        accs: list[int] = []
+        works: list[float] = []
         for job in jobs:
             w = job.work
             kind = type(w)
@@ -87,14 +89,17 @@ class Estimator:
                 get = getters[kind] = attrgetter(*(f.name for f in fields(w)
                                                    if f.name not in ("work_flops", "useful_flops")))
             key = (kind, job.power_cap_w, get(w))
-            speed = memo.get(key)
-            if speed is None:
-                speed = memo[key] = self._speed(job)
-            speeds.append(speed)
-        per, duty = np.array(speeds, dtype=float).reshape(n, 2).T
-        acc = np.fromiter((j.accelerators for j in jobs), dtype=np.int64, count=n)
-        work = np.fromiter((j.work.work_flops for j in jobs), dtype=float, count=n)
-        out = work / np.maximum(acc * per * duty, 1e-300)
+            row = memo.get(key)
+            if row is None:
+                row = memo[key] = len(speeds)
+                speeds.append(self._speed(job))
+            rows.append(row)
+            accs.append(job.accelerators)
+            works.append(w.work_flops)
+        table = np.array(speeds, dtype=float).reshape(-1, 2)
+        at = np.array(rows, dtype=np.intp)
+        acc = np.array(accs, dtype=np.int64)
+        out = np.array(works, dtype=float) / np.maximum(acc * table[at, 0] * table[at, 1], 1e-300)
         if self._true:  # asked during the run (SJF, backfill): its memoised figure stands
             true = self._true
             for i, job in enumerate(jobs):
