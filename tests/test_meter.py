@@ -112,9 +112,9 @@ def test_log_is_compact_not_one_object_per_change():
 
 
 def test_binned_gives_the_same_integrals_for_disjoint_and_overlapping_groups():
-    """Disjoint groups take the one-pass path (a radix sort of the log by group), overlapping ones
-    a pass per group; both are exact integrals: a channel at 2 W on [0, 10) and 6 W on [10, 30),
-    another at 1 W from 5 s on, over bins [0, 10), [10, 20), [20, 30)."""
+    """Disjoint and overlapping groups (read in one pass, `Meter.cumulative_many`) are exact
+    integrals either way: a channel at 2 W on [0, 10) and 6 W on [10, 30), another at 1 W from
+    5 s on, over bins [0, 10), [10, 20), [20, 30)."""
 
     t = [0.0]
     m = Meter(lambda: t[0])
