@@ -19,7 +19,8 @@ Time series come out by exact integration into bins: the changes of a group of
 channels are sorted by time, the group's value after each change is a
 cumulative sum of deltas, the integral at each change point a cumulative sum of
 value x dt, and the integral at each bin edge is the one at the last change
-before it plus value x (edge - change time). Vectorised with numpy.
+before it plus value x (edge - change time). Vectorised with numpy; many
+groups at once come out of one pass over the log (`cumulative_many`, `LogGroups`).
 
 Plant channels are booked for a step that has just closed, so `set` takes an
 optional time `t` in the past; a channel's own times must never go backwards.

@@ -3,7 +3,7 @@
 `World.run()` returns it; `sim.results.build_result(record)` turns it into the
 `Result` (tables, summary, manifest). Nothing here is live: jobs (as columns) and
 nodes are frozen snapshots, and the ledger is the closed `Meter` read through its
-public query methods only (`sim.results.result.Ledger`), so the Result never
+read methods only (`integral`, `cumulative_many`, `binned`, ...), so the Result never
 touches the World, the scheduler or a SimPy object.
 """
 
