@@ -26,7 +26,7 @@ from sim.compute.training import Job, JobState, TrainingRuntime
 from sim.engine.caps import PowerCaps
 from sim.engine.meter import Meter
 from sim.engine.plant_loop import Plant
-from sim.engine.record import JobRecords, NodeRecord, RunRecord
+from sim.engine.record import JobRecords, NodeRecord, RunRecord, job_columns
 from sim.facility.cooling import build_cooling, zone_of_nodes
 from sim.facility.site import Site
 from sim.facility.supply import build_supply
@@ -461,52 +461,16 @@ class World:
         )
 
     def _job_records(self) -> JobRecords:
-        """Every job's end state as columns: one pass per field, no object per job (issue 14)."""
+        """Every job's end state as columns, no object per job (issue 14)."""
         jobs = self.jobs
-        n = len(jobs)
-        att = self.meter.attributed_j
-        works = [j.work for j in jobs]
-        state_of = {s: s.value for s in JobState}
-        states = [j.state for j in jobs]
         done = JobState.COMPLETED
-        completed = np.fromiter((s is done for s in states), dtype=bool, count=n)
-        alone = np.full(n, np.nan)
+        completed = np.fromiter((j.state is done for j in jobs), dtype=bool, count=len(jobs))
+        alone = np.full(len(jobs), np.nan)
         if completed.any():
             est = self.scheduler.estimator
             assert est is not None  # a completed job ran on a node, so there is a reference node
             alone[completed] = est.true_totals([j for j in jobs if j.state is done])
-
-        def floats(values: list) -> np.ndarray:  # None -> NaN
-            return np.array(values, dtype=float) if n else np.empty(0)
-
-        def ints(values: list) -> np.ndarray:
-            return np.array(values, dtype=np.int64) if n else np.empty(0, dtype=np.int64)
-
-        return JobRecords(
-            id=ints([j.id for j in jobs]),
-            name=[j.name for j in jobs],
-            user=[j.user for j in jobs],
-            mode=[j.mode for j in jobs],
-            accelerators=ints([j.accelerators for j in jobs]),
-            nodes=[j.node_names for j in jobs],
-            submit_s=floats([j.submit_s for j in jobs]),
-            ready_s=floats([j.ready_s for j in jobs]),
-            start_s=floats([j.start_s for j in jobs]),
-            end_s=floats([j.end_s for j in jobs]),
-            state=[state_of[s] for s in states],
-            reason=[j.reason for j in jobs],
-            work_flops=floats([w.work_flops for w in works]),
-            done_flops=floats([j.done_flops for j in jobs]),
-            flops_per_sample=floats([w.flops_per_sample for w in works]),
-            useful_flops=floats([w.useful_flops for w in works]),
-            attributed_it_j=floats([att.get(j.id, 0.0) for j in jobs]),
-            wasted_energy_j=floats([j.wasted_energy_j for j in jobs]),
-            preemptions=ints([j.preemptions for j in jobs]),
-            restarts=ints([j.restarts for j in jobs]),
-            attained_service_s=floats([j.attained_service_s for j in jobs]),
-            comm_wait_s=floats([j.comm_wait_s for j in jobs]),
-            alone_s=alone,
-        )
+        return job_columns(jobs, self.meter.attributed_j, alone)
 
     def result(self) -> Result:
         """The Result of the run (after `run`), built from its record."""
