@@ -478,8 +478,11 @@ class LogGroups:
                 self._atoms[g].append(a)
         key_type = np.int8 if n < 128 else np.int16 if n < 32768 else np.int32  # radix sort up to 16 bits
         key = atom.astype(key_type)[ch] if len(ch) else np.zeros(0, dtype=key_type)
-        self._order = np.argsort(key, kind="stable")
-        self._bounds = np.searchsorted(key[self._order], np.arange(n + 1), side="left")
+        order = np.argsort(key, kind="stable")
+        self._bounds = np.searchsorted(key[order], np.arange(n + 1), side="left")
+        del key
+        # positions held as int32 below 2**31 changes: half the memory of the log's length in int64
+        self._order = order.astype(np.int32) if len(order) < 2**31 else order
 
     def positions(self, g: int) -> np.ndarray:
         """Positions in the log of the changes of group `g`, in log order."""
@@ -493,22 +496,29 @@ class LogGroups:
     def running(self, g: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Group `g`'s running sums (`_running`), to read at any edges with `_running_at`."""
         pos = self.positions(g)
-        return _running(self._t[pos], self._delta[pos])
+        changes = [self._t[pos], self._delta[pos]]
+        del pos
+        return _running(changes)
 
 
-def _running(t: np.ndarray, delta: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _running(changes: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(change times in order, value from each change on, integral up to each change) of
-    the step function sum(delta_i * H(x - t_i))."""
+    the step function sum(delta_i * H(x - t_i)), from `changes` = [t, delta] (emptied:
+    a group of millions of changes is not held twice)."""
+    t, delta = changes
+    changes.clear()
     if len(t) > 1 and bool((t[1:] < t[:-1]).any()):  # the log is in time order except back-dated bookings
         order = np.argsort(t, kind="stable")
         t, delta = t[order], delta[order]
+        del order
     value = np.cumsum(delta)  # value on [t_i, t_{i+1})
-    if len(t) == 0:
-        return t, value, np.zeros(1)
-    seg = np.empty(len(t))
-    seg[:-1] = value[:-1] * np.diff(t)
-    seg[-1] = 0.0
-    cum = np.concatenate(([0.0], np.cumsum(seg)))  # integral up to t_i
+    del delta
+    cum = np.zeros(len(t) + 1)  # integral up to t_i: 0, then the running sum of value x dt
+    if len(t) > 1:
+        seg = cum[1:-1]
+        np.subtract(t[1:], t[:-1], out=seg)
+        seg *= value[:-1]
+        np.cumsum(cum[1:], out=cum[1:])
     return t, value, cum
 
 
@@ -529,4 +539,4 @@ def cumulative_at(t: np.ndarray, delta: np.ndarray, edges: np.ndarray) -> np.nda
     """Integral from -inf to each edge of the step function sum(delta_i * H(x - t_i))."""
     if len(t) == 0:
         return np.zeros(len(edges))
-    return _running_at(_running(t, delta), edges)
+    return _running_at(_running([t, delta]), edges)

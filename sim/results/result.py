@@ -525,7 +525,7 @@ def _jobs_table(record: RunRecord, edges, cum_fac, cum_it, cum_carbon) -> pd.Dat
         "restarts": recs.restarts,
         "slowdown": _slowdowns(completed & ~np.isnan(end), end - submit, recs.alone_s),
         **_efficiency(recs, it_j, work, done, accs),
-    })
+    }, copy=False)  # the columns as they are (the record's are the table's own): no second copy of them all
     return df
 
 
