@@ -35,7 +35,7 @@ def scenario(queue: str, placement: str) -> dict:
 def bench(queue: str, placement: str) -> dict[str, float]:
     w = World(load_scenario(scenario(queue, placement)))
     s = w.scheduler
-    w.env.process(w._arrivals())
+    w.start_arrivals()
     w.env.run(until=1)
     queued = len(s.queue)
     d0 = s.decisions

@@ -263,7 +263,9 @@ class Meter:
             raise MeterError(f"channel {self.channels[ch].name!r}: value is NaN")
         old = self._value[ch]
         self._close(ch, float(starts[0]), old, self._since[ch])
-        area = float(np.dot(values, dts))
+        # a numpy sum, not np.dot: BLAS splits a long dot product across threads (a second core
+        # busy for nothing here, and last bits that would depend on the machine's thread count)
+        area = float(np.sum(values * dts))
         self._integral[ch] += area
         deltas = np.diff(values, prepend=old)
         keep = deltas != 0

@@ -565,7 +565,7 @@ class Supply:
                        ("curtailed", curtailed), ("battery_charge", charge), ("battery_discharge", discharge),
                        ("battery_loss", loss), ("renewable_to_load", renewable_to_load), ("carbon_g", carbon),
                        ("cost", cost)):
-            t[key] += float(np.dot(v, dt))
+            t[key] += float(np.sum(v * dt))  # not np.dot: no BLAS threads (sim.engine.meter.set_series)
         hours, inverse = np.unique(np.floor_divide(t0, HOUR).astype(np.int64), return_inverse=True)
         sums = [np.bincount(inverse, weights=v * dt, minlength=len(hours)).tolist()
                 for v in (demand, renewable_to_load, grid_import, grid_renewable, grid_carbon_free, ppa,
