@@ -189,6 +189,17 @@ class Job:
 _MEMO_MAX = 1 << 16
 
 
+def call_at(env: simpy.Environment, t: float, callback: Callable[[Event], None]) -> None:
+    """Call `callback(event)` at exactly `t` (>= now), in the order a timeout made now would run:
+    a bare event in SimPy's queue (a Timeout computes now + (t - now), which can miss t by an ulp,
+    and costs a class lookup and checks per call)."""
+    ev = Event(env)
+    ev._ok = True
+    ev._value = None
+    ev.callbacks.append(callback)
+    heapq.heappush(env._queue, (t, NORMAL, next(env._eid), ev))
+
+
 class CompletionClock:
     """The running jobs' completion times in one heap, behind a single SimPy timeout.
 
@@ -225,12 +236,7 @@ class CompletionClock:
         """One event at exactly `t` (a Timeout computes now + (t - now), which can miss t by an ulp)."""
         self._armed_at = t
         self._armed_token += 1
-        env = self.env
-        ev = Event(env)
-        ev._ok = True
-        ev._value = None
-        ev.callbacks.append(partial(self._due, self._armed_token))
-        heapq.heappush(env._queue, (t, NORMAL, next(env._eid), ev))
+        call_at(self.env, t, partial(self._due, self._armed_token))
 
     def _due(self, token: int, _event: object) -> None:
         if token != self._armed_token:

@@ -64,6 +64,8 @@ class CountingEnvironment(simpy.Environment):
     consistent. A guard turns a same-instant loop (time that stops advancing)
     into `SameInstantLoop` naming the component and the job.
 
+    All of this is in `run` (the engine's only loop; `step()` by hand is SimPy's own).
+
     Progress: `on_progress(now_s, events)`, if set, is called from the same
     check at most every `progress_interval_s` of wall time (a progress bar,
     sim/cli/progress.py); it must not schedule events.
@@ -87,25 +89,11 @@ class CountingEnvironment(simpy.Environment):
         self.stop_reason = "interrupted"
         self.deadline = -math.inf
 
-    def step(self) -> None:
-        """Process one event (`run` inlines the same loop)."""
-        self.events_processed += 1
-        if not self.events_processed & 255:
-            self.poll()
-        if self._queue and self._queue[0][0] == self._instant:
-            self._at_instant += 1
-            if self._at_instant > SAME_INSTANT_EVENTS:
-                self._check_loop(self._queue[0][3])
-        else:
-            self._instant = self._queue[0][0] if self._queue else self._instant
-            self._at_instant = 0
-            self._repeats.clear()
-        super().step()
-
     def run(self, until: float | simpy.Event | None = None) -> object:
         """`simpy.Environment.run` with `step` inlined (two frames per event less): the same
-        events in the same order, the same stop on `until`, and the same counting, wall-clock
-        checks and same-instant guard as `step`."""
+        events in the same order and the same stop on `until`, plus the counting, the wall-clock
+        checks and the same-instant guard. They live here only, in the engine's one loop:
+        SimPy's own `step()`, called by hand, is unguarded."""
         if until is not None:
             if not isinstance(until, simpy.Event):
                 at = float(until)

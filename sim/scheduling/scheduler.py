@@ -41,12 +41,9 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from functools import partial
-from heapq import heappush
 from typing import TYPE_CHECKING, Any
 
-from simpy.events import NORMAL, Event
-
-from sim.compute.training import Job, JobState, TrainingRuntime
+from sim.compute.training import Job, JobState, TrainingRuntime, call_at
 from sim.scheduling.control_api import ControlContext, build_controls
 from sim.scheduling.estimates import Estimator
 from sim.scheduling.operations import EnergySaver, FailureProcess
@@ -309,11 +306,7 @@ class Scheduler:
         """Ask for a decision pass at the current instant (coalesced); none while nothing waits."""
         if not self._pass_pending and self.queue:
             self._pass_pending = True
-            env = self.env  # the event of env.timeout(0), without its per-call overhead
-            ev = Event(env)
-            ev._ok, ev._value = True, None
-            ev.callbacks.append(self._pass)
-            heappush(env._queue, (env._now, NORMAL, next(env._eid), ev))
+            call_at(self.env, self.env.now, self._pass)  # what env.timeout(0) does, leaner
 
     def _wake_at(self, t: float) -> None:
         if self._next_review is not None and self._next_review <= t and self._next_review > self.env.now:
