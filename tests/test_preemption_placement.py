@@ -45,7 +45,7 @@ def test_las_does_not_preempt_for_a_job_that_cannot_be_placed_on_the_freed_accel
                preemption={"checkpoint_save": 0, "checkpoint_restore": 30})
     assert j["D"].preemptions == 0
     assert j["D"].end_s == pytest.approx(7200.0)
-    assert j["D"].node_names == ["n2"]
+    assert j["D"].node_names == ("n2",)
     assert (j["C"].start_s, j["C"].end_s) == pytest.approx((4500.0, 8100.0))
     assert (j["A"].end_s, j["B"].end_s) == pytest.approx((4500.0, 4500.0))
 
@@ -64,7 +64,7 @@ def test_srtf_preempts_the_jobs_whose_accelerators_let_the_waiting_job_be_placed
     assert j["A"].end_s == pytest.approx(2 * H)
     assert j["B"].end_s == pytest.approx(1.5 * H + 2.5 * H)
     assert j["D"].end_s == pytest.approx(1.5 * H + 3.5 * H)
-    assert j["C"].node_names == ["n1", "n2"]
+    assert j["C"].node_names == ("n1", "n2")
 
 
 def test_a_job_waiting_for_a_checkpoint_save_keeps_its_place():
@@ -75,7 +75,7 @@ def test_a_job_waiting_for_a_checkpoint_save_keeps_its_place():
     _, j = run([job("D", 0, 1.5), job("E", 0, 5, acc=4), job("C", H, 1), job("F", H + 30, 2, acc=4)],
                nodes=2, queue="srtf", preemption={"checkpoint_save": 60, "checkpoint_restore": 60})
     assert j["C"].start_s == pytest.approx(H + 60)
-    assert j["C"].node_names == ["n1"]
+    assert j["C"].node_names == ("n1",)
     assert j["F"].start_s == pytest.approx(1.5 * H)
     assert j["E"].end_s == pytest.approx(1.5 * H + 60 + 4 * H)
     assert j["E"].preemptions == 1 and j["D"].preemptions == 0

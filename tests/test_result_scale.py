@@ -163,5 +163,5 @@ def test_jobs_table_from_columns_keeps_every_job_and_its_missing_times():
     assert jobs["wait_s"].tolist()[:2] == pytest.approx([0.0, 2 * H])
     assert jobs["slowdown"].tolist()[:2] == pytest.approx([1.0, 2.0])
     assert np.isnan(jobs["slowdown"].iloc[2])
-    assert jobs["nodes"].tolist() == [["n0"], ["n0"], []]
+    assert jobs["nodes"].tolist() == [("n0",), ("n0",), ()]
     assert jobs["job_id"].dtype == np.int64 and jobs["preemptions"].dtype == np.int64

@@ -32,8 +32,7 @@ import enum
 import heapq
 import math
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
-from functools import partial
+from dataclasses import dataclass
 from itertools import repeat
 from typing import TYPE_CHECKING, Protocol
 
@@ -153,7 +152,9 @@ class Job:
     attained_service_s: float = 0.0  # accelerator-seconds held while placed, checkpoint pauses included
     compute_service_s: float = 0.0  # accelerator-seconds of compute, pauses excluded (LAS-like policies)
     comm_wait_s: float = 0.0  # running time weighted by (1 - compute share): waiting on communication
-    node_names: list[str] = field(default_factory=list)  # every node the job has run on, in order
+    # every node the job has run on, in order: a tuple, replaced when it grows (a million jobs need no
+    # million lists: 40 bytes each saved)
+    node_names: tuple[str, ...] = ()
     # scheduling (sim/scheduling): hints from the scenario and what preemption/failures cost
     runtime_estimate_s: float | None = None  # user's estimate of the runtime (SJF, backfill)
     deadline_s: float | None = None  # latest completion wanted (carbon-aware deferral)
@@ -189,15 +190,20 @@ class Job:
 _MEMO_MAX = 1 << 16
 
 
-def call_at(env: simpy.Environment, t: float, callback: Callable[[Event], None]) -> None:
+def call_at(env: simpy.Environment, t: float, callback: Callable[[Event], None]) -> Event:
     """Call `callback(event)` at exactly `t` (>= now), in the order a timeout made now would run:
     a bare event in SimPy's queue (a Timeout computes now + (t - now), which can miss t by an ulp,
-    and costs a class lookup and checks per call)."""
-    ev = Event(env)
+    and costs a class lookup and checks per call). Returns the event (already triggered)."""
+    ev = _new_event(Event)
+    ev.env = env
+    ev.callbacks = [callback]
     ev._ok = True
     ev._value = None
-    ev.callbacks.append(callback)
     heapq.heappush(env._queue, (t, NORMAL, next(env._eid), ev))
+    return ev
+
+
+_new_event = object.__new__  # an Event without its __init__ (which sets what call_at sets again)
 
 
 class CompletionClock:
@@ -218,7 +224,7 @@ class CompletionClock:
         self._heap: list[tuple[float, int, Job, int]] = []
         self._seq = 0
         self._armed_at = math.inf  # time of the live timeout
-        self._armed_token = 0
+        self._armed_event: Event | None = None
         self._compact_at = 64
 
     def schedule(self, job: Job, eta_s: float) -> None:
@@ -235,11 +241,10 @@ class CompletionClock:
     def _arm(self, t: float) -> None:
         """One event at exactly `t` (a Timeout computes now + (t - now), which can miss t by an ulp)."""
         self._armed_at = t
-        self._armed_token += 1
-        call_at(self.env, t, partial(self._due, self._armed_token))
+        self._armed_event = call_at(self.env, t, self._due)
 
-    def _due(self, token: int, _event: object) -> None:
-        if token != self._armed_token:
+    def _due(self, event: Event) -> None:
+        if event is not self._armed_event:
             return  # superseded by an earlier arm
         self._armed_at = math.inf
         heap = self._heap
@@ -312,8 +317,11 @@ class TrainingRuntime:
     def per_accelerator_flops(self, job: Job, node: Node, cap_of: CapOf | None = None) -> float:
         """Achieved FLOP/s of one accelerator of `job` on `node` while computing, under its cap
         (`cap_of`, default the caps in force)."""
+        return self._flops_at(job, node, (cap_of or self._cap_w)(node, job))
+
+    def _flops_at(self, job: Job, node: Node, cap: float | None) -> float:
+        """`per_accelerator_flops` under the cap `cap` (W; None: uncapped)."""
         w = job.work
-        cap = (cap_of or self._cap_w)(node, job)
         # memoised: every input of the answer is in the key (power models are pure functions)
         key = (id(node.curve), id(node.accelerator), cap, w.gamma, w.achieved_flops_per_accelerator, w.mfu,
                w.layout, w.roofline, w.flops_per_sample, w.batch_per_accelerator)
@@ -336,12 +344,19 @@ class TrainingRuntime:
         inter = nt.nic_bandwidth_bytes_per_s / nt.accelerators_per_node
         return model_parallel_comm_s(lay, nt.intra_node_bandwidth_bytes_per_s, inter)
 
-    def _rates(self, job: Job, cap_of: CapOf | None = None) -> tuple[float, float]:
-        """(useful FLOP/s of the whole job, compute share of a step)."""
-        if not job.placement or job.paused:
+    def _rates(self, job: Job, cap_of: CapOf | None = None,
+               caps: list[float | None] | None = None) -> tuple[float, float]:
+        """(useful FLOP/s of the whole job, compute share of a step); `caps`: the cap on each
+        node of the placement, when the caller has them (else read from `cap_of`)."""
+        placement = job.placement
+        if not placement or job.paused:
             return 0.0, 0.0
         w = job.work
-        per = [self.per_accelerator_flops(job, n, cap_of) for n, _ in job.placement]
+        if caps is None:
+            cap_of = cap_of or self._cap_w
+            caps = [cap_of(n, job) for n, _ in placement]
+        flops_at = self._flops_at
+        per = [flops_at(job, n, c) for (n, _), c in zip(placement, caps)]
         if job.mode == "sync":
             slowest = min(per)
             t_comm = (self.comm.comm_time_s(job) + self._model_parallel_comm_s(job)
@@ -398,8 +413,11 @@ class TrainingRuntime:
                       compute_share: float | None = None) -> float:
         """Mean power of one of the job's accelerators on `node` (memoised: every input of the
         answer is in the key; power models are pure functions)."""
-        cap = (cap_of or self._cap_w)(node, job)
-        share = job.compute_share if compute_share is None else compute_share
+        return self._power_at(job, node, (cap_of or self._cap_w)(node, job),
+                              job.compute_share if compute_share is None else compute_share)
+
+    def _power_at(self, job: Job, node: Node, cap: float | None, share: float) -> float:
+        """`_power_each_w` under the cap `cap` (W; None: uncapped) at the compute share `share`."""
         w = job.work
         key = (id(node.curve), id(node.accelerator), cap, share, w.achieved_flops_per_accelerator, w.mfu,
                w.layout, w.roofline, w.flops_per_sample, w.batch_per_accelerator, w.checkpoint_interval_s,
@@ -428,7 +446,11 @@ class TrainingRuntime:
         now = self.env.now
         job.placement = placement
         job.state = JobState.RUNNING
-        job.node_names.extend(n.name for n, _ in placement if n.name not in job.node_names)
+        names = job.node_names
+        for n, _ in placement:
+            if n.name not in names:
+                names = (*names, n.name)
+        job.node_names = names
         if job.start_s is None:
             job.start_s = now
         job._t_last = now
@@ -456,16 +478,22 @@ class TrainingRuntime:
     def update(self, job: Job) -> None:
         """Book progress at the old rate, recompute rate and power, reschedule."""
         self._book(job)
-        job.rate_flops_per_s, job.compute_share = self._rates(job)
+        placement = job.placement
+        cap_w = self._cap_w
+        caps = [cap_w(node, job) for node, _ in placement]  # read once for the rate and the power
+        job_rate, share = self._rates(job, caps=caps)
+        job.rate_flops_per_s = job_rate
+        job.compute_share = share
         power_w = 0.0
-        for node, count in job.placement:
-            w = self._power_each_w(job, node)
+        power_at = self._power_at
+        for (node, count), cap in zip(placement, caps):
+            w = power_at(job, node, cap, share)
             node.set_job(job.id, count, w)
             power_w += node.job_power_w(count, w)
         job.power_w = power_w
         job._version += 1
-        if job.rate_flops_per_s > 0:
-            self.completions.schedule(job, job.remaining_flops / job.rate_flops_per_s)
+        if job_rate > 0:
+            self.completions.schedule(job, max(job.work.work_flops - job.done_flops, 0.0) / job_rate)
 
     def set_paused(self, job: Job, paused: bool) -> None:
         """Pause (checkpoint save or restore: accelerators held, no progress) or resume a job; the
@@ -497,7 +525,7 @@ class TrainingRuntime:
         if version != job._version or job.state is not JobState.RUNNING:
             return
         self._book(job)
-        left = job.remaining_flops
+        left = max(job.work.work_flops - job.done_flops, 0.0)
         # done when the work left is a rounding sliver, or when the time it needs is below
         # float resolution at `now` (its timeout would fire at this same instant again)
         if left <= _DONE_RTOL * job.work.work_flops or self.env.now + left / job.rate_flops_per_s <= self.env.now:

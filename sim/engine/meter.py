@@ -47,6 +47,10 @@ import pandas as pd
 
 QUANTITIES = ("power_w", "flow_w", "rate", "level")
 
+#: log changes sorted together when a read picks groups out of the log (`LogGroups`): bounds the
+#: sort's int64 positions to 32 MiB
+_SORT_CHUNK = 1 << 22
+
 #: counter bumps held before the ledger books them in bulk (`Meter.bump`)
 PENDING_MAX = 1 << 16
 
@@ -99,7 +103,6 @@ class Meter:
         self._log_delta = array("d")
         # attribution: owner -> integral of the power_w it was credited with
         self.attributed_j: dict[Hashable, float] = {}
-        self.changes = 0
         # counters (`counter`, `bump`): changes logged in O(1), booked in bulk when read (`_settle`)
         self._counters: set[int] = set()
         self._counter_cats: set[str] = set()
@@ -185,6 +188,11 @@ class Meter:
         self._pend_ch = array("i")
         self._pend_delta = array("d")
 
+    @property
+    def changes(self) -> int:
+        """Changes in the log (counter bumps once booked)."""
+        return len(self._log_t)
+
     def now(self) -> float:
         """The ledger's clock (the simulation's now)."""
         return self._clock()
@@ -234,7 +242,6 @@ class Meter:
         self._log_t.append(now)
         self._log_ch.append(ch)
         self._log_delta.append(delta)
-        self.changes += 1
 
     def set_series(self, ch: int, starts: np.ndarray, values: np.ndarray, end: float) -> None:
         """Book a whole step series at once: `values[i]` holds on [starts[i], starts[i+1]).
@@ -274,7 +281,6 @@ class Meter:
             self._log_t.frombytes(starts[keep].tobytes())
             self._log_ch.frombytes(np.full(n, ch, dtype=np.int32).tobytes())
             self._log_delta.frombytes(deltas[keep].tobytes())
-            self.changes += n
         c = self._cat_of[ch]
         clock = self._cat_clock[c]
         last = float(values[-1])
@@ -455,9 +461,9 @@ class LogGroups:
     """Groups of a ledger's channels picked out of its change log in one pass.
 
     The groups (lists of channel indices; they may overlap) split the channels into
-    atoms: the channels that belong to exactly the same groups. One stable radix sort
-    of the log by atom (int8 keys up to 127 atoms, int16 up to 32,767) gives each
-    atom's changes in log order; a group of several atoms merges theirs back into log
+    atoms: the channels that belong to exactly the same groups. A stable radix sort
+    of the log by atom (int8 keys up to 127 atoms, int16 up to 32,767; `_SORT_CHUNK`
+    changes at a time, positions kept as int32) gives each atom's changes in log order; a group of several atoms merges theirs back into log
     order (a merge of sorted runs). A group's changes are thus the same, in the same
     order, as a mask of the log would give, and `cumulative_at` of them is bit-equal.
     """
@@ -479,16 +485,27 @@ class LogGroups:
             for g in sig:
                 self._atoms[g].append(a)
         key_type = np.int8 if n < 128 else np.int16 if n < 32768 else np.int32  # radix sort up to 16 bits
-        key = atom.astype(key_type)[ch] if len(ch) else np.zeros(0, dtype=key_type)
-        order = np.argsort(key, kind="stable")
-        self._bounds = np.searchsorted(key[order], np.arange(n + 1), side="left")
-        del key
-        # positions held as int32 below 2**31 changes: half the memory of the log's length in int64
-        self._order = order.astype(np.int32) if len(order) < 2**31 else order
+        atom_key = atom.astype(key_type)
+        pos_type = np.int32 if len(ch) < 2**31 else np.int64  # half the memory of int64 positions
+        # each atom's positions in log order: a stable sort of the keys, a chunk of the log at a
+        # time, so the sort's int64 positions never exist for the whole log at once
+        parts: list[list[np.ndarray]] = [[] for _ in range(n)]
+        for s in range(0, len(ch), _SORT_CHUNK):
+            key = atom_key[ch[s:s + _SORT_CHUNK]]
+            order = np.argsort(key, kind="stable")
+            bounds = np.searchsorted(key[order], np.arange(n + 1), side="left")
+            order = (order + s).astype(pos_type)
+            for a in range(n):
+                parts[a].append(order[bounds[a]:bounds[a + 1]])
+            del key, order
+        self._by_atom: list[np.ndarray] = []
+        for a in range(n):
+            self._by_atom.append(np.concatenate(parts[a]) if parts[a] else np.zeros(0, dtype=pos_type))
+            parts[a] = []
 
     def positions(self, g: int) -> np.ndarray:
         """Positions in the log of the changes of group `g`, in log order."""
-        parts = [self._order[self._bounds[a]:self._bounds[a + 1]] for a in self._atoms[g]]
+        parts = [self._by_atom[a] for a in self._atoms[g]]
         if len(parts) == 1:
             return parts[0]
         if not parts:

@@ -44,9 +44,9 @@ class JobRecords:
     mode: list[str]
     accelerators: np.ndarray
     """int64 accelerators requested."""
-    nodes: list[list[str]]
-    """every node the job ran on, in order: the job's own list, not a copy (the run has ended, so
-    it no longer changes; a million copies would cost 80 MB and the collector's passes over them)."""
+    nodes: list[tuple[str, ...]]
+    """every node the job ran on, in order: the job's own tuple, not a copy (a million copies would
+    cost 80 MB and the collector's passes over them)."""
     submit_s: np.ndarray
     ready_s: np.ndarray
     """when it entered the queue; NaN if it never did."""

@@ -84,6 +84,10 @@ class CountingEnvironment(simpy.Environment):
         self._at_instant = 0
         self._repeats: dict[str, int] = {}
 
+    def clock(self) -> float:
+        """The simulated time now (`now`, as a plain method: the ledger's clock, read at every booking)."""
+        return self._now
+
     def interrupt(self) -> None:
         """Stop at the next check (Ctrl-C): `run` raises `RunTimeout` with stop_reason 'interrupted'."""
         self.stop_reason = "interrupted"
@@ -191,7 +195,7 @@ class World:
         self.scenario = scenario
         s = scenario
         self.env = CountingEnvironment()
-        self.meter = Meter(lambda: self.env.now)
+        self.meter = Meter(self.env.clock)
         self.catalog: Catalog = load_catalog().with_extra(
             accelerators=s.catalog.accelerators, node_types=s.catalog.node_types, models=s.catalog.models
         )

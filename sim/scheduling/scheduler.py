@@ -233,15 +233,20 @@ class Scheduler:
 
     def _enqueue(self, job: Job) -> None:
         """Put a job in the queue: in key order (O(log n) compares) or at the end."""
-        if self._queue_key is None:
-            self.queue.append(job)
+        q = self.queue
+        key = self._queue_key
+        if key is None or not q or key(q[-1]) <= key(job):  # jobs mostly arrive in key order (FIFO)
+            q.append(job)
         else:
-            bisect.insort_right(self.queue, job, key=self._queue_key)
+            bisect.insort_right(q, job, key=key)
 
     def _dequeue_started(self, started: list[Job]) -> None:
         """Take the jobs a keyed pass started out of the sorted queue (a prefix under a blocking policy)."""
         q = self.queue
         n = len(started)
+        if n == 1 and q and q[0] is started[0]:  # the head started (FIFO's usual pass)
+            del q[0]
+            return
         if n <= len(q) and all(a is b for a, b in zip(started, q)):
             del q[:n]
             return
