@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from functools import partial
 from heapq import heappop
 from operator import attrgetter
 
@@ -22,7 +21,7 @@ from simpy.events import EventPriority
 
 from sim.catalog import Catalog, load_catalog
 from sim.compute.node import Node, make_power_model
-from sim.compute.training import Job, JobState, TrainingRuntime
+from sim.compute.training import Job, JobState, TrainingRuntime, call_at
 from sim.engine.caps import PowerCaps
 from sim.engine.meter import Meter
 from sim.engine.plant_loop import Plant
@@ -347,23 +346,26 @@ class World:
         """Schedule the jobs' arrivals (`run` does; a test that steps the world by hand may)."""
         first = simpy.Event(self.env)  # urgent at now, as a process's start would be
         first._ok, first._value = True, None
-        first.callbacks.append(lambda _e: self._arrive(0))
+        self._next_arrival = 0
+        first.callbacks.append(self._arrive)
         self.env.schedule(first, URGENT)
 
-    def _arrive(self, i: int, _event: object = None) -> None:
-        """Submit every job due now from `self.jobs[i]` on, then wait for the next one (one
-        event per arrival instant, no process)."""
+    def _arrive(self, _event: object = None) -> None:
+        """Submit every job due now from `self.jobs[self._next_arrival]` on, then wait for the next
+        one (one event per arrival instant, no process: one bare event at its exact submit time)."""
         env = self.env
         jobs = self.jobs
         horizon = self.horizon_s
         submit = self.scheduler.submit
         now = env.now
+        i = self._next_arrival
         while i < len(jobs):
             job = jobs[i]
             if job.submit_s >= horizon:
                 return
             if job.submit_s > now:
-                env.timeout(job.submit_s - now).callbacks.append(partial(self._arrive, i))
+                self._next_arrival = i
+                call_at(env, job.submit_s, self._arrive)
                 return
             # now + (submit - now) can miss submit by an ulp: the job arrives now, so a
             # start at this instant never reads as a negative wait
