@@ -106,9 +106,26 @@ def test_log_is_compact_not_one_object_per_change():
         clock.t = float(i)
         m.set(a, float(i % 7))
     t, ch, delta = m.log()
-    assert len(t) == m.changes and t.dtype == np.float64 and ch.dtype == np.int32
-    # 20 bytes per change in three flat arrays
-    assert t.nbytes + ch.nbytes + delta.nbytes == 20 * m.changes
+    assert len(t) == m.changes and t.dtype == np.float64 and ch.dtype == np.int16
+    # 18 bytes per change in three flat arrays (channel indices in 2 bytes below 32,768 channels)
+    assert t.nbytes + ch.nbytes + delta.nbytes == 18 * m.changes
+
+
+def test_log_channels_widen_to_int32_past_32767_channels_and_keep_every_change():
+    clock = type("C", (), {"t": 0.0})()
+    m = Meter(lambda: clock.t)
+    first = m.channel("first", "it")
+    m.set(first, 5.0)
+    for i in range(32_768):  # channel indices 1 .. 32,768: the last no longer fits in int16
+        m.channel(f"c{i}", "it")
+    last = m.index("c32767")
+    assert last == 32_768
+    clock.t = 2.0
+    m.set(last, 3.0)
+    t, ch, delta = m.log()
+    assert ch.dtype == np.int32 and ch.tolist() == [first, last]
+    assert t.tolist() == [0.0, 2.0] and delta.tolist() == [5.0, 3.0]
+    assert m.cumulative([first, last], np.array([0.0, 4.0])).tolist() == [0.0, 5.0 * 4 + 3.0 * 2]
 
 
 def test_binned_gives_the_same_integrals_for_disjoint_and_overlapping_groups():

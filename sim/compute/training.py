@@ -514,10 +514,15 @@ class TrainingRuntime:
             if job.power_w:
                 self.credit(job.id, job.power_w * dt)
             job.done_flops += job.rate_flops_per_s * dt
-            job.attained_service_s += job.accelerators * dt
+            svc = job.accelerators * dt
+            held = job.attained_service_s
+            job.attained_service_s = att = held + svc
             if not job.paused:  # service is compute: not a checkpoint save or restore
-                job.compute_service_s += job.accelerators * dt
-            if job.rate_flops_per_s > 0:
+                comp = job.compute_service_s
+                # equal so far (never paused): the same sum, so the same float object (a million
+                # jobs hold one float less)
+                job.compute_service_s = att if comp == held else comp + svc
+            if job.rate_flops_per_s > 0 and job.compute_share < 1.0:  # += 0.0 would only cost a float
                 job.comm_wait_s += (1.0 - job.compute_share) * dt
         job._t_last = now
 

@@ -13,7 +13,7 @@ The same machinery integrates any piecewise-constant rate, so a channel has a
 mean is wanted (busy accelerators, hall temperature, queue length).
 
 Memory: the change log is three flat `array.array` columns (time, channel,
-delta), 20 bytes per change, never a Python object per change point.
+delta), 18 bytes per change (20 beyond 32,767 channels), never a Python object per change point.
 
 Time series come out by exact integration into bins: the changes of a group of
 channels are sorted by time, the group's value after each change is a
@@ -50,6 +50,8 @@ QUANTITIES = ("power_w", "flow_w", "rate", "level")
 #: log changes sorted together when a read picks groups out of the log (`LogGroups`): bounds the
 #: sort's int64 positions to 32 MiB
 _SORT_CHUNK = 1 << 22
+
+_INT16_MAX = 32767
 
 #: counter bumps held before the ledger books them in bulk (`Meter.bump`)
 PENDING_MAX = 1 << 16
@@ -99,7 +101,9 @@ class Meter:
         self._grp_integral: list[float] = []
         # the change log
         self._log_t = array("d")
-        self._log_ch = array("i")
+        # channel indices as int16 while fewer than 32,768 channels are open (2 bytes a change less),
+        # widened to int32 once when more are (`channel`)
+        self._log_ch = array("h")
         self._log_delta = array("d")
         # attribution: owner -> integral of the power_w it was credited with
         self.attributed_j: dict[Hashable, float] = {}
@@ -134,6 +138,8 @@ class Meter:
             self._cat_clock.append(self._clock())
             self._cat_integral.append(0.0)
         idx = len(self.channels)
+        if idx > _INT16_MAX and self._log_ch.typecode == "h":
+            self._log_ch = array("i", self._log_ch)
         self.channels.append(Channel(idx, name, category, quantity, dict(tags)))
         self._by_name[name] = idx
         now = self._clock() if t is None else t
@@ -279,7 +285,7 @@ class Meter:
         n = int(np.count_nonzero(keep))
         if n:
             self._log_t.frombytes(starts[keep].tobytes())
-            self._log_ch.frombytes(np.full(n, ch, dtype=np.int32).tobytes())
+            self._log_ch.frombytes(np.full(n, ch, dtype=self._log_ch.typecode).tobytes())
             self._log_delta.frombytes(deltas[keep].tobytes())
         c = self._cat_of[ch]
         clock = self._cat_clock[c]
@@ -407,7 +413,8 @@ class Meter:
         self._settle()
         return (
             np.frombuffer(self._log_t, dtype=np.float64) if len(self._log_t) else np.empty(0),
-            np.frombuffer(self._log_ch, dtype=np.int32) if len(self._log_ch) else np.empty(0, np.int32),
+            np.frombuffer(self._log_ch, dtype=self._log_ch.typecode) if len(self._log_ch)
+            else np.empty(0, np.int32),
             np.frombuffer(self._log_delta, dtype=np.float64) if len(self._log_delta) else np.empty(0),
         )
 

@@ -126,7 +126,7 @@ class Scheduler:
             (lambda j: key(j, self.view)) if callable(key) and not getattr(queue_policy, "preemptive", False)
             else None)
         self.jobs: list[Job] = []
-        self.jobs_by_id: dict[int, Job] = {}
+        self.jobs_by_id: dict[int, Job] = {}  # submitted jobs that have not completed (queued, running, failed)
         self.held: dict[int, Job] = {}
         self.blocked: dict[int, Job] = {}  # submitted, waiting for predecessors (Job.after)
         self._known: dict[int, Job] = {}  # every job of the run that has or is a predecessor
@@ -300,6 +300,7 @@ class Scheduler:
         self._seg.pop(jid, None)
         self.enqueued_s.pop(jid, None)
         self.last_run_s.pop(jid, None)
+        self.jobs_by_id.pop(jid, None)
         self._meter.bump(self._running_ch, -1, now)
         self._meter.bump(self._busy_ch, -job.accelerators, now)
         self._release_nodes(job)
