@@ -190,3 +190,20 @@ def test_counters_book_the_same_ledger_as_set_in_bulk(monkeypatch):
         m2.bump(c2, d, t)
     m2.close_all(60.0)
     assert m2.integral(c2) == 170.0
+
+
+def test_counter_bumps_at_one_instant_book_one_change():
+    """Bumps at one instant hold for no time: a job ends (-1) and the next starts (+1) at t = 5
+    leaves no change in the log; -1 then +3 at t = 8 leaves one of +2. By hand: level 1 on
+    [0, 8), 3 on [8, 20): the integral to 20 is 8 + 36 = 44 level-seconds."""
+    clock, m = make()
+    c = m.counter("running", "jobs")
+    for t, d in [(0.0, 1), (5.0, -1), (5.0, 1), (8.0, -1), (8.0, 3)]:
+        clock.t = t
+        m.bump(c, d, t)
+    clock.t = 20.0
+    assert m.integral(c) == 44.0
+    t, ch, delta = m.log()
+    mine = ch == c
+    assert t[mine].tolist() == [0.0, 8.0] and delta[mine].tolist() == [1.0, 2.0]
+    np.testing.assert_array_equal(m.binned(np.array([0.0, 6.0, 20.0]), {"c": [c]})["c"], [6.0, 38.0])

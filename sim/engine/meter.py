@@ -159,6 +159,8 @@ class Meter:
         A bump is logged in O(1) (time, delta); the ledger books a counter's pending
         bumps in bulk (`set_series`, exact: the values are sums of integers) when any
         reader needs it: its integral or value, its category's, the log, or `close_all`.
+        Bumps at one instant are booked as one change (the instant's last value: they hold
+        for no time), so `delta`s must be whole numbers (counts) for the sums to stay exact.
         Nothing else may `set` a counter, nor a channel of a counter's category.
         """
         ch = self.channel(name, category, quantity="level", **tags)
@@ -186,9 +188,15 @@ class Meter:
         end = max(self._clock() if t is None else t, float(times[-1]))
         for ch in np.unique(chans).tolist():
             mask = chans == ch
+            at = times[mask]
             values = self._booked[ch] + np.cumsum(deltas[mask])
+            # bumps at one instant (a job ends, the next starts) hold for no time: only the
+            # instant's last value is booked (exact: counts are integers, their sums exact)
+            last = np.empty(len(at), dtype=bool)
+            np.not_equal(at[1:], at[:-1], out=last[:-1])
+            last[-1] = True
             self._value[ch] = self._booked[ch]  # set_series starts from the booked value
-            self.set_series(ch, times[mask], values, end)
+            self.set_series(ch, at[last], values[last], end)
             self._booked[ch] = self._value[ch]
         self._pend_t = array("d")
         self._pend_ch = array("i")

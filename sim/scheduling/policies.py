@@ -107,16 +107,28 @@ class FreeIndex:
         """Re-read node i (call after its free count or availability changed)."""
         node = self.nodes[i]
         g = self.group_of[i]
-        self.group_busy[g] += node.busy - self._busy[i]
-        self._busy[i] = node.busy
+        free = node.free
+        busy = self.slots[i] - free
+        self.group_busy[g] += busy - self._busy[i]
+        self._busy[i] = busy
         if not (self.available[i] and node.on):
             new = -1
         elif self._extra:  # a preemptive pass's what-if is in force
-            new = min(max(node.free + self._extra.get(i, 0), 0), self.slots[i])
+            new = min(max(free + self._extra.get(i, 0), 0), self.slots[i])
         else:
-            new = node.free
+            new = free
         old = self._free[i]
         if new == old:
+            return
+        if old >= 0 and new >= 0 and self._one_pool and old != self.slots[i] and new != self.slots[i]:
+            # a partly used node stays partly used (the usual change): move it between two buckets
+            buckets = self.buckets
+            lst = buckets[old]
+            del lst[bisect.bisect_left(lst, i)]
+            bisect.insort(buckets[new], i)
+            self.total_free += new - old
+            self.group_free[g] += new - old
+            self._free[i] = new
             return
         if old >= 0:
             self._remove(i, old)
