@@ -165,6 +165,9 @@ class Job:
     wasted_flops: float = 0.0  # work rolled back by failures
     wasted_energy_j: float = 0.0  # energy of rolled-back work and checkpoint save/restore
     power_w: float = 0.0  # IT power charged to the job now: its accelerators + its share of the hosts
+    # IT energy charged to the job from its own power history (J): `power_w` over time. Its share of
+    # switches is the ledger's (`Meter.attributed_j`); held here, a million jobs need no dict entry
+    it_energy_j: float = 0.0
     _t_last: float = 0.0
     _version: int = 0
 
@@ -273,11 +276,8 @@ class TrainingRuntime:
         cap_w: CapOf,
         comm: CommModel | None = None,
         overlap: float = 0.0,
-        credit: Callable[[object, float], None] | None = None,
     ) -> None:
         self.env = env
-        #: charges a job's own energy (J) to it (the ledger's per-owner totals, `Meter.credit`)
-        self.credit: Callable[[object, float], None] = credit if credit is not None else (lambda owner, j: None)
         self._default_mfu = default_mfu
         self._cap_w = cap_w
         self.comm = comm
@@ -512,7 +512,7 @@ class TrainingRuntime:
         dt = now - job._t_last
         if dt > 0:
             if job.power_w:
-                self.credit(job.id, job.power_w * dt)
+                job.it_energy_j += job.power_w * dt
             job.done_flops += job.rate_flops_per_s * dt
             svc = job.accelerators * dt
             held = job.attained_service_s

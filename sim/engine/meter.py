@@ -321,11 +321,6 @@ class Meter:
         self._close(ch, now, self._value[ch], self._since[ch])
         self._owners[ch] = owners
 
-    def credit(self, owner: object, joules: float) -> None:
-        """Credit `joules` to `owner` directly (an owner that books its own power history)."""
-        att = self.attributed_j
-        att[owner] = att.get(owner, 0.0) + joules
-
     def _group_change(self, g: int, now: float, delta: float) -> None:
         """A change of `delta` at `now` in zone group g (exact under back-dating, as categories)."""
         clock = self._grp_clock[g]

@@ -83,7 +83,7 @@ class JobRecords:
 #: job fields read in one pass each: a job's fields sit together in memory, so one pass over
 #: a million jobs costs a cache miss per job, not one per job and field
 _JOB_FLOATS = ("submit_s", "ready_s", "start_s", "end_s", "done_flops", "wasted_energy_j", "attained_service_s",
-               "comm_wait_s")
+               "comm_wait_s", "it_energy_j")
 _JOB_INTS = ("id", "accelerators", "preemptions", "restarts")
 _WORK_FLOATS = ("work_flops", "flops_per_sample", "useful_flops")
 
@@ -97,7 +97,8 @@ def _rows(fields: tuple[str, ...], items: Sequence[Any], dtype: type) -> np.ndar
 
 def job_columns(jobs: Sequence[Job], attributed_j: Mapping[Hashable, float], alone_s: np.ndarray) -> JobRecords:
     """`JobRecords` of the engine's jobs at the end of the run: `attributed_j` is the ledger's
-    per-owner IT energy, `alone_s` each job's runtime alone (NaN unless completed)."""
+    per-owner IT energy (switch shares; a job's own power history is its `it_energy_j`), `alone_s`
+    each job's runtime alone (NaN unless completed)."""
     floats = _rows(_JOB_FLOATS, jobs, float)
     ints = _rows(_JOB_INTS, jobs, np.int64)
     works = [j.work for j in jobs]
@@ -111,8 +112,8 @@ def job_columns(jobs: Sequence[Job], attributed_j: Mapping[Hashable, float], alo
         submit_s=floats[0], ready_s=floats[1], start_s=floats[2], end_s=floats[3],
         state=[value_of[s] for s in states], reason=[j.reason for j in jobs],
         work_flops=work[0], done_flops=floats[4], flops_per_sample=work[1], useful_flops=work[2],
-        attributed_it_j=np.fromiter(map(attributed_j.get, ids.tolist(), repeat(0.0)), dtype=float,
-                                    count=len(jobs)),
+        attributed_it_j=floats[8] + np.fromiter(map(attributed_j.get, ids.tolist(), repeat(0.0)), dtype=float,
+                                                count=len(jobs)),
         wasted_energy_j=floats[5], preemptions=ints[2], restarts=ints[3],
         attained_service_s=floats[6], comm_wait_s=floats[7], alone_s=alone_s,
     )

@@ -216,7 +216,6 @@ class World:
             self.env,
             default_mfu=lambda node: node.accelerator.default_mfu,
             cap_w=self.caps.cap_w,
-            credit=self.meter.credit,
         )
         self.topology, self.comm = build_network(
             s.cluster.topology, s.network, self.env, self.meter, self.nodes, self.runtime)

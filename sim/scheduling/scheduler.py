@@ -198,6 +198,10 @@ class Scheduler:
             for p in job.after:
                 self._dependents.setdefault(p, []).append(job)
 
+    def _attributed_j(self, job: Job) -> float:
+        """IT energy charged to the job so far (J): its own power history and its share of switches."""
+        return job.it_energy_j + self._meter.attributed_j.get(job.id, 0.0)
+
     def queue_length(self) -> int:
         """Jobs waiting: queued, or held back by a control."""
         return len(self.queue) + len(self.held)
@@ -388,7 +392,7 @@ class Scheduler:
         self._placed[job.id] = [i for i, _ in placement]
         epoch = self._epoch.get(job.id, 0) + 1
         self._epoch[job.id] = epoch
-        att = self._meter.attributed_j.get(job.id, 0.0)
+        att = self._attributed_j(job)
         self._seg[job.id] = (job.done_flops, att, now)
         if restore:
             self.env.timeout(load_s).callbacks.append(partial(self._restored, job, epoch))
@@ -403,7 +407,7 @@ class Scheduler:
         if self._epoch.get(job.id) != epoch or job.state is not JobState.RUNNING or job.id in self._saving:
             return  # preempted while restoring: it saves (paused) instead of computing
         self.runtime.set_paused(job, False)
-        att = self._meter.attributed_j.get(job.id, 0.0)
+        att = self._attributed_j(job)
         _, att0, _ = self._seg[job.id]
         job.wasted_energy_j += att - att0
         self._seg[job.id] = (job.done_flops, att, self.env.now)
@@ -612,13 +616,13 @@ class Scheduler:
         self._saving.add(job.id)
         if save > 0:
             self.runtime.set_paused(job, True)  # books progress and closes the job's energy segments
-            att0 = self._meter.attributed_j.get(job.id, 0.0)
+            att0 = self._attributed_j(job)
             self.env.timeout(save).callbacks.append(partial(self._saved, job, epoch, att0))
         else:
             self._saving.discard(job.id)
             self._requeue(job)
         if restore_att0 is not None:
-            job.wasted_energy_j += self._meter.attributed_j.get(job.id, 0.0) - restore_att0
+            job.wasted_energy_j += self._attributed_j(job) - restore_att0
 
     def _saved(self, job: Job, epoch: int, att0: float, _event: object = None) -> None:
         if self._epoch.get(job.id) != epoch or job.state is not JobState.RUNNING:
@@ -626,7 +630,7 @@ class Scheduler:
             return
         self._saving.discard(job.id)
         self._requeue(job)
-        job.wasted_energy_j += self._meter.attributed_j.get(job.id, 0.0) - att0
+        job.wasted_energy_j += self._attributed_j(job) - att0
 
     def _requeue(self, job: Job) -> None:
         """Take a running job off its nodes and put it back in the queue."""
@@ -670,7 +674,7 @@ class Scheduler:
         done = job.done_flops
         ckpt = min(self.checkpoint_flops(job, rate, flops0), done)
         self._requeue(job)
-        att = self._meter.attributed_j.get(job.id, 0.0)
+        att = self._attributed_j(job)
         seg_j = att - att0
         seg_flops = done - flops0
         lost = done - ckpt
