@@ -125,7 +125,6 @@ class Scheduler:
         self._queue_key: Callable[[Job], Any] | None = (
             (lambda j: key(j, self.view)) if callable(key) and not getattr(queue_policy, "preemptive", False)
             else None)
-        self.jobs: list[Job] = []
         self.jobs_by_id: dict[int, Job] = {}  # submitted jobs that have not completed (queued, running, failed)
         self.held: dict[int, Job] = {}
         self.blocked: dict[int, Job] = {}  # submitted, waiting for predecessors (Job.after)
@@ -212,7 +211,6 @@ class Scheduler:
         if job.after and not self._dependencies_met(job):
             return
         job.ready_s = self.env.now
-        self.jobs.append(job)
         self.jobs_by_id[job.id] = job
         if job.accelerators > self.capacity:
             job.state = JobState.FAILED
@@ -267,7 +265,6 @@ class Scheduler:
         failed = next((p for p in preds if p.state is JobState.FAILED), None)
         if failed is not None:
             self.blocked.pop(job.id, None)
-            self.jobs.append(job)
             self.jobs_by_id[job.id] = job
             job.state = JobState.FAILED
             job.reason = f"predecessor {failed.name} failed"
