@@ -152,7 +152,7 @@ class Node:
 
     __slots__ = (
         "index", "name", "pool", "node_type", "accelerator", "curve", "slots",
-        "free", "jobs", "on", "acc_channel", "host_channel", "busy_channel", "_meter", "zone",
+        "free", "jobs", "on", "acc_channel", "host_channel", "busy_channel", "_meter", "zone", "_levels",
     )
 
     def __init__(self, index: int, pool: int, node_type: NodeType, accelerator: Accelerator, meter,
@@ -177,6 +177,12 @@ class Node:
         self.acc_channel = meter.channel(f"acc:{self.name}", "accelerator", **tags)
         self.host_channel = meter.channel(f"host:{self.name}", "host", **tags)
         self.busy_channel = meter.channel(f"busy:{self.name}", "node_busy", quantity="level", **tags)
+        # with `used` accelerators busy: (idle power of the free ones, host power, busy count), as
+        # `refresh` would compute them (the same floats), once per count rather than per change
+        nt = node_type
+        self._levels = [((self.slots - used) * self.curve.idle_w,
+                         nt.host_idle_w + (nt.host_busy_w - nt.host_idle_w) * used / self.slots,
+                         float(used)) for used in range(self.slots + 1)]
         self.refresh()
 
     @property
@@ -221,12 +227,12 @@ class Node:
             book(self.host_channel, 0.0, now)
             book(self.busy_channel, 0.0, now)
             return
-        nt = self.node_type
         used = 0
         acc_w = 0.0
         for count, w in self.jobs.values():
             used += count
             acc_w += count * w
-        book(self.acc_channel, acc_w + (self.slots - used) * self.curve.idle_w, now)
-        book(self.host_channel, nt.host_idle_w + (nt.host_busy_w - nt.host_idle_w) * used / self.slots, now)
-        book(self.busy_channel, float(used), now)
+        idle_w, host_w, busy = self._levels[used]
+        book(self.acc_channel, acc_w + idle_w, now)
+        book(self.host_channel, host_w, now)
+        book(self.busy_channel, busy, now)
