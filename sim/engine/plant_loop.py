@@ -120,7 +120,7 @@ class Plant:
         self._cap_fraction = 1.0
         # accelerators busy while a thermal limit holds (throttled accelerator-hours)
         # read as the nodes' busy slots (category node_busy), kept live, not the scheduler's counter
-        self._has_busy = meter.has("busy_accelerators")
+        self._has_busy = "node_busy" in meter.categories
         self._busy_cum = 0.0
         # thermal zones: running integrals of (accelerator, host, node_busy) per zone
         self._zones = int(getattr(cooling, "zones", 1))

@@ -277,6 +277,8 @@ def build_result(record: RunRecord) -> Result:
             groups[c.name] = [c.index]
         elif c.quantity == "rate":
             groups[c.name] = [c.index]
+        if c.name == "jobs_running":  # accelerators held by jobs: the sum of the nodes' busy slots
+            groups["busy_accelerators"] = [n.index for n in meter.channels if n.category == "node_busy"]
     # the facility and IT power, carbon and the supply's share channels at the plant steps
     step_edges = np.append(np.arange(0.0, end, s.plant.step), end)
     carbon_idx = [c.index for c in meter.channels if c.name == "carbon_g"]
@@ -326,7 +328,7 @@ def build_result(record: RunRecord) -> Result:
 
     jobs = _jobs_table(record, step_edges, cum_fac, cum_it, cum_carbon)
     nodes = _nodes_table(record)
-    busy_s = meter.integral(meter.index("busy_accelerators"), end)
+    busy_s = meter.category_integral("node_busy", end)  # accelerators held by jobs (the nodes' busy slots)
     capacity = sum(n.accelerators for n in record.nodes)
 
     # masks and single columns, not filtered copies of the whole table (a million rows at scale)

@@ -146,7 +146,6 @@ class Scheduler:
         # counts booked in bulk by the ledger (`Meter.counter`): O(1) per job event
         self._queued_ch = meter.counter("jobs_queued", "jobs")
         self._running_ch = meter.counter("jobs_running", "jobs")
-        self._busy_ch = meter.counter("busy_accelerators", "jobs")
         self.controls: list[Any] = []
         self.saver: Any = None
         self.failures: Any = None
@@ -303,7 +302,6 @@ class Scheduler:
         self.last_run_s.pop(jid, None)
         self.jobs_by_id.pop(jid, None)
         self._meter.bump(self._running_ch, -1, now)
-        self._meter.bump(self._busy_ch, -job.accelerators, now)
         self._release_nodes(job)
         self._release_dependents(job)
         self.wake()
@@ -394,7 +392,6 @@ class Scheduler:
         if restore:
             self.env.timeout(load_s).callbacks.append(partial(self._restored, job, epoch))
         self._meter.bump(self._running_ch, 1, now)
-        self._meter.bump(self._busy_ch, job.accelerators, now)
         self._meter.bump(self._queued_ch, -1, now)
         for i, _ in placement:
             self.node_changed(i)
@@ -642,7 +639,6 @@ class Scheduler:
         self.enqueued_s[job.id] = now
         self._enqueue(job)
         self._meter.bump(self._running_ch, -1, now)
-        self._meter.bump(self._busy_ch, -job.accelerators, now)
         self._meter.bump(self._queued_ch, 1, now)
         self._release_nodes(job)
         if self._requeue_wakes:
