@@ -111,8 +111,9 @@ class Plant:
         self.supply = supply
         self.step_s = step_s
         self._on_thermal_limit = on_thermal_limit
-        # one flat float array per run of steps with the same keys (no objects kept per step)
-        self._segments: list[tuple[tuple, array | np.ndarray]] = []
+        # one flat float array per run of live steps with the same keys (no objects kept per step),
+        # and each deferred chunk's columns (a float for a column constant over the chunk)
+        self._segments: list[tuple[tuple, array | list[np.ndarray | float]]] = []
         self._layout: tuple | None = None
         self._n_steps = 0
         self._t_last = 0.0
@@ -395,12 +396,12 @@ class Plant:
         demand_w = it_j / dt + cooling_w + cs.losses_w
         ss = self._supply_series(edges, demand_w)
         layout = (tuple(cs.power_w), tuple(cs.state), tuple(ss.flows_w), tuple(ss.state))
-        table = np.column_stack(
-            [edges[:-1], bg_j / dt, np.full(n, self._cap_fraction), np.zeros(n), cs.losses_w,
-             cs.free_cooling_fraction, ss.carbon_g_per_s, ss.cost_per_s,
-             *cs.power_w.values(), *cs.state.values(), *ss.flows_w.values(), *ss.state.values()])
+        columns: list[np.ndarray | float] = [edges[:-1].copy(), _column(bg_j / dt, n), float(self._cap_fraction), 0.0]
+        for v in (cs.losses_w, cs.free_cooling_fraction, ss.carbon_g_per_s, ss.cost_per_s, *cs.power_w.values(),
+                  *cs.state.values(), *ss.flows_w.values(), *ss.state.values()):
+            columns.append(_column(v, n))
         self._layout = layout
-        self._segments.append((layout, table))
+        self._segments.append((layout, columns))
         self._n_steps += n
         self._t_last = float(edges[-1])
 
@@ -435,48 +436,66 @@ class Plant:
                             _columns([s.state for s in steps]))
 
     def flush(self) -> None:
-        """Book every recorded step into the ledger (once, at the end of the run)."""
+        """Book every recorded step into the ledger (once, at the end of the run).
+
+        Column by column: each column's steps are joined into one array, booked, and its
+        parts let go before the next, so the plant never holds a second copy of its steps.
+        A deferred chunk's column that holds one value throughout is kept as that float
+        (no array); a column that is one value all run is booked as one change, as
+        `Meter.set_series` would book it.
+        """
         if not self._n_steps or not self._segments:
             return
         fixed = list(_FIXED)
-        columns: dict[str, tuple[str, str, list[np.ndarray]]] = {}
+        # name -> (category, quantity, parts, steps covered): parts are arrays, or (value, steps) for a constant
+        columns: dict[str, tuple[str, str, list, list[int]]] = {}
         starts_parts = []
         filled = 0
-        runs: list[tuple[tuple, list[np.ndarray]]] = []
         for layout, buf in self._segments:
-            if isinstance(buf, array):
-                buf = np.frombuffer(buf, dtype=np.float64).reshape(-1, _width(layout))
-            if runs and runs[-1][0] == layout:  # deferred chunks: one table per layout
-                runs[-1][1].append(buf)
-            else:
-                runs.append((layout, [buf]))
-        for (power, cstate, flows, sstate), parts in runs:
-            table = parts[0] if len(parts) == 1 else np.concatenate(parts)
+            if isinstance(buf, array):  # a live run of steps: a flat row-major table
+                table = np.frombuffer(buf, dtype=np.float64).reshape(-1, _width(layout))
+                cols: list[np.ndarray | float] = [table[:, j] for j in range(table.shape[1])]
+            else:  # a deferred chunk: its columns
+                cols = buf
+            first = cols[0]
+            assert isinstance(first, np.ndarray)
+            n = len(first)
+            power, cstate, flows, sstate = layout
             names = fixed + [(f"cooling:{k}", "cooling", "power_w") for k in power]
             names += [(k, "state", "level") for k in cstate]
             names += [(k[:-2] if k.endswith("_w") else k, "supply", "flow_w") for k in flows]
             names += [(k, "state", "level") for k in sstate]
-            starts_parts.append(table[:, 0])
-            for j, (name, category, quantity) in enumerate(names, start=1):
-                col = columns.setdefault(name, (category, quantity, []))[2]
-                if sum(len(c) for c in col) < filled:  # absent in earlier segments: 0 there
-                    col.append(np.zeros(filled - sum(len(c) for c in col)))
-                if sum(len(c) for c in col) == filled + len(table):
+            starts_parts.append(first)
+            for (name, category, quantity), col in zip(names, cols[1:]):
+                _, _, parts, have = columns.setdefault(name, (category, quantity, [], [0]))
+                if have[0] < filled:  # absent in earlier segments: 0 there
+                    parts.append((0.0, filled - have[0]))
+                    have[0] = filled
+                if have[0] == filled + n:
                     continue  # the same reading from both models: keep the first
-                col.append(table[:, j])
-            filled += len(table)
+                parts.append(col if isinstance(col, np.ndarray) else (col, n))
+                have[0] = filled + n
+            filled += n
+        self._segments = []  # the columns hold the steps from here on
+        del cols, first
         starts = np.concatenate(starts_parts)
-        self._segments = []  # the ledger holds the steps from here on (a year: ~180 MB less)
-        del runs, starts_parts
-        for name, (category, quantity, parts) in columns.items():
-            have = sum(len(c) for c in parts)
-            values = np.concatenate(parts + [np.zeros(len(starts) - have)])
-            parts.clear()
+        del starts_parts
+        for name, (category, quantity, parts, have) in columns.items():
+            if have[0] < filled:
+                parts.append((0.0, filled - have[0]))
             ch = self.meter.channel(name, category, quantity=quantity, t=0.0)
-            if values[0] == values.min() == values.max():  # one value all run: one change, as set_series books
-                self.meter.set(ch, float(values[0]), t=float(starts[0]))
+            value = _constant(parts)
+            if value is not None and value == value:  # one value all run: one change, as set_series books
+                parts.clear()
+                self.meter.set(ch, value, t=float(starts[0]))
             else:
-                self.meter.set_series(ch, starts, values, self._t_last)
+                values = np.concatenate([p if isinstance(p, np.ndarray) else np.full(p[1], p[0]) for p in parts])
+                parts.clear()
+                if values[0] == values.min() == values.max():
+                    self.meter.set(ch, float(values[0]), t=float(starts[0]))
+                else:
+                    self.meter.set_series(ch, starts, values, self._t_last)
+                del values
             self.energy_j[name] = self.meter.integral(ch, self._t_last)
 
 
@@ -495,6 +514,29 @@ def _columns(rows: list[dict[str, float]]) -> dict[str, np.ndarray]:
     as the live plant books a key a model stops reporting)."""
     keys = dict.fromkeys(k for r in rows for k in r)
     return {k: np.array([r.get(k, 0.0) for r in rows], dtype=float) for k in keys}
+
+
+def _column(values: np.ndarray | float, n: int) -> np.ndarray | float:
+    """One deferred chunk's column as the plant keeps it: a float when all `n` steps hold the
+    same bits (a constant reading or flow, most of a year's columns), else a float64 copy."""
+    col = np.array(values, dtype=np.float64)
+    if col.shape != (n,):
+        raise ValueError(f"plant: a model's step_series column has shape {col.shape}, the chunk has {n} steps")
+    bits = col.view(np.int64)
+    if n and (bits == bits[0]).all():
+        return float(col[0])
+    return col
+
+
+def _constant(parts: list) -> float | None:
+    """The one value of a column whose parts are all constants of the same bits, else None."""
+    if not parts or any(isinstance(p, np.ndarray) for p in parts):
+        return None
+    first = parts[0][0]
+    bits = np.float64(first).view(np.int64)
+    if any(np.float64(p[0]).view(np.int64) != bits for p in parts[1:]):
+        return None
+    return first
 
 
 def _width(layout: tuple) -> int:

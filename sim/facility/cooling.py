@@ -655,12 +655,27 @@ class PlantCooling:
 
     def _hall_series(self, temp_c: float, heat_w: np.ndarray, g: np.ndarray, capacity_w: float,
                      heat_capacity: float, dt_s: np.ndarray) -> np.ndarray:
-        """Hall temperatures at the start and after each step (`hall_step`, one float at a time)."""
+        """Hall temperatures at the start and after each step: `hall_step`, one float at a time.
+
+        The switch point, equilibrium and decay factor of each step are computed for all
+        steps at once (numpy, the same operations as `hall_step`; `math.exp` as it calls).
+        A step that stays within capacity, as every step does where no limit can apply
+        (`limits_fixed`), is then one multiply-add in the loop; any other calls `hall_step`.
+        """
         sp = self._config.supply_temp_c
+        t_sw = sp + capacity_w / g
+        t_eq = sp + heat_w / g
+        tau = heat_capacity / g
+        decay = map(math.exp, (-dt_s / tau).tolist())
+        relaxing = (t_eq <= t_sw).tolist()
         out = [temp_c]
         append = out.append
-        for q, gg, dt in zip(heat_w.tolist(), g.tolist(), dt_s.tolist()):
-            temp_c = hall_step(temp_c, q, sp, gg, capacity_w, heat_capacity, dt)
+        for k, (sw, eq, b, fast) in enumerate(zip(t_sw.tolist(), t_eq.tolist(), decay, relaxing)):
+            if fast and temp_c <= sw:
+                temp_c = eq + (temp_c - eq) * b
+            else:
+                temp_c = hall_step(temp_c, float(heat_w[k]), sp, float(g[k]), capacity_w, heat_capacity,
+                                   float(dt_s[k]))
             append(temp_c)
         return np.asarray(out)
 

@@ -534,10 +534,14 @@ class Supply:
 
         Returns (charge from renewables, charge from the grid, discharge, surplus left, the
         renewable share of what was discharged, stored energy after the step), one per step.
-        Each step is `_battery`, the same core as `step`'s.
+        A dispatch `_battery` writes out (self-consumption, peak shaving) runs in
+        `_battery_builtin`, one loop over plain floats that jumps over the runs of steps in
+        which the battery cannot move; any other calls `_battery`, `step`'s core, per step.
         """
-        battery = self._battery
         kind = self._dispatch_kind
+        if kind:
+            return self._battery_builtin(kind, dt, net, surplus)
+        battery = self._battery
         e, green_j = float(self.energy_j), float(self.green_j)
         m = len(dt)
         out_cr, out_cg, out_d, out_s, out_gf, out_e = ([0.0] * m for _ in range(6))
@@ -545,6 +549,121 @@ class Supply:
         for i, a, d, nt, sp, c in rows:
             cr, cg, dis, sp, gf, e, green_j = battery(kind, a, d, nt, sp, c, e, green_j)
             out_cr[i], out_cg[i], out_d[i], out_s[i], out_gf[i], out_e[i] = cr, cg, dis, sp, gf, e
+        self.energy_j, self.green_j = e, green_j
+        if m:
+            self._last_green_fraction = out_gf[-1]
+        return (np.array(out_cr), np.array(out_cg), np.array(out_d), np.array(out_s), np.array(out_gf),
+                np.array(out_e))
+
+    def _battery_builtin(self, kind: int, dt: np.ndarray, net: np.ndarray,
+                         surplus: np.ndarray) -> tuple[np.ndarray, ...]:
+        """`_battery_series` for `kind` 1 (self-consumption) or 2 (peak shaving): `_battery`'s
+        arithmetic, operation for operation, written out in one loop over plain floats.
+
+        Runs of steps in which `_battery` provably leaves everything as it is are not
+        stepped (masks computed with numpy): with the battery at its floor (``e == e_min``),
+        no surplus (+0.0) and a positive net demand it cannot discharge (nor, under
+        self-consumption or above the peak, charge from the grid); at its ceiling
+        (``e == e_max``) with a surplus of +0.0 or more it cannot charge, and it does not
+        discharge while the net demand is +0.0 (self-consumption) or at most the peak
+        (peak shaving) and within the import limit. There each step gives +0.0 for the
+        three flows, the surplus unchanged, the same renewable share and stored energy,
+        bit for bit what `_battery` returns (`tests/test_supply.py` checks both paths).
+        """
+        eta = self.eta
+        e_min, e_max = self.e_min_j, self.e_max_j
+        c_max, d_max, limit = self.charge_max_w, self.discharge_max_w, self.import_limit_w
+        peak = self._peak_w
+        e, green_j = float(self.energy_j), float(self.green_j)
+        m = len(dt)
+        dts, nets, surpluses = dt.tolist(), net.tolist(), surplus.tolist()
+        out_cr, out_cg, out_d, out_gf, out_e = ([0.0] * m for _ in range(5))
+        out_s = list(surpluses)  # a run the battery sits out leaves the surplus as it is
+        if c_max >= 0.0 and d_max >= 0.0 and e_min <= e_max:
+            plus_zero_sp = (surplus == 0.0) & ~np.signbit(surplus)
+            sp_not_neg = (surplus >= 0.0) & ~np.signbit(surplus)
+            below_limit = ~(net > limit)
+            if kind == 1:
+                empty_ok = plus_zero_sp & (net > 0.0)
+                full_ok = sp_not_neg & (net == 0.0) & ~np.signbit(net) & below_limit
+            else:
+                empty_ok = plus_zero_sp & (net > 0.0) & (net > peak)
+                full_ok = sp_not_neg & (net <= peak) & below_limit
+            empty_next, full_next = _next_false(empty_ok), _next_false(full_ok)
+        else:  # outside the specification's bounds: step every step
+            empty_next = full_next = list(range(m))
+        i = 0
+        while i < m:
+            if e == e_min:
+                j = empty_next[i]
+            elif e == e_max:
+                j = full_next[i]
+            else:
+                j = i
+            if j > i:  # the battery sits these steps out
+                gf = green_j / e if e > 0 else 0.0
+                out_gf[i:j] = [gf] * (j - i)
+                out_e[i:j] = [e] * (j - i)
+                i = j
+                if i == m:
+                    break
+            # one step of `_battery`, the same operations in the same order
+            d = dts[i]
+            nt = nets[i]
+            x = e_max - e
+            room_w = (0.0 if 0.0 > x else x) / (eta * d)
+            x = e - e_min
+            avail_w = (0.0 if 0.0 > x else x) * eta / d
+            cap_c = room_w if room_w < c_max else c_max
+            cap_d = avail_w if avail_w < d_max else d_max
+            sp = surpluses[i]
+            charge_ren = cap_c if cap_c < sp else sp
+            sp -= charge_ren
+            if kind == 1:
+                want_grid, discharge = 0.0, (cap_d if cap_d < nt else nt)
+            elif nt > peak:
+                x = nt - peak
+                want_grid, discharge = 0.0, (cap_d if cap_d < x else x)
+            else:
+                want_grid, discharge = peak - nt, 0.0
+            if 0.0 > discharge:
+                discharge = 0.0
+            if cap_d < discharge:
+                discharge = cap_d
+            if nt - discharge > limit:
+                x = nt - limit
+                discharge = cap_d if cap_d < x else x
+            charge_grid = 0.0
+            if discharge <= 0.0:
+                x = limit - nt
+                headroom = 0.0 if 0.0 > x else x
+                x = want_grid
+                y = cap_c - charge_ren
+                if y < x:
+                    x = y
+                if headroom < x:
+                    x = headroom
+                charge_grid = 0.0 if 0.0 > x else x
+            gf = green_j / e if e > 0 else 0.0
+            out_j = discharge * d / eta
+            green_j -= out_j * gf
+            green_j += charge_ren * d * eta
+            e = e + (charge_ren + charge_grid) * d * eta - out_j
+            if e_min > e:
+                e = e_min
+            if e_max < e:
+                e = e_max
+            if 0.0 > green_j:
+                green_j = 0.0
+            if e < green_j:
+                green_j = e
+            out_cr[i] = charge_ren
+            out_cg[i] = charge_grid
+            out_d[i] = discharge
+            out_s[i] = sp
+            out_gf[i] = gf
+            out_e[i] = e
+            i += 1
         self.energy_j, self.green_j = e, green_j
         if m:
             self._last_green_fraction = out_gf[-1]
@@ -710,6 +829,13 @@ class Supply:
     def summary(self) -> dict[str, float]:
         """Totals of the steps served so far (kWh, kg, currency, shares)."""
         return _shares_and_totals(self._totals, self.share_inputs(), self._grid_peak_w, self.energy_j)
+
+
+def _next_false(ok: np.ndarray) -> list[int]:
+    """For each index i, the first index j >= i where `ok` is False (len(ok) if none)."""
+    m = len(ok)
+    stops = np.append(np.flatnonzero(~ok), m)
+    return stops[np.searchsorted(stops, np.arange(m))].tolist()
 
 
 _HOURLY_FIELDS = ("demand_j", "onsite_to_load_j", "grid_import_j", "grid_renewable_j", "grid_carbon_free_j",
