@@ -37,6 +37,7 @@ stepping live, up to floating-point rounding. Any other plant is stepped live as
 
 from __future__ import annotations
 
+import functools
 import heapq
 import math
 from array import array
@@ -111,9 +112,8 @@ class Plant:
         self.supply = supply
         self.step_s = step_s
         self._on_thermal_limit = on_thermal_limit
-        # one flat float array per run of live steps with the same keys (no objects kept per step),
-        # and each deferred chunk's columns (a float for a column constant over the chunk)
-        self._segments: list[tuple[tuple, array | list[np.ndarray | float]]] = []
+        # live: one flat float array per run of steps with the same keys (no objects kept per step)
+        self._segments: list[tuple[tuple, array]] = []
         self._layout: tuple | None = None
         self._n_steps = 0
         self._t_last = 0.0
@@ -151,6 +151,9 @@ class Plant:
             self.deferred = bool(limits_fixed(self._it_bound_w))
             if not self.deferred:
                 self._grid = self._grid_bg_j = None
+        # deferred: one column per booked name over the whole grid (see `_store`)
+        self._columns: dict[str, _Column] = {}
+        self._starts = np.empty(len(self._grid) if self._grid is not None else 0)
         # deferred: the IT energy carried from chunk to chunk (see `_it_cumulative`)
         self._n_channels = -1
         self._it_member = np.zeros(0, dtype=bool)
@@ -396,14 +399,42 @@ class Plant:
         demand_w = it_j / dt + cooling_w + cs.losses_w
         ss = self._supply_series(edges, demand_w)
         layout = (tuple(cs.power_w), tuple(cs.state), tuple(ss.flows_w), tuple(ss.state))
-        columns: list[np.ndarray | float] = [edges[:-1].copy(), _column(bg_j / dt, n), float(self._cap_fraction), 0.0]
-        for v in (cs.losses_w, cs.free_cooling_fraction, ss.carbon_g_per_s, ss.cost_per_s, *cs.power_w.values(),
-                  *cs.state.values(), *ss.flows_w.values(), *ss.state.values()):
-            columns.append(_column(v, n))
+        values = [bg_j / dt, self._cap_fraction, 0.0, cs.losses_w, cs.free_cooling_fraction, ss.carbon_g_per_s,
+                  ss.cost_per_s, *cs.power_w.values(), *cs.state.values(), *ss.flows_w.values(), *ss.state.values()]
+        self._store(layout, edges[:-1], values)
         self._layout = layout
-        self._segments.append((layout, columns))
         self._n_steps += n
         self._t_last = float(edges[-1])
+
+    def _store(self, layout: tuple, starts: np.ndarray, values: list) -> None:
+        """Write a deferred chunk's columns after the steps stored so far.
+
+        Each booked name has one float64 array over the whole step grid (allocated when its
+        first value that differs from the ones before arrives: pages never written take no
+        memory), or, while every step so far holds the same bits, just that value: a year
+        of a constant column (an idle pump, the price, an absent export) costs nothing.
+        """
+        i0 = self._n_steps
+        n = len(starts)
+        i1 = i0 + n
+        if i1 > len(self._starts):  # past the grid (never on a run's own horizon): grow
+            self._starts = _grown(self._starts, i1)
+            for col in self._columns.values():
+                if col.values is not None:
+                    col.values = _grown(col.values, i1)
+        self._starts[i0:i1] = starts
+        seen: set[str] = set()
+        for (name, category, quantity), v in zip(_names(layout), values):
+            if name in seen:
+                continue  # the same reading from both models: keep the first
+            seen.add(name)
+            col = self._columns.get(name)
+            if col is None:  # a new name: 0 in the steps before (as a live plant books it)
+                col = self._columns[name] = _Column(category, quantity, 0.0 if i0 else None)
+            col.write(i0, i1, v, len(self._starts))
+        for name, col in self._columns.items():
+            if name not in seen:  # a name a model stopped reporting: 0 from here on
+                col.write(i0, i1, 0.0, len(self._starts))
 
     def _cooling_series(self, edges: np.ndarray, it_j: np.ndarray, zone_j: np.ndarray | None) -> CoolingSeries:
         """The cooling model's `step_series`, or its `step` called for each step."""
@@ -438,65 +469,93 @@ class Plant:
     def flush(self) -> None:
         """Book every recorded step into the ledger (once, at the end of the run).
 
-        Column by column: each column's steps are joined into one array, booked, and its
-        parts let go before the next, so the plant never holds a second copy of its steps.
-        A deferred chunk's column that holds one value throughout is kept as that float
-        (no array); a column that is one value all run is booked as one change, as
+        Column by column, each let go once booked: the plant never holds a second copy of
+        its steps. A column that is one value all run is booked as one change, as
         `Meter.set_series` would book it.
         """
-        if not self._n_steps or not self._segments:
+        if not self._n_steps:
             return
-        fixed = list(_FIXED)
-        # name -> (category, quantity, parts, steps covered): parts are arrays, or (value, steps) for a constant
-        columns: dict[str, tuple[str, str, list, list[int]]] = {}
+        n = self._n_steps
+        if self.deferred:
+            starts = self._starts[:n]
+            columns, self._columns = self._columns, {}
+            for name, col in columns.items():
+                self._book(name, col.category, col.quantity, starts, col.value if col.values is None
+                           else col.values[:n], n)
+                col.values = None  # a year's column (4 MB) goes back before the next is booked
+            self._starts = np.empty(0)
+            return
+        if not self._segments:
+            return
+        # name -> (category, quantity, parts, steps covered); parts: arrays, or (0.0, steps) where absent
+        parts_of: dict[str, tuple[str, str, list, list[int]]] = {}
         starts_parts = []
         filled = 0
-        for layout, buf in self._segments:
-            if isinstance(buf, array):  # a live run of steps: a flat row-major table
-                table = np.frombuffer(buf, dtype=np.float64).reshape(-1, _width(layout))
-                cols: list[np.ndarray | float] = [table[:, j] for j in range(table.shape[1])]
-            else:  # a deferred chunk: its columns
-                cols = buf
-            first = cols[0]
-            assert isinstance(first, np.ndarray)
-            n = len(first)
-            power, cstate, flows, sstate = layout
-            names = fixed + [(f"cooling:{k}", "cooling", "power_w") for k in power]
-            names += [(k, "state", "level") for k in cstate]
-            names += [(k[:-2] if k.endswith("_w") else k, "supply", "flow_w") for k in flows]
-            names += [(k, "state", "level") for k in sstate]
-            starts_parts.append(first)
-            for (name, category, quantity), col in zip(names, cols[1:]):
-                _, _, parts, have = columns.setdefault(name, (category, quantity, [], [0]))
+        for layout, buf in self._segments:  # flat row-major tables, one per run of the same keys
+            table = np.frombuffer(buf, dtype=np.float64).reshape(-1, _width(layout))
+            k = len(table)
+            starts_parts.append(table[:, 0])
+            for j, (name, category, quantity) in enumerate(_names(layout), start=1):
+                _, _, parts, have = parts_of.setdefault(name, (category, quantity, [], [0]))
                 if have[0] < filled:  # absent in earlier segments: 0 there
-                    parts.append((0.0, filled - have[0]))
+                    parts.append(np.zeros(filled - have[0]))
                     have[0] = filled
-                if have[0] == filled + n:
+                if have[0] == filled + k:
                     continue  # the same reading from both models: keep the first
-                parts.append(col if isinstance(col, np.ndarray) else (col, n))
-                have[0] = filled + n
-            filled += n
-        self._segments = []  # the columns hold the steps from here on
-        del cols, first
+                parts.append(table[:, j])
+                have[0] = filled + k
+            filled += k
         starts = np.concatenate(starts_parts)
-        del starts_parts
-        for name, (category, quantity, parts, have) in columns.items():
-            if have[0] < filled:
-                parts.append((0.0, filled - have[0]))
-            ch = self.meter.channel(name, category, quantity=quantity, t=0.0)
-            value = _constant(parts)
-            if value is not None and value == value:  # one value all run: one change, as set_series books
-                parts.clear()
-                self.meter.set(ch, value, t=float(starts[0]))
-            else:
-                values = np.concatenate([p if isinstance(p, np.ndarray) else np.full(p[1], p[0]) for p in parts])
-                parts.clear()
-                if values[0] == values.min() == values.max():
-                    self.meter.set(ch, float(values[0]), t=float(starts[0]))
-                else:
-                    self.meter.set_series(ch, starts, values, self._t_last)
-                del values
-            self.energy_j[name] = self.meter.integral(ch, self._t_last)
+        for name, (category, quantity, parts, have) in parts_of.items():
+            values = np.concatenate(parts + [np.zeros(filled - have[0])])
+            parts.clear()
+            self._book(name, category, quantity, starts, values, n)
+        self._segments = []
+
+    def _book(self, name: str, category: str, quantity: str, starts: np.ndarray, values: np.ndarray | float,
+              n: int) -> None:
+        """Book one column of `n` steps (an array, or one float for all of them) into the ledger."""
+        ch = self.meter.channel(name, category, quantity=quantity, t=0.0)
+        if isinstance(values, float):
+            if values == values:
+                self.meter.set(ch, values, t=float(starts[0]))
+                self.energy_j[name] = self.meter.integral(ch, self._t_last)
+                return
+            values = np.full(n, values)  # NaN: the ledger refuses it, naming the channel
+        if values[0] == values.min() == values.max():  # one value all run: one change, as set_series books
+            self.meter.set(ch, float(values[0]), t=float(starts[0]))
+        else:
+            self.meter.set_series(ch, starts, values, self._t_last)
+        self.energy_j[name] = self.meter.integral(ch, self._t_last)
+
+
+class _Column:
+    """One booked name of a deferred plant: its steps so far, as one value while they all
+    hold the same bits, else as an array over the whole step grid."""
+
+    __slots__ = ("category", "quantity", "value", "values")
+
+    def __init__(self, category: str, quantity: str, value: float | None) -> None:
+        self.category, self.quantity = category, quantity
+        self.value = value  # the one value of every step so far (None: no step yet)
+        self.values: np.ndarray | None = None
+
+    def write(self, i0: int, i1: int, v: np.ndarray | float, capacity: int) -> None:
+        """Steps [i0, i1) hold `v` (an array of i1 - i0 values, or one value for all)."""
+        if self.values is None:
+            one = _one_value(v, i1 - i0)
+            if one is not None and (self.value is None or _same_bits(one, self.value)):
+                self.value = one
+                return
+            self.values = np.empty(capacity)
+            if i0:
+                assert self.value is not None
+                self.values[:i0] = self.value
+        col = np.asarray(v, dtype=np.float64)
+        if col.ndim and col.shape != (i1 - i0,):
+            raise ValueError(f"plant: a model's step_series gave {col.shape[0]} values for a chunk of "
+                             f"{i1 - i0} steps")
+        self.values[i0:i1] = col
 
 
 def _step_grid(step_s: float, horizon_s: float) -> np.ndarray:
@@ -516,27 +575,37 @@ def _columns(rows: list[dict[str, float]]) -> dict[str, np.ndarray]:
     return {k: np.array([r.get(k, 0.0) for r in rows], dtype=float) for k in keys}
 
 
-def _column(values: np.ndarray | float, n: int) -> np.ndarray | float:
-    """One deferred chunk's column as the plant keeps it: a float when all `n` steps hold the
-    same bits (a constant reading or flow, most of a year's columns), else a float64 copy."""
-    col = np.array(values, dtype=np.float64)
-    if col.shape != (n,):
-        raise ValueError(f"plant: a model's step_series column has shape {col.shape}, the chunk has {n} steps")
-    bits = col.view(np.int64)
-    if n and (bits == bits[0]).all():
-        return float(col[0])
-    return col
+def _one_value(v: np.ndarray | float, n: int) -> float | None:
+    """The value all `n` steps of `v` hold, bit for bit (a float stands for all), else None."""
+    if isinstance(v, (float, int)):
+        return float(v)
+    v = np.asarray(v, dtype=np.float64)
+    if v.shape != (n,):
+        raise ValueError(f"plant: a model's step_series gave {v.shape} values for a chunk of {n} steps")
+    bits = v.view(np.int64)
+    return float(v[0]) if n and (bits == bits[0]).all() else None
 
 
-def _constant(parts: list) -> float | None:
-    """The one value of a column whose parts are all constants of the same bits, else None."""
-    if not parts or any(isinstance(p, np.ndarray) for p in parts):
-        return None
-    first = parts[0][0]
-    bits = np.float64(first).view(np.int64)
-    if any(np.float64(p[0]).view(np.int64) != bits for p in parts[1:]):
-        return None
-    return first
+def _same_bits(a: float, b: float) -> bool:
+    """a and b are the same float64, sign of zero and NaN payload included."""
+    return bool(np.float64(a).view(np.int64) == np.float64(b).view(np.int64))
+
+
+def _grown(a: np.ndarray, n: int) -> np.ndarray:
+    out = np.empty(max(n, 2 * len(a)))
+    out[:len(a)] = a
+    return out
+
+
+@functools.lru_cache(maxsize=64)
+def _names(layout: tuple) -> tuple[tuple[str, str, str], ...]:
+    """(name, ledger category, quantity) of each column after the start time, for a layout."""
+    power, cstate, flows, sstate = layout
+    names = list(_FIXED) + [(f"cooling:{k}", "cooling", "power_w") for k in power]
+    names += [(k, "state", "level") for k in cstate]
+    names += [(k[:-2] if k.endswith("_w") else k, "supply", "flow_w") for k in flows]
+    names += [(k, "state", "level") for k in sstate]
+    return tuple(names)
 
 
 def _width(layout: tuple) -> int:
