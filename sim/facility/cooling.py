@@ -667,11 +667,12 @@ class PlantCooling:
         t_eq = sp + heat_w / g
         tau = heat_capacity / g
         decay = map(math.exp, (-dt_s / tau).tolist())
-        relaxing = (t_eq <= t_sw).tolist()
+        # where T_eq is above the switch point no start temperature takes the first branch
+        t_fast = np.where(t_eq <= t_sw, t_sw, -math.inf)
         out = [temp_c]
         append = out.append
-        for k, (sw, eq, b, fast) in enumerate(zip(t_sw.tolist(), t_eq.tolist(), decay, relaxing)):
-            if fast and temp_c <= sw:
+        for k, sw, eq, b in zip(range(len(t_sw)), t_fast.tolist(), t_eq.tolist(), decay):
+            if temp_c <= sw:  # hall_step's first branch: within capacity throughout
                 temp_c = eq + (temp_c - eq) * b
             else:
                 temp_c = hall_step(temp_c, float(heat_w[k]), sp, float(g[k]), capacity_w, heat_capacity,

@@ -685,7 +685,13 @@ class Supply:
                        ("battery_loss", loss), ("renewable_to_load", renewable_to_load), ("carbon_g", carbon),
                        ("cost", cost)):
             t[key] += float(np.sum(v * dt))  # not np.dot: no BLAS threads (sim.engine.meter.set_series)
-        hours, inverse = np.unique(np.floor_divide(t0, HOUR).astype(np.int64), return_inverse=True)
+        hour_of = np.floor_divide(t0, HOUR).astype(np.int64)
+        change = hour_of[1:] != hour_of[:-1]
+        if np.all(hour_of[1:] >= hour_of[:-1]):  # consecutive steps: np.unique's answer without its sort
+            hours = hour_of[np.concatenate(([True], change))]
+            inverse = np.concatenate(([0], np.cumsum(change)))
+        else:
+            hours, inverse = np.unique(hour_of, return_inverse=True)
         sums = [np.bincount(inverse, weights=v * dt, minlength=len(hours)).tolist()
                 for v in (demand, renewable_to_load, grid_import, grid_renewable, grid_carbon_free, ppa,
                           pv + wind, curtailed)]
@@ -834,8 +840,8 @@ class Supply:
 def _next_false(ok: np.ndarray) -> list[int]:
     """For each index i, the first index j >= i where `ok` is False (len(ok) if none)."""
     m = len(ok)
-    stops = np.append(np.flatnonzero(~ok), m)
-    return stops[np.searchsorted(stops, np.arange(m))].tolist()
+    stop_at = np.where(ok, m, np.arange(m))
+    return np.minimum.accumulate(stop_at[::-1])[::-1].tolist()
 
 
 _HOURLY_FIELDS = ("demand_j", "onsite_to_load_j", "grid_import_j", "grid_renewable_j", "grid_carbon_free_j",
