@@ -82,10 +82,11 @@ _FIXED = (
 class Plant:
     """Steps cooling and supply; keeps their per-step values and books them exactly.
 
-    During the run the plant appends each step's numbers to a flat float array;
-    `flush` books them into the ledger as step series (`Meter.set_series`),
-    exactly as if `Meter.set` had been called at every step, at a fraction of
-    the cost. The IT energy it reads during the run is live ledger data; the
+    During the run a live plant appends each step's numbers to a flat float array, a
+    deferred one writes each chunk into one float64 array per column over the whole step
+    grid (`_store`); `flush` books them into the ledger as step series
+    (`Meter.set_series`), exactly as if `Meter.set` had been called at every step, at a
+    fraction of the cost. The IT energy it reads during the run is live ledger data; the
     plant's own categories (cooling, losses, supply, carbon, cost, state) are
     complete after `flush`.
     """

@@ -760,7 +760,7 @@ class PlantCooling:
         """`step` over the consecutive steps [edges[k], edges[k+1]), as columns.
 
         The same arithmetic as `step`, in numpy over all steps, except the hall (and each
-        zone's) temperature: a recursion, run one float at a time through `hall_step`.
+        zone's) temperature: a recursion over plain floats (`_hall_series`, `hall_step`'s bits).
         """
         c = self._config
         a = self._arrays

@@ -454,7 +454,7 @@ class Supply:
         """`step` over the consecutive steps [edges[k], edges[k+1]), as columns (the plant loop's fast path).
 
         The same arithmetic as `step`, in numpy over all steps, except the battery: its
-        stored energy is a recursion, run one float at a time (`_battery_series`). The
+        stored energy is a recursion (`_battery_series`; the same bits as `step`). The
         totals, clock-hour sums and peak that `summary` reports are booked as by `step`.
         """
         edges = np.asarray(edges_s, dtype=float)
