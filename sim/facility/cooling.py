@@ -671,10 +671,11 @@ class PlantCooling:
         t_fast = np.where(t_eq <= t_sw, t_sw, -math.inf)
         out = [temp_c]
         append = out.append
-        for k, sw, eq, b in zip(range(len(t_sw)), t_fast.tolist(), t_eq.tolist(), decay):
+        for sw, eq, b in zip(t_fast.tolist(), t_eq.tolist(), decay):
             if temp_c <= sw:  # hall_step's first branch: within capacity throughout
                 temp_c = eq + (temp_c - eq) * b
             else:
+                k = len(out) - 1  # this step's index
                 temp_c = hall_step(temp_c, float(heat_w[k]), sp, float(g[k]), capacity_w, heat_capacity,
                                    float(dt_s[k]))
             append(temp_c)
