@@ -671,13 +671,15 @@ class PlantCooling:
         t_fast = np.where(t_eq <= t_sw, t_sw, -math.inf)
         out = [temp_c]
         append = out.append
+        rows: tuple[list[float], list[float], list[float]] | None = None  # hall_step's inputs, when needed
         for sw, eq, b in zip(t_fast.tolist(), t_eq.tolist(), decay):
             if temp_c <= sw:  # hall_step's first branch: within capacity throughout
                 temp_c = eq + (temp_c - eq) * b
             else:
+                if rows is None:
+                    rows = heat_w.tolist(), g.tolist(), dt_s.tolist()
                 k = len(out) - 1  # this step's index
-                temp_c = hall_step(temp_c, float(heat_w[k]), sp, float(g[k]), capacity_w, heat_capacity,
-                                   float(dt_s[k]))
+                temp_c = hall_step(temp_c, rows[0][k], sp, rows[1][k], capacity_w, heat_capacity, rows[2][k])
             append(temp_c)
         return np.asarray(out)
 
