@@ -535,8 +535,9 @@ class Supply:
         Returns (charge from renewables, charge from the grid, discharge, surplus left, the
         renewable share of what was discharged, stored energy after the step), one per step.
         A dispatch `_battery` writes out (self-consumption, peak shaving) runs in
-        `_battery_builtin`, one loop over plain floats that jumps over the runs of steps in
-        which the battery cannot move; any other calls `_battery`, `step`'s core, per step.
+        `_battery_builtin` (runs the battery sits out jumped over, runs its power bounds
+        computed at once, the rest one loop over plain floats); any other calls `_battery`,
+        `step`'s core, per step.
         """
         kind = self._dispatch_kind
         if kind:
@@ -598,7 +599,7 @@ class Supply:
                 empty_ok = plus_zero_sp & (net > 0.0) & (net > peak)
                 full_ok = sp_not_neg & (net <= peak) & below_limit
             empty_next, full_next = _next_false(empty_ok), _next_false(full_ok)
-            # every step's flows were the battery's power the bound, not its state (see `_decide`)
+            # the flows of every step if the battery's power, not its state, bounded them (`_decide`)
             spec = _decide(kind, np.full(m, c_max), np.full(m, d_max), dt, net, surplus, peak, limit)
             spec_in_j = (spec[0] + spec[1]) * dt * eta  # energy in and out, as `_battery` moves it
             spec_out_j = spec[2] * dt / eta
