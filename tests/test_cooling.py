@@ -417,3 +417,25 @@ def test_legacy_practice_fills_only_the_keys_not_given() -> None:
     assert c.chiller_speed == "constant" and c.chw_supply_temp_c == 7.0  # from the preset
     assert (c.losses.no_load, c.losses.proportional, c.losses.square_law) == (0.01, 0.03, 0.02)
     assert PlantCoolingConfig().chiller_speed == "variable"  # modern defaults otherwise
+
+
+def test_hall_series_is_hall_step_bit_for_bit() -> None:
+    """`_hall_series` (the deferred plant's hall recursion, a multiply-add per step within
+    capacity) gives the same bits as `hall_step` called step after step, over steps within
+    capacity, over it (capacity-limited warming and cooling back) and a partial step."""
+    model = PlantCooling(PlantCoolingConfig(), stand_in_weather([10.0], [7.0]), 60.0, 1e6)
+    rng = np.random.default_rng(5)
+    n = 3000
+    cap_w, heat_cap = 1.2e6, 18e6
+    heat = rng.uniform(0.2e6, 1.0e6, n)
+    heat[1000:1200] = rng.uniform(1.3e6, 1.6e6, 200)  # over capacity: the hall heats past the switch point
+    g = rng.uniform(0.6e5, 1.2e5, n)
+    dt = np.full(n, 60.0)
+    dt[-1] = 23.0
+    got = model._hall_series(22.5, heat, g, cap_w, heat_cap, dt)
+    want = [22.5]
+    for q, gg, d in zip(heat.tolist(), g.tolist(), dt.tolist(), strict=True):
+        want.append(hall_step(want[-1], q, model._config.supply_temp_c, gg, cap_w, heat_cap, d))
+    assert np.array_equal(got.view(np.int64), np.array(want).view(np.int64))
+    t_sw = model._config.supply_temp_c + cap_w / g
+    assert np.sum(got[1:] > t_sw) > 50  # the capacity-limited branch is exercised

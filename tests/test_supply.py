@@ -234,3 +234,54 @@ def test_solar_position_interpolated_between_spa_samples_stays_close_to_spa_ever
     assert np.abs((az - az_spa + 180) % 360 - 180)[up].max() < 0.05  # 0.03 deg at a June noon
     assert abs(pv.sum() - pv_spa.sum()) < 5e-5 * pv_spa.sum()  # 1.8e-5 in this June week
     assert not np.array_equal(zen, zen_spa)  # the interpolated path was taken
+
+
+@pytest.mark.parametrize("battery", [
+    {"dispatch": "self-consumption"},
+    {"dispatch": "peak-shaving", "peak_kw": 300},
+    {"dispatch": "self-consumption", "soc_max_fraction": 0.9, "initial_soc_fraction": 0.1},
+])
+def test_battery_series_is_the_step_core_bit_for_bit(battery: dict) -> None:
+    """The deferred plant's battery loop (`_battery_series`, which jumps over the runs the battery
+    sits out) gives the same bits as `_battery`, the core of `step`, called step after step.
+
+    Hand-made days: a surplus that fills the battery and then runs on at its ceiling, an
+    evening load that empties it and then runs on at its floor, zero net demand at both ends,
+    +0.0 and -0.0 surpluses, a load above the import limit, a partial step."""
+    cfg = {"grid": {"import_limit_kw": 900},
+           "battery": {"capacity_kwh": 100, "power_kw": 200, "round_trip_efficiency": 0.9, **battery}}
+    n = 6000
+    model = build_supply(SupplyConfig.model_validate(cfg), START, n * 60.0, 60.0, None)
+    reference = build_supply(SupplyConfig.model_validate(cfg), START, n * 60.0, 60.0, None)
+    rng = np.random.default_rng(11)
+    minute = np.arange(n) % 1440
+    day = (minute >= 480) & (minute < 960)
+    surplus = np.where(day, rng.uniform(0.0, 4e5, n), 0.0)
+    surplus[day & (rng.random(n) < 0.05)] = 0.0
+    surplus[~day & (rng.random(n) < 0.02)] = -0.0
+    net = np.where(day, 0.0, rng.uniform(1e5, 1.2e6, n))
+    net[~day & (rng.random(n) < 0.01)] = 0.0
+    net[day & (rng.random(n) < 0.05)] = rng.uniform(0.0, 5e5)
+    net[day & (rng.random(n) < 0.01)] = -0.0
+    dt = np.full(n, 60.0)
+    dt[-1] = 17.0
+    t0 = np.concatenate(([0.0], np.cumsum(dt)[:-1]))
+    ci = rng.uniform(50.0, 300.0, n)
+
+    got = model._battery_series(t0, dt, net, surplus, ci)
+    e, green = reference.energy_j, reference.green_j
+    rows = []
+    for k in range(n):
+        cr, cg, dis, sp, gf, e, green = reference._battery(
+            reference._dispatch_kind, float(t0[k]), float(dt[k]), float(net[k]), float(surplus[k]),
+            float(ci[k]), e, green)
+        rows.append((cr, cg, dis, sp, gf, e))
+    want = np.array(rows).T
+    for name, a, b in zip(("charge_ren", "charge_grid", "discharge", "surplus", "green_fraction", "energy"),
+                          got, want, strict=True):
+        assert np.array_equal(np.asarray(a).view(np.int64), b.view(np.int64)), name
+    assert (model.energy_j, model.green_j) == (e, green)
+    soc = got[5]
+    # the case exercises both runs the loop jumps over, and the battery working in between
+    assert np.sum(soc == model.e_min_j) > 500 and np.sum(soc == model.e_max_j) > 500
+    assert np.sum(got[0] > 0) > 100 and np.sum(got[2] > 0) > 100

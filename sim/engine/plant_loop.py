@@ -37,6 +37,7 @@ stepping live, up to floating-point rounding. Any other plant is stepped live as
 
 from __future__ import annotations
 
+import functools
 import heapq
 import math
 from array import array
@@ -81,10 +82,11 @@ _FIXED = (
 class Plant:
     """Steps cooling and supply; keeps their per-step values and books them exactly.
 
-    During the run the plant appends each step's numbers to a flat float array;
-    `flush` books them into the ledger as step series (`Meter.set_series`),
-    exactly as if `Meter.set` had been called at every step, at a fraction of
-    the cost. The IT energy it reads during the run is live ledger data; the
+    During the run a live plant appends each step's numbers to a flat float array, a
+    deferred one writes each chunk into one float64 array per column over the whole step
+    grid (`_store`); `flush` books them into the ledger as step series
+    (`Meter.set_series`), exactly as if `Meter.set` had been called at every step, at a
+    fraction of the cost. The IT energy it reads during the run is live ledger data; the
     plant's own categories (cooling, losses, supply, carbon, cost, state) are
     complete after `flush`.
     """
@@ -111,8 +113,8 @@ class Plant:
         self.supply = supply
         self.step_s = step_s
         self._on_thermal_limit = on_thermal_limit
-        # one flat float array per run of steps with the same keys (no objects kept per step)
-        self._segments: list[tuple[tuple, array | np.ndarray]] = []
+        # live: one flat float array per run of steps with the same keys (no objects kept per step)
+        self._segments: list[tuple[tuple, array]] = []
         self._layout: tuple | None = None
         self._n_steps = 0
         self._t_last = 0.0
@@ -150,6 +152,9 @@ class Plant:
             self.deferred = bool(limits_fixed(self._it_bound_w))
             if not self.deferred:
                 self._grid = self._grid_bg_j = None
+        # deferred: one column per booked name over the whole grid (see `_store`)
+        self._columns: dict[str, _Column] = {}
+        self._starts = np.empty(len(self._grid) if self._grid is not None else 0)
         # deferred: the IT energy carried from chunk to chunk (see `_it_cumulative`)
         self._n_channels = -1
         self._it_member = np.zeros(0, dtype=bool)
@@ -395,14 +400,42 @@ class Plant:
         demand_w = it_j / dt + cooling_w + cs.losses_w
         ss = self._supply_series(edges, demand_w)
         layout = (tuple(cs.power_w), tuple(cs.state), tuple(ss.flows_w), tuple(ss.state))
-        table = np.column_stack(
-            [edges[:-1], bg_j / dt, np.full(n, self._cap_fraction), np.zeros(n), cs.losses_w,
-             cs.free_cooling_fraction, ss.carbon_g_per_s, ss.cost_per_s,
-             *cs.power_w.values(), *cs.state.values(), *ss.flows_w.values(), *ss.state.values()])
+        values = [bg_j / dt, self._cap_fraction, 0.0, cs.losses_w, cs.free_cooling_fraction, ss.carbon_g_per_s,
+                  ss.cost_per_s, *cs.power_w.values(), *cs.state.values(), *ss.flows_w.values(), *ss.state.values()]
+        self._store(layout, edges[:-1], values)
         self._layout = layout
-        self._segments.append((layout, table))
         self._n_steps += n
         self._t_last = float(edges[-1])
+
+    def _store(self, layout: tuple, starts: np.ndarray, values: list) -> None:
+        """Write a deferred chunk's columns after the steps stored so far.
+
+        Each booked name has one float64 array over the whole step grid (allocated when its
+        first value that differs from the ones before arrives: pages never written take no
+        memory), or, while every step so far holds the same bits, just that value: a year
+        of a constant column (an idle pump, the price, an absent export) costs nothing.
+        """
+        i0 = self._n_steps
+        n = len(starts)
+        i1 = i0 + n
+        if i1 > len(self._starts):  # past the grid (never on a run's own horizon): grow
+            self._starts = _grown(self._starts, i1)
+            for col in self._columns.values():
+                if col.values is not None:
+                    col.values = _grown(col.values, i1)
+        self._starts[i0:i1] = starts
+        seen: set[str] = set()
+        for (name, category, quantity), v in zip(_names(layout), values):
+            if name in seen:
+                continue  # the same reading from both models: keep the first
+            seen.add(name)
+            col = self._columns.get(name)
+            if col is None:  # a new name: 0 in the steps before (as a live plant books it)
+                col = self._columns[name] = _Column(category, quantity, 0.0 if i0 else None)
+            col.write(i0, i1, v, len(self._starts))
+        for name, col in self._columns.items():
+            if name not in seen:  # a name a model stopped reporting: 0 from here on
+                col.write(i0, i1, 0.0, len(self._starts))
 
     def _cooling_series(self, edges: np.ndarray, it_j: np.ndarray, zone_j: np.ndarray | None) -> CoolingSeries:
         """The cooling model's `step_series`, or its `step` called for each step."""
@@ -435,49 +468,95 @@ class Plant:
                             _columns([s.state for s in steps]))
 
     def flush(self) -> None:
-        """Book every recorded step into the ledger (once, at the end of the run)."""
-        if not self._n_steps or not self._segments:
+        """Book every recorded step into the ledger (once, at the end of the run).
+
+        Column by column, each let go once booked: the plant never holds a second copy of
+        its steps. A column that is one value all run is booked as one change, as
+        `Meter.set_series` would book it.
+        """
+        if not self._n_steps:
             return
-        fixed = list(_FIXED)
-        columns: dict[str, tuple[str, str, list[np.ndarray]]] = {}
+        n = self._n_steps
+        if self.deferred:
+            starts = self._starts[:n]
+            columns, self._columns = self._columns, {}
+            for name, col in columns.items():
+                self._book(name, col.category, col.quantity, starts, col.value if col.values is None
+                           else col.values[:n], n)
+                col.values = None  # a year's column (4 MB) goes back before the next is booked
+            self._starts = np.empty(0)
+            return
+        if not self._segments:
+            return
+        # name -> (category, quantity, parts, steps covered); parts: arrays, or (0.0, steps) where absent
+        parts_of: dict[str, tuple[str, str, list, list[int]]] = {}
         starts_parts = []
         filled = 0
-        runs: list[tuple[tuple, list[np.ndarray]]] = []
-        for layout, buf in self._segments:
-            if isinstance(buf, array):
-                buf = np.frombuffer(buf, dtype=np.float64).reshape(-1, _width(layout))
-            if runs and runs[-1][0] == layout:  # deferred chunks: one table per layout
-                runs[-1][1].append(buf)
-            else:
-                runs.append((layout, [buf]))
-        for (power, cstate, flows, sstate), parts in runs:
-            table = parts[0] if len(parts) == 1 else np.concatenate(parts)
-            names = fixed + [(f"cooling:{k}", "cooling", "power_w") for k in power]
-            names += [(k, "state", "level") for k in cstate]
-            names += [(k[:-2] if k.endswith("_w") else k, "supply", "flow_w") for k in flows]
-            names += [(k, "state", "level") for k in sstate]
+        for layout, buf in self._segments:  # flat row-major tables, one per run of the same keys
+            table = np.frombuffer(buf, dtype=np.float64).reshape(-1, _width(layout))
+            k = len(table)
             starts_parts.append(table[:, 0])
-            for j, (name, category, quantity) in enumerate(names, start=1):
-                col = columns.setdefault(name, (category, quantity, []))[2]
-                if sum(len(c) for c in col) < filled:  # absent in earlier segments: 0 there
-                    col.append(np.zeros(filled - sum(len(c) for c in col)))
-                if sum(len(c) for c in col) == filled + len(table):
+            for j, (name, category, quantity) in enumerate(_names(layout), start=1):
+                _, _, parts, have = parts_of.setdefault(name, (category, quantity, [], [0]))
+                if have[0] < filled:  # absent in earlier segments: 0 there
+                    parts.append(np.zeros(filled - have[0]))
+                    have[0] = filled
+                if have[0] == filled + k:
                     continue  # the same reading from both models: keep the first
-                col.append(table[:, j])
-            filled += len(table)
+                parts.append(table[:, j])
+                have[0] = filled + k
+            filled += k
         starts = np.concatenate(starts_parts)
-        self._segments = []  # the ledger holds the steps from here on (a year: ~180 MB less)
-        del runs, starts_parts
-        for name, (category, quantity, parts) in columns.items():
-            have = sum(len(c) for c in parts)
-            values = np.concatenate(parts + [np.zeros(len(starts) - have)])
+        for name, (category, quantity, parts, have) in parts_of.items():
+            values = np.concatenate(parts + [np.zeros(filled - have[0])])
             parts.clear()
-            ch = self.meter.channel(name, category, quantity=quantity, t=0.0)
-            if values[0] == values.min() == values.max():  # one value all run: one change, as set_series books
-                self.meter.set(ch, float(values[0]), t=float(starts[0]))
-            else:
-                self.meter.set_series(ch, starts, values, self._t_last)
-            self.energy_j[name] = self.meter.integral(ch, self._t_last)
+            self._book(name, category, quantity, starts, values, n)
+        self._segments = []
+
+    def _book(self, name: str, category: str, quantity: str, starts: np.ndarray, values: np.ndarray | float,
+              n: int) -> None:
+        """Book one column of `n` steps (an array, or one float for all of them) into the ledger."""
+        ch = self.meter.channel(name, category, quantity=quantity, t=0.0)
+        if isinstance(values, float):
+            if values == values:
+                self.meter.set(ch, values, t=float(starts[0]))
+                self.energy_j[name] = self.meter.integral(ch, self._t_last)
+                return
+            values = np.full(n, values)  # NaN: the ledger refuses it, naming the channel
+        if values[0] == values.min() == values.max():  # one value all run: one change, as set_series books
+            self.meter.set(ch, float(values[0]), t=float(starts[0]))
+        else:
+            self.meter.set_series(ch, starts, values, self._t_last)
+        self.energy_j[name] = self.meter.integral(ch, self._t_last)
+
+
+class _Column:
+    """One booked name of a deferred plant: its steps so far, as one value while they all
+    hold the same bits, else as an array over the whole step grid."""
+
+    __slots__ = ("category", "quantity", "value", "values")
+
+    def __init__(self, category: str, quantity: str, value: float | None) -> None:
+        self.category, self.quantity = category, quantity
+        self.value = value  # the one value of every step so far (None: no step yet)
+        self.values: np.ndarray | None = None
+
+    def write(self, i0: int, i1: int, v: np.ndarray | float, capacity: int) -> None:
+        """Steps [i0, i1) hold `v` (an array of i1 - i0 values, or one value for all)."""
+        if self.values is None:
+            one = _one_value(v, i1 - i0)
+            if one is not None and (self.value is None or _same_bits(one, self.value)):
+                self.value = one
+                return
+            self.values = np.empty(capacity)
+            if i0:
+                assert self.value is not None
+                self.values[:i0] = self.value
+        col = np.asarray(v, dtype=np.float64)
+        if col.ndim and col.shape != (i1 - i0,):
+            raise ValueError(f"plant: a model's step_series gave {col.shape[0]} values for a chunk of "
+                             f"{i1 - i0} steps")
+        self.values[i0:i1] = col
 
 
 def _step_grid(step_s: float, horizon_s: float) -> np.ndarray:
@@ -495,6 +574,39 @@ def _columns(rows: list[dict[str, float]]) -> dict[str, np.ndarray]:
     as the live plant books a key a model stops reporting)."""
     keys = dict.fromkeys(k for r in rows for k in r)
     return {k: np.array([r.get(k, 0.0) for r in rows], dtype=float) for k in keys}
+
+
+def _one_value(v: np.ndarray | float, n: int) -> float | None:
+    """The value all `n` steps of `v` hold, bit for bit (a float stands for all), else None."""
+    if isinstance(v, (float, int)):
+        return float(v)
+    v = np.asarray(v, dtype=np.float64)
+    if v.shape != (n,):
+        raise ValueError(f"plant: a model's step_series gave {v.shape} values for a chunk of {n} steps")
+    bits = v.view(np.int64)
+    return float(v[0]) if n and (bits == bits[0]).all() else None
+
+
+def _same_bits(a: float, b: float) -> bool:
+    """a and b are the same float64, sign of zero and NaN payload included."""
+    return bool(np.float64(a).view(np.int64) == np.float64(b).view(np.int64))
+
+
+def _grown(a: np.ndarray, n: int) -> np.ndarray:
+    out = np.empty(max(n, 2 * len(a)))
+    out[:len(a)] = a
+    return out
+
+
+@functools.lru_cache(maxsize=64)
+def _names(layout: tuple) -> tuple[tuple[str, str, str], ...]:
+    """(name, ledger category, quantity) of each column after the start time, for a layout."""
+    power, cstate, flows, sstate = layout
+    names = list(_FIXED) + [(f"cooling:{k}", "cooling", "power_w") for k in power]
+    names += [(k, "state", "level") for k in cstate]
+    names += [(k[:-2] if k.endswith("_w") else k, "supply", "flow_w") for k in flows]
+    names += [(k, "state", "level") for k in sstate]
+    return tuple(names)
 
 
 def _width(layout: tuple) -> int:

@@ -655,12 +655,31 @@ class PlantCooling:
 
     def _hall_series(self, temp_c: float, heat_w: np.ndarray, g: np.ndarray, capacity_w: float,
                      heat_capacity: float, dt_s: np.ndarray) -> np.ndarray:
-        """Hall temperatures at the start and after each step (`hall_step`, one float at a time)."""
+        """Hall temperatures at the start and after each step: `hall_step`, one float at a time.
+
+        The switch point, equilibrium and decay factor of each step are computed for all
+        steps at once (numpy, the same operations as `hall_step`; `math.exp` as it calls).
+        A step that stays within capacity, as every step does where no limit can apply
+        (`limits_fixed`), is then one multiply-add in the loop; any other calls `hall_step`.
+        """
         sp = self._config.supply_temp_c
+        t_sw = sp + capacity_w / g
+        t_eq = sp + heat_w / g
+        tau = heat_capacity / g
+        decay = map(math.exp, (-dt_s / tau).tolist())
+        # where T_eq is above the switch point no start temperature takes the first branch
+        t_fast = np.where(t_eq <= t_sw, t_sw, -math.inf)
         out = [temp_c]
         append = out.append
-        for q, gg, dt in zip(heat_w.tolist(), g.tolist(), dt_s.tolist()):
-            temp_c = hall_step(temp_c, q, sp, gg, capacity_w, heat_capacity, dt)
+        rows: tuple[list[float], list[float], list[float]] | None = None  # hall_step's inputs, when needed
+        for sw, eq, b in zip(t_fast.tolist(), t_eq.tolist(), decay):
+            if temp_c <= sw:  # hall_step's first branch: within capacity throughout
+                temp_c = eq + (temp_c - eq) * b
+            else:
+                if rows is None:
+                    rows = heat_w.tolist(), g.tolist(), dt_s.tolist()
+                k = len(out) - 1  # this step's index
+                temp_c = hall_step(temp_c, rows[0][k], sp, rows[1][k], capacity_w, heat_capacity, rows[2][k])
             append(temp_c)
         return np.asarray(out)
 
@@ -744,7 +763,7 @@ class PlantCooling:
         """`step` over the consecutive steps [edges[k], edges[k+1]), as columns.
 
         The same arithmetic as `step`, in numpy over all steps, except the hall (and each
-        zone's) temperature: a recursion, run one float at a time through `hall_step`.
+        zone's) temperature: a recursion over plain floats (`_hall_series`, `hall_step`'s bits).
         """
         c = self._config
         a = self._arrays

@@ -454,7 +454,7 @@ class Supply:
         """`step` over the consecutive steps [edges[k], edges[k+1]), as columns (the plant loop's fast path).
 
         The same arithmetic as `step`, in numpy over all steps, except the battery: its
-        stored energy is a recursion, run one float at a time (`_battery_series`). The
+        stored energy is a recursion (`_battery_series`; the same bits as `step`). The
         totals, clock-hour sums and peak that `summary` reports are booked as by `step`.
         """
         edges = np.asarray(edges_s, dtype=float)
@@ -534,10 +534,15 @@ class Supply:
 
         Returns (charge from renewables, charge from the grid, discharge, surplus left, the
         renewable share of what was discharged, stored energy after the step), one per step.
-        Each step is `_battery`, the same core as `step`'s.
+        A dispatch `_battery` writes out (self-consumption, peak shaving) runs in
+        `_battery_builtin` (runs the battery sits out jumped over, runs its power bounds
+        computed at once, the rest one loop over plain floats); any other calls `_battery`,
+        `step`'s core, per step.
         """
-        battery = self._battery
         kind = self._dispatch_kind
+        if kind:
+            return self._battery_builtin(kind, dt, net, surplus)
+        battery = self._battery
         e, green_j = float(self.energy_j), float(self.green_j)
         m = len(dt)
         out_cr, out_cg, out_d, out_s, out_gf, out_e = ([0.0] * m for _ in range(6))
@@ -550,6 +555,173 @@ class Supply:
             self._last_green_fraction = out_gf[-1]
         return (np.array(out_cr), np.array(out_cg), np.array(out_d), np.array(out_s), np.array(out_gf),
                 np.array(out_e))
+
+    def _battery_builtin(self, kind: int, dt: np.ndarray, net: np.ndarray,
+                         surplus: np.ndarray) -> tuple[np.ndarray, ...]:
+        """`_battery_series` for `kind` 1 (self-consumption) or 2 (peak shaving): the numbers of
+        `_battery` step after step, bit for bit (`tests/test_supply.py` checks it), most steps
+        without a Python step of their own. Three kinds of runs of steps:
+
+        - runs the battery sits out, jumped over (masks computed with numpy): at its floor
+          (``e == e_min``) with no surplus (+0.0) and a positive net demand it cannot
+          discharge (nor, under self-consumption or above the peak, charge from the grid);
+          at its ceiling (``e == e_max``) with a surplus of +0.0 or more it cannot charge, and
+          it does not discharge while the net demand is +0.0 (self-consumption) or at most
+          the peak (peak shaving) and within the import limit. Each such step gives +0.0 for
+          the three flows, the surplus unchanged, the same share and stored energy;
+        - runs where the battery's power, not its state, bounds the flows: the flows of
+          every step are computed at once with those bounds (`_decide`), the stored energy
+          as a running sum of what they move (`np.add.accumulate` adds in order, as the loop
+          does; exact where a step only charges or only discharges), and the steps kept up
+          to the first whose own state would bound it, clip it, or move both ways; only the
+          renewable share of the stored energy (a ratio) is a loop over plain floats there;
+        - the steps in between (the battery filling up or running empty): `_battery`'s
+          arithmetic written out over plain floats, operation for operation.
+        """
+        eta = self.eta
+        e_min, e_max = self.e_min_j, self.e_max_j
+        c_max, d_max, limit = self.charge_max_w, self.discharge_max_w, self.import_limit_w
+        peak = self._peak_w
+        e, green_j = float(self.energy_j), float(self.green_j)
+        m = len(dt)
+        out_cr, out_cg, out_d = np.zeros(m), np.zeros(m), np.zeros(m)
+        out_s = surplus.copy()  # a run the battery sits out leaves the surplus as it is
+        out_gf, out_e = np.empty(m), np.empty(m)
+        in_bounds = c_max >= 0.0 and d_max >= 0.0 and e_min <= e_max
+        if in_bounds:
+            plus_zero_sp = (surplus == 0.0) & ~np.signbit(surplus)
+            sp_not_neg = (surplus >= 0.0) & ~np.signbit(surplus)
+            below_limit = ~(net > limit)
+            if kind == 1:
+                empty_ok = plus_zero_sp & (net > 0.0)
+                full_ok = sp_not_neg & (net == 0.0) & ~np.signbit(net) & below_limit
+            else:
+                empty_ok = plus_zero_sp & (net > 0.0) & (net > peak)
+                full_ok = sp_not_neg & (net <= peak) & below_limit
+            empty_next, full_next = _next_false(empty_ok), _next_false(full_ok)
+            # the flows of every step if the battery's power, not its state, bounded them (`_decide`)
+            spec = _decide(kind, np.full(m, c_max), np.full(m, d_max), dt, net, surplus, peak, limit)
+            spec_in_j = (spec[0] + spec[1]) * dt * eta  # energy in and out, as `_battery` moves it
+            spec_out_j = spec[2] * dt / eta
+            spec_x = spec_in_j - spec_out_j  # exactly the change of e where one of the two is 0
+            spec_one_way = (spec_in_j == 0.0) | (spec_out_j == 0.0)
+            spec_green_in = spec[0] * dt * eta
+        window, scalar_steps = 256, 0
+        i = 0
+        while i < m:
+            if not in_bounds:
+                scalar_steps = m
+            elif e == e_min or e == e_max:
+                j = int(empty_next[i] if e == e_min else full_next[i])
+                if j > i:  # the battery sits these steps out
+                    out_gf[i:j] = green_j / e if e > 0 else 0.0
+                    out_e[i:j] = e
+                    i = j
+                    continue
+            if scalar_steps:
+                scalar_steps -= 1
+            else:  # the power-bound flows over a window; keep the steps their own state confirms
+                w = min(m, i + window)
+                e_path = np.add.accumulate(np.concatenate(([e], spec_x[i:w])))
+                e0, e1 = e_path[:-1], e_path[1:]
+                d_w = dt[i:w]
+                x = e_max - e0
+                room_w = np.where(0.0 > x, 0.0, x) / (eta * d_w)
+                x = e0 - e_min
+                avail_w = np.where(0.0 > x, 0.0, x) * eta / d_w
+                real = _decide(kind, np.where(room_w < c_max, room_w, c_max),
+                               np.where(avail_w < d_max, avail_w, d_max), d_w, net[i:w], surplus[i:w], peak, limit)
+                ok = spec_one_way[i:w] & ~(e_min > e1) & ~(e_max < e1)
+                for got, want in zip(real, spec, strict=True):
+                    ok &= got.view(np.int64) == want[i:w].view(np.int64)
+                p = w - i if ok.all() else int(np.argmin(ok))
+                if p:
+                    j = i + p
+                    for out, values in zip((out_cr, out_cg, out_d, out_s), spec, strict=True):
+                        out[i:j] = values[i:j]
+                    out_e[i:j] = e1[:p]
+                    shares = []
+                    for e_a, e_b, g_in, o_j in zip(e0[:p].tolist(), e1[:p].tolist(), spec_green_in[i:j].tolist(),
+                                                   spec_out_j[i:j].tolist()):
+                        gf = green_j / e_a if e_a > 0 else 0.0
+                        green_j -= o_j * gf
+                        green_j += g_in
+                        if 0.0 > green_j:
+                            green_j = 0.0
+                        if e_b < green_j:
+                            green_j = e_b
+                        shares.append(gf)
+                    out_gf[i:j] = shares
+                    e = float(e1[p - 1])
+                if p == w - i:  # all kept: try a longer window next
+                    window *= 2
+                    i += p
+                    continue
+                window, scalar_steps = 256, 16  # the state bound a step: step on one at a time for a while
+                if p:
+                    i += p
+                    continue
+            # one step of `_battery`, the same operations in the same order
+            d = float(dt[i])
+            nt = float(net[i])
+            x = e_max - e
+            room = (0.0 if 0.0 > x else x) / (eta * d)
+            x = e - e_min
+            avail = (0.0 if 0.0 > x else x) * eta / d
+            cap_c = room if room < c_max else c_max
+            cap_d = avail if avail < d_max else d_max
+            sp = float(surplus[i])
+            charge_ren = cap_c if cap_c < sp else sp
+            sp -= charge_ren
+            if kind == 1:
+                want_grid, discharge = 0.0, (cap_d if cap_d < nt else nt)
+            elif nt > peak:
+                x = nt - peak
+                want_grid, discharge = 0.0, (cap_d if cap_d < x else x)
+            else:
+                want_grid, discharge = peak - nt, 0.0
+            if 0.0 > discharge:
+                discharge = 0.0
+            if cap_d < discharge:
+                discharge = cap_d
+            if nt - discharge > limit:
+                x = nt - limit
+                discharge = cap_d if cap_d < x else x
+            charge_grid = 0.0
+            if discharge <= 0.0:
+                x = limit - nt
+                headroom = 0.0 if 0.0 > x else x
+                x = want_grid
+                y = cap_c - charge_ren
+                if y < x:
+                    x = y
+                if headroom < x:
+                    x = headroom
+                charge_grid = 0.0 if 0.0 > x else x
+            gf = green_j / e if e > 0 else 0.0
+            out_j = discharge * d / eta
+            green_j -= out_j * gf
+            green_j += charge_ren * d * eta
+            e = e + (charge_ren + charge_grid) * d * eta - out_j
+            if e_min > e:
+                e = e_min
+            if e_max < e:
+                e = e_max
+            if 0.0 > green_j:
+                green_j = 0.0
+            if e < green_j:
+                green_j = e
+            out_cr[i] = charge_ren
+            out_cg[i] = charge_grid
+            out_d[i] = discharge
+            out_s[i] = sp
+            out_gf[i] = gf
+            out_e[i] = e
+            i += 1
+        self.energy_j, self.green_j = e, green_j
+        if m:
+            self._last_green_fraction = float(out_gf[-1])
+        return out_cr, out_cg, out_d, out_s, out_gf, out_e
 
     def _book_series(self, t0: np.ndarray, dt: np.ndarray, demand: np.ndarray, grid_import: np.ndarray,
                      export: np.ndarray, pv: np.ndarray, wind: np.ndarray, ppa: np.ndarray,
@@ -566,7 +738,13 @@ class Supply:
                        ("battery_loss", loss), ("renewable_to_load", renewable_to_load), ("carbon_g", carbon),
                        ("cost", cost)):
             t[key] += float(np.sum(v * dt))  # not np.dot: no BLAS threads (sim.engine.meter.set_series)
-        hours, inverse = np.unique(np.floor_divide(t0, HOUR).astype(np.int64), return_inverse=True)
+        hour_of = np.floor_divide(t0, HOUR).astype(np.int64)
+        change = hour_of[1:] != hour_of[:-1]
+        if np.all(hour_of[1:] >= hour_of[:-1]):  # consecutive steps: np.unique's answer without its sort
+            hours = hour_of[np.concatenate(([True], change))]
+            inverse = np.concatenate(([0], np.cumsum(change)))
+        else:
+            hours, inverse = np.unique(hour_of, return_inverse=True)
         sums = [np.bincount(inverse, weights=v * dt, minlength=len(hours)).tolist()
                 for v in (demand, renewable_to_load, grid_import, grid_renewable, grid_carbon_free, ppa,
                           pv + wind, curtailed)]
@@ -710,6 +888,41 @@ class Supply:
     def summary(self) -> dict[str, float]:
         """Totals of the steps served so far (kWh, kg, currency, shares)."""
         return _shares_and_totals(self._totals, self.share_inputs(), self._grid_peak_w, self.energy_j)
+
+
+def _decide(kind: int, cap_c: np.ndarray, cap_d: np.ndarray, dt: np.ndarray, net: np.ndarray,
+            surplus: np.ndarray, peak: float, limit: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """`Supply._battery`'s decisions over many steps given each step's charge and discharge
+    bounds (W): (charge from renewables, charge from the grid, discharge, surplus left),
+    the same comparisons and operations element by element, so the same bits."""
+    charge_ren = np.where(cap_c < surplus, cap_c, surplus)
+    left = surplus - charge_ren
+    if kind == 1:
+        want_grid: np.ndarray | float = 0.0
+        discharge = np.where(cap_d < net, cap_d, net)
+    else:
+        above = net > peak
+        x = net - peak
+        discharge = np.where(above, np.where(cap_d < x, cap_d, x), 0.0)
+        want_grid = np.where(above, 0.0, peak - net)
+    discharge = np.where(0.0 > discharge, 0.0, discharge)
+    discharge = np.where(cap_d < discharge, cap_d, discharge)
+    x = net - limit
+    discharge = np.where(net - discharge > limit, np.where(cap_d < x, cap_d, x), discharge)
+    x = limit - net
+    headroom = np.where(0.0 > x, 0.0, x)
+    y = cap_c - charge_ren
+    x = np.where(y < want_grid, y, want_grid)
+    x = np.where(headroom < x, headroom, x)
+    charge_grid = np.where(discharge <= 0.0, np.where(0.0 > x, 0.0, x), 0.0)
+    return charge_ren, charge_grid, discharge, left
+
+
+def _next_false(ok: np.ndarray) -> np.ndarray:
+    """For each index i, the first index j >= i where `ok` is False (len(ok) if none)."""
+    m = len(ok)
+    stop_at = np.where(ok, m, np.arange(m))
+    return np.minimum.accumulate(stop_at[::-1])[::-1]
 
 
 _HOURLY_FIELDS = ("demand_j", "onsite_to_load_j", "grid_import_j", "grid_renewable_j", "grid_carbon_free_j",
