@@ -536,7 +536,7 @@ class Supply:
         renewable share of what was discharged, stored energy after the step), one per step.
         A dispatch `_battery` writes out (self-consumption, peak shaving) runs in
         `_battery_builtin` (runs the battery sits out jumped over, runs its power bounds
-        computed at once, the rest one loop over plain floats); any other calls `_battery`,
+        computed at once, the rest `_battery` step by step); any other calls `_battery`,
         `step`'s core, per step.
         """
         kind = self._dispatch_kind
@@ -575,13 +575,14 @@ class Supply:
           does; exact where a step only charges or only discharges), and the steps kept up
           to the first whose own state would bound it, clip it, or move both ways; only the
           renewable share of the stored energy (a ratio) is a loop over plain floats there;
-        - the steps in between (the battery filling up or running empty): `_battery`'s
-          arithmetic written out over plain floats, operation for operation.
+        - the steps in between (the battery filling up or running empty): `_battery` itself,
+          one call per step.
         """
         eta = self.eta
         e_min, e_max = self.e_min_j, self.e_max_j
         c_max, d_max, limit = self.charge_max_w, self.discharge_max_w, self.import_limit_w
         peak = self._peak_w
+        battery = self._battery
         e, green_j = float(self.energy_j), float(self.green_j)
         m = len(dt)
         out_cr, out_cg, out_d = np.zeros(m), np.zeros(m), np.zeros(m)
@@ -661,56 +662,9 @@ class Supply:
                 if p:
                     i += p
                     continue
-            # one step of `_battery`, the same operations in the same order
-            d = float(dt[i])
-            nt = float(net[i])
-            x = e_max - e
-            room = (0.0 if 0.0 > x else x) / (eta * d)
-            x = e - e_min
-            avail = (0.0 if 0.0 > x else x) * eta / d
-            cap_c = room if room < c_max else c_max
-            cap_d = avail if avail < d_max else d_max
-            sp = float(surplus[i])
-            charge_ren = cap_c if cap_c < sp else sp
-            sp -= charge_ren
-            if kind == 1:
-                want_grid, discharge = 0.0, (cap_d if cap_d < nt else nt)
-            elif nt > peak:
-                x = nt - peak
-                want_grid, discharge = 0.0, (cap_d if cap_d < x else x)
-            else:
-                want_grid, discharge = peak - nt, 0.0
-            if 0.0 > discharge:
-                discharge = 0.0
-            if cap_d < discharge:
-                discharge = cap_d
-            if nt - discharge > limit:
-                x = nt - limit
-                discharge = cap_d if cap_d < x else x
-            charge_grid = 0.0
-            if discharge <= 0.0:
-                x = limit - nt
-                headroom = 0.0 if 0.0 > x else x
-                x = want_grid
-                y = cap_c - charge_ren
-                if y < x:
-                    x = y
-                if headroom < x:
-                    x = headroom
-                charge_grid = 0.0 if 0.0 > x else x
-            gf = green_j / e if e > 0 else 0.0
-            out_j = discharge * d / eta
-            green_j -= out_j * gf
-            green_j += charge_ren * d * eta
-            e = e + (charge_ren + charge_grid) * d * eta - out_j
-            if e_min > e:
-                e = e_min
-            if e_max < e:
-                e = e_max
-            if 0.0 > green_j:
-                green_j = 0.0
-            if e < green_j:
-                green_j = e
+            # one step of `_battery` itself (t0 and the carbon intensity serve only a custom dispatch)
+            charge_ren, charge_grid, discharge, sp, gf, e, green_j = battery(
+                kind, 0.0, float(dt[i]), float(net[i]), float(surplus[i]), 0.0, e, green_j)
             out_cr[i] = charge_ren
             out_cg[i] = charge_grid
             out_d[i] = discharge
