@@ -90,6 +90,79 @@ class CarbonDefer:
 
 #: bisections of [0, 1] for the envelope's common cap fraction (precision 2^-40)
 _BISECTIONS = 40
+#: the grid the answer lies on: the points k / 2^40 that 40 bisections of [0, 1] can return
+_GRID_POINTS = 1 << _BISECTIONS
+
+
+def _secant(p: tuple[int, float], q: tuple[int, float]) -> tuple[float, float] | None:
+    """Where the line through two probes (grid index, IT - limit) crosses 0, and its rise per grid
+    step (None: a flat line)."""
+    if p[1] == q[1]:
+        return None
+    slope = (q[1] - p[1]) / (q[0] - p[0])
+    return p[0] - p[1] / slope, slope
+
+
+def highest_on_grid(it: Callable[[float], float], limit: float) -> float:
+    """The highest f in [0, 1] with it(f) <= limit, to within 2^-40: exactly what 40 bisections of
+    [0, 1] return for a non-decreasing `it`, found with a handful of calls to `it`.
+
+    40 bisections ask it(1) first (1 if under the limit) and then only at midpoints, which are the
+    grid points k / 2^40, 0 < k < 2^40; for a non-decreasing `it` they return the largest such point
+    with it <= limit (0 if none). So does this search. It keeps a bracket lo < hi of grid points
+    (it(lo) <= limit or lo = 0; it(hi) > limit or hi = 2^40) and probes inside it where a line
+    through two probes crosses the limit. IT is piecewise linear in f between the kinks of the power
+    curves (flat below the lowest settable cap and above the jobs' demand, a kink where a cap meets
+    a job's demand), so the line through two probes on the answer's piece lands on the answer; a
+    probe that lands within one grid step of its line's crossing is followed by its neighbour,
+    which closes the bracket. The lines: through the two lowest probes over the limit (exact when
+    the answer's piece reaches them; also when IT sits flat at the limit below a kink, as when
+    admission filled the site to the limit at the lowest caps), else through the two highest under
+    it; a line that placed a probe is not asked again until one of its probes is replaced. Without
+    a usable line, or when two probes running did not halve the bracket, the probe bisects it, so
+    any three probes running at least halve the bracket; typically 4 to 6 probes besides it(0) and
+    it(1) (`benchmarks/bench_envelope.py`). it(0) over the limit: no f > 0 is under it (0).
+    """
+    y1 = it(1.0)
+    if y1 <= limit:
+        return 1.0
+    y0 = it(0.0)
+    if y0 > limit:
+        return 0.0
+    scale = 1.0 / _GRID_POINTS
+    lo, hi = 0, _GRID_POINTS
+    over = [(hi, y1 - limit)]  # the last two probes over the limit, (grid index, it - limit), lowest last
+    under = [(lo, y0 - limit)]  # the last two under it, highest last
+    widths = [2 * hi, 2 * hi]  # the bracket two probes ago, one probe ago (none yet)
+    nxt = -1  # the neighbour to probe next, when the last probe landed on its line's crossing
+    used: list[tuple[int, float]] | None = None  # the pair whose line placed the last probe
+    while hi - lo > 1:
+        k = nxt
+        slope = 0.0
+        if k < 0 and 2 * (hi - lo) <= widths[0]:  # else two probes did not halve the bracket: bisect
+            for pair in (over, under):
+                line = _secant(pair[0], pair[1]) if len(pair) > 1 and pair is not used else None
+                if line is not None and lo < line[0] < hi:
+                    k = min(max(int(line[0]), lo + 1), hi - 1)
+                    slope = line[1]
+                    used = pair
+                    break
+        if k < 0:
+            k = (lo + hi) // 2
+        widths = [widths[1], hi - lo]
+        fk = it(k * scale) - limit
+        nxt = -1
+        if fk <= 0.0:
+            lo = k
+            under = [under[-1], (k, fk)]
+            if -fk < slope and k + 1 < hi:  # less than a step below its line's crossing
+                nxt = k + 1
+        else:
+            hi = k
+            over = [over[-1], (k, fk)]
+            if fk < slope and k - 1 > lo:
+                nxt = k - 1
+    return lo * scale
 
 
 class PowerEnvelope:
@@ -127,23 +200,14 @@ class PowerEnvelope:
             self.rejected += 1
         return ok
 
-    def highest_fraction(self, limit: float, it: Callable[[float | None], float] | None = None) -> float:
-        """The highest common cap fraction f in [0, 1] with IT(f) <= limit, to within 2^-40:
-        40 bisections of [0, 1] (IT(f) is continuous and non-decreasing in f; it can be flat,
-        with the answer at a kink, where faster root finders degrade to bisection anyway).
-        `it`: IT(f) for the state now (`ControlContext.it_power_curve`), if the caller has it."""
+    def highest_fraction(self, limit: float, it: Callable[[float], float] | None = None) -> float:
+        """The highest common cap fraction f in [0, 1] with IT(f) <= limit, to within 2^-40: the
+        answer of 40 bisections of [0, 1] (IT(f) is continuous and non-decreasing in f), found by
+        `highest_on_grid` in a few evaluations. `it`: IT(f) for the state now
+        (`ControlContext.it_power_curve`), if the caller has it."""
         if it is None:
             it = self.ctx.it_power_curve()  # the state read once for the whole solve
-        if it(1.0) <= limit:
-            return 1.0
-        lo, hi = 0.0, 1.0
-        for _ in range(_BISECTIONS):
-            mid = 0.5 * (lo + hi)
-            if it(mid) <= limit:
-                lo = mid
-            else:
-                hi = mid
-        return lo
+        return highest_on_grid(it, limit)
 
     def after_change(self) -> None:
         limit = self.limit_w()
