@@ -67,6 +67,74 @@ class Control(Protocol):
     def admits(self, job: JobView, placement: list[tuple[int, int]]) -> bool: ...
 
 
+class _StateRead:
+    """The state read once for `ControlContext.it_power_curve` (see there).
+
+    groups: (a job, a node, its compute share) per group of jobs whose power depends only on the
+    cap; states: the nodes' distinct states, (node, terms, accelerators used, W of the idle ones, W
+    of the host idle, W of the host's busy part), terms (accelerators, W each now, group or -1, job
+    or None); nodes whose jobs are all in groups, with the same counts, are one state (same power);
+    nodes, order: the nodes that are on, in node order, and the state of each. key: the
+    state it was read from (`ControlContext._state_key`); w_current: the W each in the terms are
+    those of the caps in force (False once the jobs were re-rated for a new common cap).
+    """
+
+    __slots__ = ("groups", "states", "nodes", "order", "key", "w_current")
+
+    def __init__(self, s: Scheduler, key: tuple[list[object], list[bool]]) -> None:
+        self.key = key
+        self.w_current = True
+        fixed_share = s.runtime.fixed_compute_share
+        jobs_by_id = s.jobs_by_id
+        group_of: dict[tuple[object, ...], int] = {}
+        groups: list[tuple[Job, Node, float]] = []
+        states: list[tuple[Node, list[tuple[int, float, int, Job | None]], int, float, float, float]] = []
+        state_of: dict[tuple[object, ...], int] = {}
+        nodes: list[Node] = []
+        order: list[int] = []
+        for node in s.nodes:
+            if not node.on:
+                continue
+            terms: list[tuple[int, float, int, Job | None]] = []
+            sig: list[object] = []
+            alone = False  # a job whose power depends on its placement: this node is its own state
+            for jid, (count, w) in node.jobs.items():
+                job = jobs_by_id.get(jid) if isinstance(jid, int) else None
+                g = -1
+                if job is not None:
+                    share = fixed_share(job)
+                    if share is not None:
+                        wk = job.work
+                        gkey = (id(node.curve), id(node.accelerator), node.zone, job.power_cap_w, share,
+                                wk.achieved_flops_per_accelerator, wk.mfu, wk.layout, wk.roofline,
+                                wk.flops_per_sample, wk.batch_per_accelerator, wk.checkpoint_interval_s,
+                                wk.checkpoint_time_s)
+                        g = group_of.get(gkey, -1)
+                        if g < 0:
+                            g = group_of[gkey] = len(groups)
+                            groups.append((job, node, share))
+                    else:
+                        alone = True
+                terms.append((count, w, g, job))
+                sig += (count, g, w)
+            skey: tuple[object, ...] = (node.index,) if alone else (
+                id(node.curve), id(node.node_type), node.slots, tuple(sig))
+            k = state_of.get(skey)
+            if k is None:
+                k = state_of[skey] = len(states)
+                used = sum(t[0] for t in terms)
+                nt = node.node_type
+                # the parts of the node's power that no cap moves, each as `it` computes it
+                states.append((node, terms, used, (node.slots - used) * node.curve.idle_w, nt.host_idle_w,
+                               (nt.host_busy_w - nt.host_idle_w) * used / node.slots))
+            nodes.append(node)
+            order.append(k)
+        self.groups = groups
+        self.states = states
+        self.nodes = nodes
+        self.order = order
+
+
 class ControlContext:
     """What a control may read and do. Built by the scheduler; the only door to the engine."""
 
@@ -80,6 +148,7 @@ class ControlContext:
         self._start = start
         self._horizon_s = horizon_s
         self._site_fraction: dict[int, float] = {}
+        self._last_read: _StateRead | None = None
 
     # -- reading ---------------------------------------------------------------
     @property
@@ -147,68 +216,35 @@ class ControlContext:
         The state is read once: the jobs on each node, and the jobs whose power depends on
         nothing but the cap (`fixed_compute_share`) grouped by every other input of their
         power, so a call computes each group's power once and sums the nodes in the same
-        order and with the same operations as one `it_power_w` call: the same floats.
+        order and with the same operations as one `it_power_w` call: the same floats. The
+        read is kept while the state it was taken from holds (every node's jobs with their
+        accelerators and power, which jobs are paused): a later call in an unchanged state,
+        such as an admission check after a re-cap, reuses it.
         """
-        s = self._s
-        caps = self._caps
-        rt = s.runtime
-        start = s._meter.category_value("network")
+        start = self._s._meter.category_value("network")
         if self._serving_it_w is not None:  # serving is never capped by a control: training yields to it
             start += self._serving_it_w()
+        read = self._read()
+        caps = self._caps
+        rt = self._s.runtime
         add = extra or {}
-        group_of: dict[tuple[object, ...], int] = {}
-        groups: list[tuple[Job, Node, float]] = []  # (a job, a node, its compute share) per group
-        # the nodes' distinct states: (node, terms, more), terms (count, w now, group or -1, job or None);
-        # nodes whose jobs are all in groups, with the same counts, are one state (same power)
-        states: list[tuple[Node, list[tuple[int, float, int, Job | None]], int]] = []
-        state_of: dict[tuple[object, ...], int] = {}
-        order: list[int] = []  # the state of each node that is on, in node order
-        for node in s.nodes:
-            if not node.on:
-                continue
-            terms = []
-            alone = False  # a job whose power depends on its placement: this node is its own state
-            for jid, (count, w) in node.jobs.items():
-                job = s.jobs_by_id.get(jid) if isinstance(jid, int) else None
-                g = -1
-                if job is not None:
-                    share = rt.fixed_compute_share(job)
-                    if share is not None:
-                        wk = job.work
-                        key = (id(node.curve), id(node.accelerator), node.zone, job.power_cap_w, share,
-                               wk.achieved_flops_per_accelerator, wk.mfu, wk.layout, wk.roofline,
-                               wk.flops_per_sample, wk.batch_per_accelerator, wk.checkpoint_interval_s,
-                               wk.checkpoint_time_s)
-                        g = group_of.get(key, -1)
-                        if g < 0:
-                            g = group_of[key] = len(groups)
-                            groups.append((job, node, share))
-                    else:
-                        alone = True
-                terms.append((count, w, g, job))
-            more = add.get(node.index, 0)
-            skey: tuple[object, ...] = (node.index,) if alone else (
-                id(node.curve), id(node.node_type), node.slots, more,
-                tuple((count, g, w) for count, w, g, _ in terms))
-            k = state_of.get(skey)
-            if k is None:
-                k = state_of[skey] = len(states)
-                states.append((node, terms, more))
-            order.append(k)
 
         def it(cap_fraction: float | None) -> float:
             def cap_of(node: Node, job: Job) -> float | None:
                 return caps.cap_w(node, job, site_fraction=cap_fraction)
 
-            if cap_fraction is not None:
-                group_w = [rt._power_each_w(job, node, cap_of, share) for job, node, share in groups]
+            current = cap_fraction is None
+            if current and not read.w_current:  # the jobs were re-rated since the read: read again
+                return self.it_power_curve(extra)(None)
+            group_w = [] if current else [rt._power_each_w(job, node, cap_of, share)
+                                          for job, node, share in read.groups]
             shares: dict[int, float] = {}  # a job's compute share under the caps asked: once per job
-            power = []
-            for node, terms, more in states:
-                used = 0
+
+            def acc_w(node: Node, terms: list[tuple[int, float, int, Job | None]]) -> float:
+                """The node's jobs' accelerators (W), summed in the node's order."""
                 acc = 0.0
                 for count, w, g, job in terms:
-                    if job is not None and cap_fraction is not None:
+                    if job is not None and not current:
                         if g >= 0:
                             w = group_w[g]
                         else:
@@ -216,20 +252,47 @@ class ControlContext:
                             if share is None:
                                 share = shares[job.id] = rt.compute_share_under(job, cap_of)
                             w = rt.power_each_w(job, node, cap_of, share)
-                    used += count
                     acc += count * w
-                if more:
-                    used += more
-                    acc += more * node.curve.power_w(1.0, 0.0)
-                acc += (node.slots - used) * node.curve.idle_w
-                nt = node.node_type
-                power.append(acc + nt.host_idle_w + (nt.host_busy_w - nt.host_idle_w) * used / node.slots)
+                return acc
+
+            # each node: its jobs' accelerators, then its idle ones, its host's idle and busy parts
+            power = [acc_w(node, terms) + idle_w + host_idle_w + host_busy_w
+                     for node, terms, _, idle_w, host_idle_w, host_busy_w in read.states]
             total = start
-            for k in order:
-                total += power[k]
+            if add:
+                states = read.states
+                for node, k in zip(read.nodes, read.order, strict=True):
+                    more = add.get(node.index, 0)
+                    if more:  # as many more accelerators at the lowest settable cap
+                        _, terms, used, _, host_idle_w, _ = states[k]
+                        used += more
+                        acc = acc_w(node, terms) + more * node.curve.power_w(1.0, 0.0)
+                        nt = node.node_type
+                        total += (acc + (node.slots - used) * node.curve.idle_w + host_idle_w
+                                  + (nt.host_busy_w - nt.host_idle_w) * used / node.slots)
+                    else:
+                        total += power[k]
+            else:
+                for k in read.order:
+                    total += power[k]
             return total
 
         return it
+
+    def _state_key(self) -> tuple[list[object], list[bool]]:
+        """What a read of the state depends on: each node's jobs (accelerators, W each) or None when
+        off, and which running jobs are paused (a paused job's power depends only on its cap)."""
+        s = self._s
+        return ([tuple(n.jobs.items()) if n.on else None for n in s.nodes],
+                [j.paused for j in s.runtime.running.values()])
+
+    def _read(self) -> _StateRead:
+        key = self._state_key()
+        read = self._last_read
+        if read is not None and read.key == key:
+            return read
+        read = self._last_read = _StateRead(self._s, key)
+        return read
 
     # -- acting ------------------------------------------------------------------
     def set_cap_fraction(self, owner: object, fraction: float) -> None:
@@ -241,8 +304,13 @@ class ControlContext:
         self._site_fraction[id(owner)] = min(max(float(fraction), 0.0), 1.0)
         combined = min(self._site_fraction.values(), default=1.0)
         if combined != self._caps.site_fraction:
+            read = self._last_read
+            keep = read is not None and read.key == self._state_key()
             self._caps.site_fraction = combined
             self._s.runtime.update_all()
+            if keep and read is not None:  # re-rating moves each job's power at the caps in force, not
+                read.key = self._state_key()  # its power at a given fraction: the read still holds
+                read.w_current = False
 
     def preempt(self, job: JobView) -> None:
         """Stop a running job now (it checkpoints and requeues as the scenario's preemption says)."""
