@@ -134,3 +134,149 @@ def test_it_power_curve_groups_jobs_and_equal_nodes_and_gives_the_unmemoised_sum
     rest = sum(n.node_type.host_idle_w + 8 * n.curve.idle_w for n in world.nodes[3:])
     part2 = curve(0.0) - 2 * full - rest  # the third node, job by job above
     assert 0.0 < part2 < full
+
+
+# -- the power envelope's solve and the state read it uses ------------------------------------
+
+def _bisect_40(it, limit):
+    """The plain solve the envelope's search must match: it(1), then 40 bisections of [0, 1]."""
+    if it(1.0) <= limit:
+        return 1.0
+    lo, hi = 0.0, 1.0
+    for _ in range(40):
+        mid = 0.5 * (lo + hi)
+        if it(mid) <= limit:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+def _two_full_h100_nodes(limit_kw=100):
+    """2 DGX H100 nodes, each running one 8-GPU job (synchronous, no network model: compute share 1),
+    with a power envelope; stopped at 600 s."""
+    from wattsim_testing import tiny_scenario
+
+    from sim.engine.world import World
+
+    jobs = [{"name": f"j{i}", "submit": 0, "accelerators": 8, "flops": 1e21} for i in range(2)]
+    world = World(load_scenario(tiny_scenario(
+        workload={"jobs": jobs}, scheduler={"controls": [{"kind": "power-envelope", "limit_kw": limit_kw}]})))
+    world.start_arrivals()
+    world.env.run(until=600.0)
+    assert len(world.runtime.running) == 2
+    return world, world.scheduler.controls[0]
+
+
+def test_envelope_cap_fraction_by_hand_on_two_full_h100_nodes():
+    """IT(f) of 2 DGX H100 nodes with 8 busy GPUs each, by hand (catalog: TDP 700 W, busy 620 W,
+    lowest cap 200 W; hosts 2,400 W busy): each GPU draws its cap 700 f clipped to [200, 620], so
+    IT(f) = 2 x 2,400 + 16 x min(max(700 f, 200), 620) W: 8,000 W up to f = 2/7, 14,720 W from
+    f = 620/700. The answer is the highest f on the 2^-40 grid with IT(f) <= limit."""
+    from fractions import Fraction
+
+    _, env = _two_full_h100_nodes()
+    grid = 2 ** 40
+
+    def on_grid(f: Fraction) -> float:  # the highest grid point at or under f
+        return (f.numerator * grid // f.denominator) / grid
+
+    # 11.8 kW: 16 GPUs at 437.5 W = 700 x 5/8, a grid point, IT exactly at the limit
+    assert env.highest_fraction(11_800.0) == 0.625
+    # 12 kW: 16 x 700 f = 7,200 W, f = 9/14, not on the grid
+    assert env.highest_fraction(12_000.0) == on_grid(Fraction(9, 14))
+    # 1 mW under 11.8 kW: f = 5/8 - 0.001 / (16 x 700)
+    assert env.highest_fraction(11_800.0 - 1e-3) == on_grid(Fraction(5, 8) - Fraction(1, 16 * 700 * 1000))
+    # at the lowest caps IT is 8,000 W up to f = 2/7: flat at a limit of 8 kW, the answer is its end
+    assert env.highest_fraction(8_000.0) == on_grid(Fraction(2, 7))
+    assert env.highest_fraction(7_999.0) == 0.0  # not even the lowest caps hold it
+    assert env.highest_fraction(14_720.0) == 1.0  # all GPUs at their busy power fit
+    it = env.ctx.it_power_curve()
+    for limit in (8_000.0, 9_123.456, 11_800.0 - 1e-3, 11_800.0, 12_000.0, 14_719.0):
+        assert env.highest_fraction(limit) == _bisect_40(it, limit)
+
+
+def test_envelope_search_equals_40_bisections_on_any_non_decreasing_curve():
+    """`highest_on_grid` returns what 40 bisections return for a non-decreasing IT(f): seeded
+    curves with several kinks (a group of jobs each: flat to its lowest cap, linear to its demand,
+    flat above), curved ones, limits anywhere, on a kink, on a flat at the limit, on a grid point.
+    It asks IT at most 3 times per halving of its bracket (plus it(0), it(1)), and on piecewise-
+    linear curves a handful of times against the bisections' 41."""
+    import math
+    import random
+
+    from sim.scheduling.controls import highest_on_grid
+
+    rng = random.Random(14)
+    linear_calls = []
+    for trial in range(3000):
+        curved = trial % 3 == 1
+        groups = [(rng.randint(1, 64), rng.choice([300.0, 400.0, 700.0]), rng.uniform(0.15, 0.5),
+                   rng.uniform(0.5, 1.0)) for _ in range(rng.randint(1, 5))]
+        base = rng.uniform(1e3, 3e4)
+
+        def it(f, groups=groups, base=base, curved=curved):
+            total = base
+            for count, tdp, lowest, demand in groups:
+                w = min(max(tdp * f, lowest * tdp), demand * tdp)
+                total += count * (w ** 1.5 / 20.0 if curved else w)
+            return total
+
+        pick = trial % 5
+        if pick == 0:
+            limit = it(0.0)  # flat at the limit up to the first kink
+        elif pick == 1:
+            limit = it(rng.randrange(1, 2 ** 40) / 2 ** 40)  # exactly IT at a grid point
+        else:
+            lo, hi = it(0.0), it(1.0)
+            limit = rng.uniform(lo - 0.05 * (hi - lo), hi + 0.05 * (hi - lo))
+        calls = []
+
+        def counted(f, it=it, calls=calls):
+            calls.append(f)
+            return it(f)
+
+        assert highest_on_grid(counted, limit) == _bisect_40(it, limit), (trial, limit)
+        assert len(calls) <= 2 + 3 * 40
+        assert all(f == math.ldexp(round(math.ldexp(f, 40)), -40) for f in calls)  # grid points only
+        if not curved:
+            linear_calls.append(len(calls))
+    assert sum(linear_calls) / len(linear_calls) < 12  # 40 bisections ask 41 times
+
+
+def test_the_state_read_is_kept_only_while_the_state_holds():
+    """The read behind `it_power_curve` is reused while no job starts, stops or pauses: a pause
+    must be seen at once, a re-cap must not change IT at a given fraction, and IT at the caps in
+    force must be the ledger's IT now. By hand, one more idle node's 8 GPUs at the lowest cap
+    (200 W) with a busy host: 8 x (200 - 70) + (2,400 - 1,300) = 2,140 W more."""
+    from wattsim_testing import tiny_scenario
+
+    from sim.engine.world import World
+
+    jobs = [{"name": "a", "submit": 0, "accelerators": 8, "flops": 1e21},
+            {"name": "b", "submit": 0, "accelerators": 8, "flops": 1e21},
+            {"name": "ckpt", "submit": 0, "accelerators": 4, "flops": 1e21, "checkpoint_interval": "1h",
+             "checkpoint_time": "5min"}]
+    world = World(load_scenario(tiny_scenario(cluster={"nodes": 4, "node_type": "dgx-h100"},
+                                              workload={"jobs": jobs})))
+    world.start_arrivals()
+    world.env.run(until=600.0)
+    ctx = world.scheduler.control_context
+    running = list(world.runtime.running.values())
+    fractions = (0.0, 0.3, 0.5, 0.8, 1.0)
+    before = [ctx.it_power_w(f) for f in fractions]
+    assert before == [pytest.approx(_it_job_by_job_w(world, running, f), rel=1e-12) for f in fractions]
+    # a re-cap re-rates every job: IT at each fraction is unchanged (the same floats), IT at the caps
+    # in force is IT at the new fraction and the ledger's
+    owner = object()
+    ctx.set_cap_fraction(owner, 0.5)
+    assert [ctx.it_power_w(f) for f in fractions] == before
+    ledger = sum(world.meter.category_value(c) for c in ("accelerator", "host", "network"))
+    assert ctx.it_power_w() == pytest.approx(before[2], rel=1e-12)
+    assert ctx.it_power_w() == pytest.approx(ledger, rel=1e-12)
+    assert ctx.it_power_w(0.0, {3: 8}) - before[0] == pytest.approx(8 * (200 - 70) + (2400 - 1300), rel=1e-9)
+    # a job paused (as during a restore) draws less at once, whatever the read kept
+    running[0].paused = True
+    paused = [ctx.it_power_w(f) for f in fractions]
+    assert paused == [pytest.approx(_it_job_by_job_w(world, running, f), rel=1e-12) for f in fractions]
+    assert all(p < b for p, b in zip(paused[1:], before[1:], strict=True))

@@ -74,16 +74,15 @@ class _StateRead:
     cap; states: the nodes' distinct states, (node, terms, accelerators used, W of the idle ones, W
     of the host idle, W of the host's busy part), terms (accelerators, W each now, group or -1, job
     or None); nodes whose jobs are all in groups, with the same counts, are one state (same power);
-    nodes, order: the nodes that are on, in node order, and the state of each. key: the
-    state it was read from (`ControlContext._state_key`); w_current: the W each in the terms are
-    those of the caps in force (False once the jobs were re-rated for a new common cap).
+    nodes, order: the nodes that are on, in node order, and the state of each. key: the state it
+    was read from (`ControlContext._state_key`). The W each of a job in its terms is that of the
+    caps in force at the read: IT at a given fraction does not use it (its group's W, or its own).
     """
 
-    __slots__ = ("groups", "states", "nodes", "order", "key", "w_current")
+    __slots__ = ("groups", "states", "nodes", "order", "key")
 
     def __init__(self, s: Scheduler, key: tuple[list[object], list[bool]]) -> None:
         self.key = key
-        self.w_current = True
         fixed_share = s.runtime.fixed_compute_share
         jobs_by_id = s.jobs_by_id
         group_of: dict[tuple[object, ...], int] = {}
@@ -217,9 +216,9 @@ class ControlContext:
         nothing but the cap (`fixed_compute_share`) grouped by every other input of their
         power, so a call computes each group's power once and sums the nodes in the same
         order and with the same operations as one `it_power_w` call: the same floats. The
-        read is kept while the state it was taken from holds (every node's jobs with their
-        accelerators and power, which jobs are paused): a later call in an unchanged state,
-        such as an admission check after a re-cap, reuses it.
+        read is kept while the state it was taken from holds (which jobs are on which nodes
+        with how many accelerators, which are paused; `_state_key`): a later call in an
+        unchanged state, such as an admission check after a change and its re-cap, reuses it.
         """
         start = self._s._meter.category_value("network")
         if self._serving_it_w is not None:  # serving is never capped by a control: training yields to it
@@ -234,10 +233,9 @@ class ControlContext:
                 return caps.cap_w(node, job, site_fraction=cap_fraction)
 
             current = cap_fraction is None
-            if current and not read.w_current:  # the jobs were re-rated since the read: read again
-                return self.it_power_curve(extra)(None)
+            r = _StateRead(self._s, read.key) if current else read  # the caps in force: each job's W now
             group_w = [] if current else [rt._power_each_w(job, node, cap_of, share)
-                                          for job, node, share in read.groups]
+                                          for job, node, share in r.groups]
             shares: dict[int, float] = {}  # a job's compute share under the caps asked: once per job
 
             def acc_w(node: Node, terms: list[tuple[int, float, int, Job | None]]) -> float:
@@ -257,11 +255,11 @@ class ControlContext:
 
             # each node: its jobs' accelerators, then its idle ones, its host's idle and busy parts
             power = [acc_w(node, terms) + idle_w + host_idle_w + host_busy_w
-                     for node, terms, _, idle_w, host_idle_w, host_busy_w in read.states]
+                     for node, terms, _, idle_w, host_idle_w, host_busy_w in r.states]
             total = start
             if add:
-                states = read.states
-                for node, k in zip(read.nodes, read.order, strict=True):
+                states = r.states
+                for node, k in zip(r.nodes, r.order, strict=True):
                     more = add.get(node.index, 0)
                     if more:  # as many more accelerators at the lowest settable cap
                         _, terms, used, _, host_idle_w, _ = states[k]
@@ -273,17 +271,21 @@ class ControlContext:
                     else:
                         total += power[k]
             else:
-                for k in read.order:
+                for k in r.order:
                     total += power[k]
             return total
 
         return it
 
     def _state_key(self) -> tuple[list[object], list[bool]]:
-        """What a read of the state depends on: each node's jobs (accelerators, W each) or None when
-        off, and which running jobs are paused (a paused job's power depends only on its cap)."""
+        """What a read of the state depends on, for IT at a given cap fraction: each node's jobs and
+        their accelerators (and the W of anything on it that is not a job: it is taken as is), None
+        for a node that is off, and which running jobs are paused (a paused job computes nothing).
+        A job's W at the caps in force is not in it: re-rating moves it, not the job's W at f."""
         s = self._s
-        return ([tuple(n.jobs.items()) if n.on else None for n in s.nodes],
+        jobs = s.jobs_by_id
+        return ([tuple([(jid, c) if jid in jobs else (jid, c, w) for jid, (c, w) in n.jobs.items()])
+                 if n.on else None for n in s.nodes],
                 [j.paused for j in s.runtime.running.values()])
 
     def _read(self) -> _StateRead:
@@ -304,13 +306,8 @@ class ControlContext:
         self._site_fraction[id(owner)] = min(max(float(fraction), 0.0), 1.0)
         combined = min(self._site_fraction.values(), default=1.0)
         if combined != self._caps.site_fraction:
-            read = self._last_read
-            keep = read is not None and read.key == self._state_key()
             self._caps.site_fraction = combined
-            self._s.runtime.update_all()
-            if keep and read is not None:  # re-rating moves each job's power at the caps in force, not
-                read.key = self._state_key()  # its power at a given fraction: the read still holds
-                read.w_current = False
+            self._s.runtime.update_all()  # moves each job's W at the caps in force, not its W at a given fraction
 
     def preempt(self, job: JobView) -> None:
         """Stop a running job now (it checkpoints and requeues as the scenario's preemption says)."""
