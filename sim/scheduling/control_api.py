@@ -77,12 +77,14 @@ class _StateRead:
     nodes, order: the nodes that are on, in node order, and the state of each. key: the state it
     was read from (`ControlContext._state_key`). The W each of a job in its terms is that of the
     caps in force at the read: IT at a given fraction does not use it (its group's W, or its own).
+    alone: some job's power depends on more than the cap (it is computed job by job).
     """
 
-    __slots__ = ("groups", "states", "nodes", "order", "key")
+    __slots__ = ("groups", "states", "nodes", "order", "key", "alone")
 
     def __init__(self, s: Scheduler, key: tuple[list[object], list[bool]]) -> None:
         self.key = key
+        self.alone = False  # a job whose power depends on more than its cap (its placement, the network)
         fixed_share = s.runtime.fixed_compute_share
         jobs_by_id = s.jobs_by_id
         group_of: dict[tuple[object, ...], int] = {}
@@ -113,7 +115,7 @@ class _StateRead:
                             g = group_of[gkey] = len(groups)
                             groups.append((job, node, share))
                     else:
-                        alone = True
+                        alone = self.alone = True
                 terms.append((count, w, g, job))
                 sig += (count, g, w)
             skey: tuple[object, ...] = (node.index,) if alone else (
@@ -232,20 +234,23 @@ class ControlContext:
             def cap_of(node: Node, job: Job) -> float | None:
                 return caps.cap_w(node, job, site_fraction=cap_fraction)
 
-            current = cap_fraction is None
-            r = _StateRead(self._s, read.key) if current else read  # the caps in force: each job's W now
-            group_w = [] if current else [rt._power_each_w(job, node, cap_of, share)
-                                          for job, node, share in r.groups]
+            r = read
+            if cap_fraction is None:  # the caps in force: each job at its W now, read now
+                r = _StateRead(self._s, read.key)
+                group_w: list[float] = []
+            else:
+                power_each_w = rt._power_each_w
+                group_w = [power_each_w(job, node, cap_of, share) for job, node, share in r.groups]
             shares: dict[int, float] = {}  # a job's compute share under the caps asked: once per job
 
             def acc_w(node: Node, terms: list[tuple[int, float, int, Job | None]]) -> float:
                 """The node's jobs' accelerators (W), summed in the node's order."""
                 acc = 0.0
                 for count, w, g, job in terms:
-                    if job is not None and not current:
+                    if cap_fraction is not None:
                         if g >= 0:
                             w = group_w[g]
-                        else:
+                        elif job is not None:
                             share = shares.get(job.id)
                             if share is None:
                                 share = shares[job.id] = rt.compute_share_under(job, cap_of)
@@ -254,8 +259,15 @@ class ControlContext:
                 return acc
 
             # each node: its jobs' accelerators, then its idle ones, its host's idle and busy parts
-            power = [acc_w(node, terms) + idle_w + host_idle_w + host_busy_w
-                     for node, terms, _, idle_w, host_idle_w, host_busy_w in r.states]
+            power = []
+            for node, terms, _, idle_w, host_idle_w, host_busy_w in r.states:
+                if r.alone or cap_fraction is None:
+                    acc = acc_w(node, terms)
+                else:  # every job in a group
+                    acc = 0.0
+                    for count, w, g, _ in terms:
+                        acc += count * (group_w[g] if g >= 0 else w)
+                power.append(acc + idle_w + host_idle_w + host_busy_w)
             total = start
             if add:
                 states = r.states
