@@ -199,8 +199,9 @@ def test_envelope_cap_fraction_by_hand_on_two_full_h100_nodes():
 def test_envelope_search_equals_40_bisections_on_any_non_decreasing_curve():
     """`highest_on_grid` returns what 40 bisections return for a non-decreasing IT(f): seeded
     curves with several kinks (a group of jobs each: flat to its lowest cap, linear to its demand,
-    flat above), curved ones, limits anywhere, on a kink, on a flat at the limit, on a grid point.
-    It asks IT at most 3 times per halving of its bracket (plus it(0), it(1)), and on piecewise-
+    flat above), curved ones, limits anywhere, on a kink, on a flat at the limit, on a grid point;
+    with and without a hint (the last answer), on or off the grid. It asks IT at most 3 times per
+    halving of its bracket (plus the hint, it(0) and it(1)), only at grid points, and on piecewise-
     linear curves a handful of times against the bisections' 41."""
     import math
     import random
@@ -236,8 +237,9 @@ def test_envelope_search_equals_40_bisections_on_any_non_decreasing_curve():
             calls.append(f)
             return it(f)
 
-        assert highest_on_grid(counted, limit) == _bisect_40(it, limit), (trial, limit)
-        assert len(calls) <= 2 + 3 * 40
+        hint = None if trial % 4 == 0 else rng.choice([rng.random(), rng.randrange(1, 2 ** 40) / 2 ** 40, 1.0])
+        assert highest_on_grid(counted, limit, hint) == _bisect_40(it, limit), (trial, limit, hint)
+        assert len(calls) <= 3 + 3 * 40
         assert all(f == math.ldexp(round(math.ldexp(f, 40)), -40) for f in calls)  # grid points only
         if not curved:
             linear_calls.append(len(calls))

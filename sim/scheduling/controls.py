@@ -103,25 +103,29 @@ def _secant(p: tuple[int, float], q: tuple[int, float]) -> tuple[float, float] |
     return p[0] - p[1] / slope, slope
 
 
-def highest_on_grid(it: Callable[[float], float], limit: float) -> float:
+def highest_on_grid(it: Callable[[float], float], limit: float, hint: float | None = None) -> float:
     """The highest f in [0, 1] with it(f) <= limit, to within 2^-40: exactly what 40 bisections of
     [0, 1] return for a non-decreasing `it`, found with a handful of calls to `it`.
 
     40 bisections ask it(1) first (1 if under the limit) and then only at midpoints, which are the
     grid points k / 2^40, 0 < k < 2^40; for a non-decreasing `it` they return the largest such point
-    with it <= limit (0 if none). So does this search. It keeps a bracket lo < hi of grid points
-    (it(lo) <= limit or lo = 0; it(hi) > limit or hi = 2^40) and probes inside it where a line
-    through two probes crosses the limit. IT is piecewise linear in f between the kinks of the power
-    curves (flat below the lowest settable cap and above the jobs' demand, a kink where a cap meets
-    a job's demand), so the line through two probes on the answer's piece lands on the answer; a
-    probe that lands within one grid step of its line's crossing is followed by its neighbour,
-    which closes the bracket. The lines: through the two lowest probes over the limit (exact when
-    the answer's piece reaches them; also when IT sits flat at the limit below a kink, as when
-    admission filled the site to the limit at the lowest caps), else through the two highest under
-    it; a line that placed a probe is not asked again until one of its probes is replaced. Without
-    a usable line, or when two probes running did not halve the bracket, the probe bisects it, so
-    any three probes running at least halve the bracket; typically 4 to 6 probes besides it(0) and
-    it(1) (`benchmarks/bench_envelope.py`). it(0) over the limit: no f > 0 is under it (0).
+    with it <= limit (0 if none). So does this search, whatever it probes. It keeps a bracket
+    lo < hi of grid points (it(lo) <= limit or lo = 0; it(hi) > limit or hi = 2^40) and probes
+    inside it: first at `hint` (the last answer: the state changed by one job, so the answer is
+    near, and IT there is in the power memos), then where a line through two probes crosses the
+    limit. IT is piecewise linear in f between the kinks of the power curves (flat below the lowest
+    settable cap and above the jobs' demand, a kink where a cap meets a job's demand), so the line
+    through two probes on the answer's piece lands on the answer; a probe that lands within one
+    grid step of its line's crossing is followed by its neighbour, which closes the bracket. The
+    lines: through the two lowest probes over the limit (exact when the answer's piece reaches
+    them; also when IT sits flat at the limit below a kink, as when admission filled the site to
+    the limit at the lowest caps), else through the two highest under it (a line that placed a
+    probe is not asked again until one of its points is replaced), else the chord lo-hi once both
+    are probes inside (0, 1) (the ends 0 and 1 often sit on the flats). Without a usable line, or
+    when two probes running did not halve the bracket, the probe bisects it, so any three probes
+    running at least halve the bracket; typically 4 probes besides it(0) and it(1)
+    (`benchmarks/bench_envelope.py`: 5.9 calls a solve, 41 for the bisections). it(0) over the
+    limit: no f > 0 is under it (0).
     """
     y1 = it(1.0)
     if y1 <= limit:
@@ -134,14 +138,20 @@ def highest_on_grid(it: Callable[[float], float], limit: float) -> float:
     over = [(hi, y1 - limit)]  # the last two probes over the limit, (grid index, it - limit), lowest last
     under = [(lo, y0 - limit)]  # the last two under it, highest last
     widths = [2 * hi, 2 * hi]  # the bracket two probes ago, one probe ago (none yet)
-    nxt = -1  # the neighbour to probe next, when the last probe landed on its line's crossing
+    # the neighbour to probe next, when the last probe landed on its line's crossing; first, the hint
+    nxt = int(hint * _GRID_POINTS) if hint is not None else -1
+    if not lo < nxt < hi:
+        nxt = -1
     used: list[tuple[int, float]] | None = None  # the pair whose line placed the last probe
     while hi - lo > 1:
         k = nxt
         slope = 0.0
         if k < 0 and 2 * (hi - lo) <= widths[0]:  # else two probes did not halve the bracket: bisect
-            for pair in (over, under):
-                line = _secant(pair[0], pair[1]) if len(pair) > 1 and pair is not used else None
+            lines = [(pair, _secant(pair[0], pair[1])) for pair in (over, under)
+                     if len(pair) > 1 and pair is not used]
+            if 0 < lo and hi < _GRID_POINTS:  # the chord lo-hi, both ends probed inside (0, 1)
+                lines.append((None, _secant(under[-1], over[-1])))
+            for pair, line in lines:
                 if line is not None and lo < line[0] < hi:
                     k = min(max(int(line[0]), lo + 1), hi - 1)
                     slope = line[1]
@@ -207,7 +217,7 @@ class PowerEnvelope:
         (`ControlContext.it_power_curve`), if the caller has it."""
         if it is None:
             it = self.ctx.it_power_curve()  # the state read once for the whole solve
-        return highest_on_grid(it, limit)
+        return highest_on_grid(it, limit, self.fraction)
 
     def after_change(self) -> None:
         limit = self.limit_w()
