@@ -19,8 +19,9 @@ Power envelope: cluster IT power (accelerators + hosts + network) must stay
 at or below a limit (a fixed `limit_kw` or a signal in W). After each change
 it sets the highest common accelerator cap (a fraction f of TDP, through
 `ControlContext.set_cap_fraction`; the engine combines it with the other
-caps) such that IT(f) <= limit, by bisection on f (IT is monotone in f,
-`ControlContext.it_power_w` computes it without changing anything); a job is
+caps) such that IT(f) <= limit: the answer of 40 bisections on f (IT is
+monotone in f, `ControlContext.it_power_curve` computes it without changing
+anything), found in a few evaluations (`highest_on_grid`); a job is
 admitted only if IT stays under the limit at the lowest settable caps with
 it; if the limit falls below what the lowest caps allow (a signal), the most
 recently started jobs are preempted until it holds.
@@ -213,8 +214,8 @@ class PowerEnvelope:
     def highest_fraction(self, limit: float, it: Callable[[float], float] | None = None) -> float:
         """The highest common cap fraction f in [0, 1] with IT(f) <= limit, to within 2^-40: the
         answer of 40 bisections of [0, 1] (IT(f) is continuous and non-decreasing in f), found by
-        `highest_on_grid` in a few evaluations. `it`: IT(f) for the state now
-        (`ControlContext.it_power_curve`), if the caller has it."""
+        `highest_on_grid` in a few evaluations, the last answer probed first. `it`: IT(f) for the
+        state now (`ControlContext.it_power_curve`), if the caller has it."""
         if it is None:
             it = self.ctx.it_power_curve()  # the state read once for the whole solve
         return highest_on_grid(it, limit, self.fraction)
