@@ -189,9 +189,12 @@ class Node:
     def busy(self) -> int:
         return self.slots - self.free
 
-    def set_job(self, job_id: object, count: int, watts_each: float) -> None:
+    def set_job(self, job_id: object, count: int, watts_each: float, refresh: bool = True) -> None:
+        """A job holds `count` accelerators at `watts_each`; `refresh=False` leaves the booking to
+        a later `refresh` (one per node after re-rating many jobs)."""
         self.jobs[job_id] = (count, watts_each)
-        self.refresh()
+        if refresh:
+            self.refresh()
 
     def remove_job(self, job_id: object) -> None:
         self.jobs.pop(job_id, None)

@@ -475,8 +475,11 @@ class TrainingRuntime:
         if self.comm is not None:
             self.comm.release(job)
 
-    def update(self, job: Job) -> None:
-        """Book progress at the old rate, recompute rate and power, reschedule."""
+    def update(self, job: Job, touched: dict[int, Node] | None = None) -> None:
+        """Book progress at the old rate, recompute rate and power, reschedule.
+
+        `touched`: collect the job's nodes there instead of refreshing their power now (the
+        caller refreshes each once, after re-rating many jobs: `update_all`)."""
         self._book(job)
         placement = job.placement
         cap_w = self._cap_w
@@ -488,7 +491,9 @@ class TrainingRuntime:
         power_at = self._power_at
         for (node, count), cap in zip(placement, caps):
             w = power_at(job, node, cap, share)
-            node.set_job(job.id, count, w)
+            node.set_job(job.id, count, w, touched is None)
+            if touched is not None:
+                touched[node.index] = node
             power_w += node.job_power_w(count, w)
         job.power_w = power_w
         job._version += 1
@@ -502,9 +507,15 @@ class TrainingRuntime:
         job.paused = paused
         self.update(job)
 
-    def update_all(self, jobs=None) -> None:
+    def update_all(self, jobs: Iterable[Job] | None = None) -> None:
+        """Re-rate every running job (or `jobs`): a cap moved. Each node's power is booked once,
+        after all its jobs are re-rated (the instant's final value; a node with many jobs used to
+        book each job's step at the same instant)."""
+        touched: dict[int, Node] = {}
         for job in list(self.running.values() if jobs is None else jobs):
-            self.update(job)
+            self.update(job, touched)
+        for node in touched.values():
+            node.refresh()
 
     def _book(self, job: Job) -> None:
         """Book the job's progress and energy (its own IT power, `Job.power_w`) up to now."""
