@@ -17,6 +17,7 @@ import pytest
 from wattsim_testing import tiny_scenario
 
 from sim import load_scenario
+from sim.engine.meter import Meter
 from sim.engine.plant_loop import Plant
 from sim.engine.world import World
 from sim.facility.cooling import build_cooling
@@ -321,3 +322,49 @@ def test_plug_in_models_without_step_series_are_deferred_through_step(tmp_path, 
     r = fast.result().summary
     # cooling = (IT + 500 W background) / 4 by the model's own definition
     assert r["cooling_energy_kwh"] == pytest.approx(r["it_energy_kwh"] / 4.0, rel=1e-9)
+
+
+def test_the_deferred_plant_reads_the_ledger_during_the_run_without_views(monkeypatch):
+    """A view of the ledger's log held anywhere during the run (a Dask worker's profiler keeps the
+    frames of the task it samples, and with them their locals) would make the log's next append
+    raise BufferError: an exported array cannot be resized. That failed one run of a Dask sweep
+    (tests/test_sweep.py). The plant must read the log through copies (`Meter.log_since`): every
+    array it is given is kept alive here, as a captured frame would, and the run still ends."""
+    kept: list[object] = []
+    for name in ("log", "log_since"):
+        real = getattr(Meter, name)
+
+        def keep(self, *args, _real=real):
+            out = _real(self, *args)
+            kept.append(out)
+            return out
+
+        monkeypatch.setattr(Meter, name, keep)
+    doc = tiny_scenario(duration="2d", plant={"step": "60s"},
+                        workload={"jobs": [{"name": f"j{i}", "submit": i * 3600, "accelerators": 8,
+                                            "duration": "3h"} for i in range(10)]})
+    world = World(load_scenario(doc))
+    assert world.plant.deferred
+    world.run()  # chunks of 8,192 steps read the log mid-run, then the last one at the end
+    assert kept, "the plant read the ledger"
+    assert world.result().summary["jobs_completed"] == 10
+
+
+def test_log_views_pin_the_log_and_log_since_copies_do_not():
+    class Clock:
+        t = 0.0
+
+    clock = Clock()
+    m = Meter(lambda: clock.t)
+    a = m.channel("a", "it")
+    m.set(a, 1.0)
+    t, _, d = m.log_since(0)
+    clock.t = 1.0
+    m.set(a, 3.0)  # the copies do not hold the log
+    assert t.tolist() == [0.0] and d.tolist() == [1.0]
+    assert [x.tolist() for x in m.log_since(1)] == [[1.0], [a], [2.0]]
+    views = m.log()
+    clock.t = 2.0
+    with pytest.raises(BufferError):
+        m.set(a, 4.0)
+    del views

@@ -411,8 +411,19 @@ class Meter:
         return pd.DataFrame(rows)
 
     # -- binned time series --------------------------------------------------
+    def log_since(self, pos: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The changes from position `pos` of the log on (time, channel, delta), as copies: what a
+        reader takes while the run goes on. A view of the log (`log`) held anywhere, even by a
+        frame another thread has captured (a Dask worker's profiler samples its task's frames),
+        would make the log's next append fail (an exported buffer cannot be resized)."""
+        self._settle()
+        return (np.array(self._log_t[pos:], dtype=np.float64),
+                np.array(self._log_ch[pos:], dtype=self._log_ch.typecode),
+                np.array(self._log_delta[pos:], dtype=np.float64))
+
     def log(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The change log as numpy arrays (time, channel, delta); views, no copy."""
+        """The change log as numpy arrays (time, channel, delta); views, no copy: for reading a
+        closed ledger (while views are alive the log cannot grow; during a run, `log_since`)."""
         self._settle()
         return (
             np.frombuffer(self._log_t, dtype=np.float64) if len(self._log_t) else np.empty(0),

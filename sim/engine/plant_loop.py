@@ -346,10 +346,8 @@ class Plant:
             if self._zones > 1:  # the nodes' channels tagged with their zone (as Meter.group_index keys them)
                 zone_of = [c.tags.get("zone") if c.category in ("accelerator", "host") else None for c in m.channels]
                 self._zone_of_ch = np.array([z if isinstance(z, int) else -1 for z in zone_of], dtype=np.int64)
-        t, ch, d = m.log()
-        pos = self._log_pos
-        t, ch, d = t[pos:], ch[pos:], d[pos:]
-        self._log_pos = pos + len(t)
+        t, ch, d = m.log_since(self._log_pos)  # copies: the run goes on booking into the log
+        self._log_pos += len(t)
         sel = self._it_member[ch] if len(ch) else np.zeros(0, dtype=bool)
         t_it, ch_it, d_it = t[sel], ch[sel], d[sel]
         span = edges - edges[0]
