@@ -428,7 +428,7 @@ class Meter:
         return (
             np.frombuffer(self._log_t, dtype=np.float64) if len(self._log_t) else np.empty(0),
             np.frombuffer(self._log_ch, dtype=self._log_ch.typecode) if len(self._log_ch)
-            else np.empty(0, np.int32),
+            else np.empty(0, dtype=self._log_ch.typecode),
             np.frombuffer(self._log_delta, dtype=np.float64) if len(self._log_delta) else np.empty(0),
         )
 
@@ -484,9 +484,10 @@ class LogGroups:
     The groups (lists of channel indices; they may overlap) split the channels into
     atoms: the channels that belong to exactly the same groups. A stable radix sort
     of the log by atom (int8 keys up to 127 atoms, int16 up to 32,767; `_SORT_CHUNK`
-    changes at a time, positions kept as int32) gives each atom's changes in log order; a group of several atoms merges theirs back into log
-    order (a merge of sorted runs). A group's changes are thus the same, in the same
-    order, as a mask of the log would give, and `cumulative_at` of them is bit-equal.
+    changes at a time, positions kept as int32) gives each atom's changes in log
+    order; a group of several atoms merges theirs back into log order (a merge of
+    sorted runs). A group's changes are thus the same, in the same order, as a mask
+    of the log would give, and `cumulative_at` of them is bit-equal.
     """
 
     def __init__(self, meter: Meter, groups: list[list[int]]) -> None:
