@@ -89,8 +89,28 @@ def test_typical_year_is_parsed_once_per_process() -> None:
 
     load_weather("tmy3-greensboro-nc", pd.Timestamp("2021-01-01T00:00Z"), DAY_S, 3600)
     before = _read_cached.cache_info().hits
-    load_weather("tmy3-greensboro-nc", pd.Timestamp("2021-01-01T00:00Z"), DAY_S, 3600)
+    load_weather("tmy3-greensboro-nc", pd.Timestamp("2021-01-01T00:00Z"), 2 * DAY_S, 3600)  # other steps
     assert _read_cached.cache_info().hits == before + 1
+
+
+def test_the_same_weather_asked_twice_is_built_once(tmp_path) -> None:
+    # a run's cooling plant and supply ask for the same weather: the second gets the first's
+    start = pd.Timestamp("2021-05-01T00:00Z")
+    first = load_weather("tmy3-greensboro-nc", start, DAY_S, 600)
+    assert load_weather("tmy3-greensboro-nc", start, DAY_S, 600) is first
+    other = load_weather("tmy3-greensboro-nc", start, DAY_S, 600, latitude=10.0)  # any argument differs: built anew
+    assert other is not first and other.latitude == 10.0
+    np.testing.assert_array_equal(other.temp_air_c, first.temp_air_c)
+    # a file changed since is read again
+    path = tmp_path / "site.csv"
+    times = pd.date_range("2020-06-01", periods=3, freq="h", tz="UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
+    pd.DataFrame({"time": times, "temp_air_c": [10.0, 12.0, 14.0]}).to_csv(path, index=False)
+    w1 = load_weather(str(path), pd.Timestamp("2020-06-01T00:00Z"), 7200, 3600)
+    assert load_weather(str(path), pd.Timestamp("2020-06-01T00:00Z"), 7200, 3600) is w1
+    # (a longer file: two writes within the file system's clock tick may share a modification time)
+    pd.DataFrame({"time": times, "temp_air_c": [20.25, 22.25, 24.25]}).to_csv(path, index=False)
+    w2 = load_weather(str(path), pd.Timestamp("2020-06-01T00:00Z"), 7200, 3600)
+    assert w2.temp_air_c.tolist() == [21.25, 23.25]  # linear at the midpoints of the new values
 
 
 def test_csv_weather(tmp_path) -> None:

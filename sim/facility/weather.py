@@ -76,6 +76,7 @@ ValueError names the file and the range it covers.
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -87,6 +88,7 @@ from sim.facility.site import Site
 from sim.facility.weather_files import (
     BUNDLED_WEATHER,
     TypicalYear,
+    bundled_weather_path,
     detect_format,
     pvlib_data_dir,  # noqa: F401 - re-exported: where pvlib's typical years ship
     read_typical_year,
@@ -222,7 +224,50 @@ def load_weather(
     EPW, PVGIS) or a CSV (see module docstring). A naive ``start`` is taken as
     UTC. ``site`` (the scenario's) overrides the file's own site; the keyword
     arguments override single values.
+
+    The same call again (the cooling plant and the supply of one run ask for the
+    same weather) returns the answer of the last call: a `Weather` is immutable
+    (frozen, read-only arrays), and its file must be unchanged (same size and
+    modification time).
     """
+    key = (source, _file_version(source), as_utc(start), float(duration_s), float(step_s),
+           latitude, longitude, altitude_m, site)
+    with _LAST_LOCK:
+        last = _LAST.get(key)
+    if last is None:
+        last = _load_weather(source, start, duration_s, step_s, latitude, longitude, altitude_m, site)
+        with _LAST_LOCK:
+            _LAST.clear()
+            _LAST[key] = last
+    return last
+
+
+#: the last answer of `load_weather`, by its arguments: one Weather at most (the one the World
+#: holds for its run anyway), so a run's cooling and supply read and interpolate the file once
+_LAST: dict[tuple[Any, ...], Weather] = {}
+_LAST_LOCK = threading.Lock()
+
+
+def _file_version(source: str) -> tuple[str, int, int] | None:
+    """(path, size, modification time) of the file a weather source reads; None if there is none."""
+    try:
+        path = bundled_weather_path(source) if source in BUNDLED_WEATHER else Path(source)
+        st = path.stat()
+    except OSError:  # pvlib or the file is missing: the load says so
+        return None
+    return str(path.resolve()), st.st_size, st.st_mtime_ns
+
+
+def _load_weather(
+    source: str,
+    start: pd.Timestamp,
+    duration_s: float,
+    step_s: float,
+    latitude: float | None,
+    longitude: float | None,
+    altitude_m: float | None,
+    site: Site | None,
+) -> Weather:
     start_utc = as_utc(start)
     mid_s = step_midpoints_s(duration_s, step_s)
     times = pd.DatetimeIndex(start_utc + pd.to_timedelta(mid_s, unit="s"))
