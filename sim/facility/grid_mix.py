@@ -153,7 +153,7 @@ def _read_mix_cached(path_text: str, mtime_ns: int, size: int) -> GenerationMix:
     gen_cols, ren_cols, cf_cols = classify_columns([c for c in df.columns if c != tcol], f"{path_text}: ")
     values = df[gen_cols].to_numpy(float)
     keep = np.all(np.isfinite(values), axis=1) & ~times.duplicated(keep="first")
-    order = np.argsort(times[keep].to_numpy(), kind="stable")
+    order = np.argsort(times[keep].asi8, kind="stable")  # ns since the epoch: no Timestamp per row
     values = np.clip(values[keep][order], 0.0, None)  # net negative readings (own use) are not generation
     times = times[keep][order]
     idx = {c: i for i, c in enumerate(gen_cols)}
