@@ -13,8 +13,9 @@ import pytest
 from wattsim_testing import tiny_scenario
 
 from sim import load_scenario
-from sim.compute.training import JobState
+from sim.compute.training import JobState, JobWork
 from sim.engine.meter import Meter, cumulative_at
+from sim.engine.record import _WORK_FLOATS, _rows, _shared_rows
 from sim.engine.world import World
 
 H = 3600.0
@@ -165,3 +166,17 @@ def test_jobs_table_from_columns_keeps_every_job_and_its_missing_times():
     assert np.isnan(jobs["slowdown"].iloc[2])
     assert jobs["nodes"].tolist() == [("n0",), ("n0",), ()]
     assert jobs["job_id"].dtype == np.int64 and jobs["preemptions"].dtype == np.int64
+
+
+def test_work_columns_read_each_shared_jobwork_once_with_the_same_figures():
+    """Jobs share their `JobWork` (a trace repeats its (duration, size) pairs); the work columns
+    read each distinct object once and spread it back: the same rows as one read per job."""
+    a = JobWork(1e15, flops_per_sample=6e9, useful_flops=5e14)
+    b = JobWork(2e15)  # flops_per_sample and useful_flops unknown: NaN
+    c = JobWork(1e15, flops_per_sample=6e9, useful_flops=5e14)  # equal to a, not the same object
+    works = [a, b, a, c, b, a]
+    shared = _shared_rows(_WORK_FLOATS, works)
+    np.testing.assert_array_equal(shared, _rows(_WORK_FLOATS, works, float))  # NaN equals NaN
+    assert shared[0].tolist() == [1e15, 2e15, 1e15, 1e15, 2e15, 1e15]
+    assert shared.shape == (3, 6) and shared.flags["C_CONTIGUOUS"]
+    assert _shared_rows(_WORK_FLOATS, []).shape == (3, 0)

@@ -201,7 +201,9 @@ def _solar_position(weather: Weather, pressure: np.ndarray, temp: np.ndarray) ->
     t_s = (times - times[0]).total_seconds().to_numpy() if n else np.zeros(0)
     step = float(np.median(np.diff(t_s))) if n > 2 else 0.0
     k = int(SOLAR_POSITION_STEP_S // step) if step > 0 else 1
-    idx = np.arange(n) if k <= 1 else np.unique(np.append(np.arange(0, n, k), n - 1))
+    idx = np.arange(0, n, max(k, 1))
+    if len(idx) and idx[-1] != n - 1:
+        idx = np.append(idx, n - 1)  # and the last sample
     pos = pvlib.solarposition.get_solarposition(
         times[idx], weather.latitude, weather.longitude, altitude=weather.altitude_m,
         pressure=pressure[idx], temperature=temp[idx],
