@@ -10,11 +10,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from sim.spec.scenario import ScenarioError, load_scenario
 from sim.spec.traces import TraceConfig, TraceError, TraceFilter
-from sim.workload.traces import apply_filter, load_trace, read_trace
+from sim.workload.traces import _submit_order, apply_filter, load_trace, read_trace
 
 
 @pytest.fixture(scope="module")
@@ -189,3 +191,16 @@ def test_relative_path_resolves_against_the_scenario_folder(tmp_path):
 def test_numeric_looking_cluster_must_be_quoted():
     with pytest.raises(ScenarioError, match="quote it"):
         load_scenario({"workload": {"trace": {"path": "philly", "filter": {"cluster": 6214e9}}}})
+
+
+def test_rows_are_ordered_by_submit_time_then_id_as_pandas_sorts_them():
+    # the readers' order (Arrow's stable sort) is pandas' sort_values(["submit_s", "job_id"],
+    # kind="stable"): ids compared as text ("10" < "9", "Z" < "a" < "z" < "é"), equal keys kept in
+    # file order, -0.0 equal to 0.0, NaN times and missing ids last
+    df = pd.DataFrame({
+        "submit_s": [5.0, 0.0, 5.0, -0.0, 5.0, np.nan, 5.0, 1.0, 5.0, 5.0, 5.0],
+        "job_id": pd.array(["9", "a", "10", "b", "é", "x", "Z", None, "z", "9", None], dtype="str"),
+    })
+    expected = df.sort_values(["submit_s", "job_id"], kind="stable").index.to_numpy()
+    assert expected.tolist() == [1, 3, 7, 2, 0, 9, 6, 8, 4, 10, 5]
+    assert _submit_order(df).tolist() == expected.tolist()
