@@ -453,7 +453,7 @@ def _submit_order(out: pd.DataFrame) -> np.ndarray:
     sort, which builds categories of both columns first (Philly: 0.015 against 0.08 s).
     """
     keys = pa.table({"submit_s": pa.array(out["submit_s"].to_numpy(dtype=float)),
-                     "job_id": pa.array(out["job_id"].array, type=pa.large_string())})
+                     "job_id": pa.Array.from_pandas(out["job_id"], type=pa.large_string())})
     return pc.sort_indices(keys, sort_keys=[("submit_s", "ascending"), ("job_id", "ascending")]).to_numpy()
 
 
