@@ -16,6 +16,10 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+from sim.compiled import install as _install_compiled
+
+_install_compiled()  # the compiled hot path, or its sources where it is stale (sim/compiled.py)
+
 if TYPE_CHECKING:
     from sim.engine.checks import load_scenario
     from sim.engine.world import World, simulate

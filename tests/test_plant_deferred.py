@@ -324,27 +324,38 @@ def test_plug_in_models_without_step_series_are_deferred_through_step(tmp_path, 
     assert r["cooling_energy_kwh"] == pytest.approx(r["it_energy_kwh"] / 4.0, rel=1e-9)
 
 
-def test_the_deferred_plant_reads_the_ledger_during_the_run_without_views(monkeypatch):
+def test_the_deferred_plant_reads_the_ledger_during_the_run_without_views():
     """A view of the ledger's log held anywhere during the run (a Dask worker's profiler keeps the
     frames of the task it samples, and with them their locals) would make the log's next append
     raise BufferError: an exported array cannot be resized. That failed one run of a Dask sweep
     (tests/test_sweep.py). The plant must read the log through copies (`Meter.log_since`): every
     array it is given is kept alive here, as a captured frame would, and the run still ends."""
     kept: list[object] = []
-    for name in ("log", "log_since"):
-        real = getattr(Meter, name)
 
-        def keep(self, *args, _real=real):
-            out = _real(self, *args)
-            kept.append(out)
-            return out
+    class Keeping:
+        """The ledger as the plant sees it, keeping every log array it hands out (the ledger's
+        class may be compiled, sim/compiled.py: wrapped here, not patched)."""
 
-        monkeypatch.setattr(Meter, name, keep)
+        def __init__(self, meter):
+            self._meter = meter
+
+        def __getattr__(self, name):
+            real = getattr(self._meter, name)
+            if name not in ("log", "log_since"):
+                return real
+
+            def keep(*args):
+                out = real(*args)
+                kept.append(out)
+                return out
+            return keep
+
     doc = tiny_scenario(duration="2d", plant={"step": "60s"},
                         workload={"jobs": [{"name": f"j{i}", "submit": i * 3600, "accelerators": 8,
                                             "duration": "3h"} for i in range(10)]})
     world = World(load_scenario(doc))
     assert world.plant.deferred
+    world.plant.meter = Keeping(world.meter)
     world.run()  # chunks of 8,192 steps read the log mid-run, then the last one at the end
     assert kept, "the plant read the ledger"
     assert world.result().summary["jobs_completed"] == 10

@@ -69,9 +69,9 @@ def test_one_zone_is_the_single_hall_bit_for_bit():
 def test_meter_zone_groups_are_exact_and_cheap_to_read():
     now = [0.0]
     m = Meter(lambda: now[0])
-    a = m.channel("a", "accelerator", zone=0)
-    b = m.channel("b", "accelerator", zone=1)
-    h = m.channel("h", "host", zone=1)
+    a = m.channel("a", "accelerator", tags={"zone": 0})
+    b = m.channel("b", "accelerator", tags={"zone": 1})
+    h = m.channel("h", "host", tags={"zone": 1})
     m.set(a, 100.0)
     m.set(b, 50.0)
     now[0] = 10.0

@@ -46,10 +46,10 @@ linear-in-utilisation model for servers). An off node draws nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
 
 from sim.catalog import Accelerator, NodeType
 from sim.compute.power import WAIT_SHARE
+from sim.compute.power_api import PowerModel
 from sim.registry import REGISTRIES
 
 #: power of an accelerator waiting on communication, as a share of the way
@@ -57,28 +57,6 @@ from sim.registry import REGISTRIES
 #: (Morrison et al. 2025, Fig. 2), close to idle; NCCL kernels keep SMs partly
 #: busy during collectives, so we take a bit more than idle (M).
 WAIT_ACTIVITY = WAIT_SHARE
-
-
-@runtime_checkable
-class PowerModel(Protocol):
-    """Power and speed of one accelerator under a power cap (W; None: no cap).
-
-    `idle_w` is drawn with nothing running. The engine calls `speed` (relative
-    throughput, 1 uncapped) and `power_w` (mean power at a compute share);
-    `compute_power_w` is the power while computing, the top of `power_w`.
-
-    A model whose power follows the job's utilisation sets the class attribute
-    `follows_utilisation = True`; the engine then passes `mfu=` (the job's
-    model-FLOPs utilisation at full clock) to all three methods.
-    """
-
-    idle_w: float
-
-    def compute_power_w(self, cap_w: float | None) -> float: ...
-
-    def speed(self, cap_w: float | None, gamma: float = 1.0) -> float: ...
-
-    def power_w(self, compute_share: float, cap_w: float | None) -> float: ...
 
 
 POWER_MODELS = REGISTRIES["power_model"]
@@ -174,9 +152,9 @@ class Node:
         tags = {"node": self.name, "node_type": node_type.key, "pool": pool}
         if zone is not None:
             tags["zone"] = zone
-        self.acc_channel = meter.channel(f"acc:{self.name}", "accelerator", **tags)
-        self.host_channel = meter.channel(f"host:{self.name}", "host", **tags)
-        self.busy_channel = meter.channel(f"busy:{self.name}", "node_busy", quantity="level", **tags)
+        self.acc_channel = meter.channel(f"acc:{self.name}", "accelerator", tags=tags)
+        self.host_channel = meter.channel(f"host:{self.name}", "host", tags=tags)
+        self.busy_channel = meter.channel(f"busy:{self.name}", "node_busy", quantity="level", tags=tags)
         # with `used` accelerators busy: (idle power of the free ones, host power, busy count), as
         # `refresh` would compute them (the same floats), once per count rather than per change
         nt = node_type

@@ -362,7 +362,7 @@ class TrainingRuntime:
             t_comm = (self.comm.comm_time_s(job) + self._model_parallel_comm_s(job)
                       if (self.comm and w.flops_per_sample) else 0.0)
             if t_comm > 0 and w.batch_per_accelerator:
-                t_compute = w.batch_per_accelerator * w.flops_per_sample / slowest
+                t_compute = w.batch_per_accelerator * w.flops_per_sample / slowest  # type: ignore[operator]
                 t_step = t_compute + max(0.0, t_comm - self.overlap * t_compute)
                 share = t_compute / t_step
             else:

@@ -124,7 +124,7 @@ class Meter:
         quantity: str = "power_w",
         initial: float = 0.0,
         t: float | None = None,
-        **tags: object,
+        tags: dict[str, object] | None = None,
     ) -> int:
         """Open a channel and return its index; `initial` holds from `t` (default now) on."""
         if name in self._by_name:
@@ -140,20 +140,20 @@ class Meter:
         idx = len(self.channels)
         if idx > _INT16_MAX and self._log_ch.typecode == "h":
             self._log_ch = array("i", self._log_ch)
-        self.channels.append(Channel(idx, name, category, quantity, dict(tags)))
+        self.channels.append(Channel(idx, name, category, quantity, dict(tags or {})))
         self._by_name[name] = idx
         now = self._clock() if t is None else t
         self._value.append(0.0)
         self._since.append(now)
         self._integral.append(0.0)
         self._cat_of.append(self._cat_index[category])
-        self._grp_of.append(self.group_index(category, tags["zone"]) if "zone" in tags else -1)
+        self._grp_of.append(self.group_index(category, tags["zone"]) if tags and "zone" in tags else -1)
         self._owners.append(())
         if initial:
             self.set(idx, initial, now)
         return idx
 
-    def counter(self, name: str, category: str, **tags: object) -> int:
+    def counter(self, name: str, category: str, tags: dict[str, object] | None = None) -> int:
         """Open a `level` channel that only `bump` changes (a count: jobs queued, running).
 
         A bump is logged in O(1) (time, delta); the ledger books a counter's pending
@@ -163,7 +163,7 @@ class Meter:
         for no time), so `delta`s must be whole numbers (counts) for the sums to stay exact.
         Nothing else may `set` a counter, nor a channel of a counter's category.
         """
-        ch = self.channel(name, category, quantity="level", **tags)
+        ch = self.channel(name, category, "level", tags=tags)
         self._counters.add(ch)
         self._counter_cats.add(category)
         self._booked[ch] = 0.0
@@ -503,8 +503,8 @@ class LogGroups:
             atom[c] = atom_of_sig.setdefault(tuple(sig), len(atom_of_sig))
         n = len(atom_of_sig)
         self._atoms: list[list[int]] = [[] for _ in groups]
-        for sig, a in atom_of_sig.items():
-            for g in sig:
+        for key_sig, a in atom_of_sig.items():
+            for g in key_sig:
                 self._atoms[g].append(a)
         key_type = np.int8 if n < 128 else np.int16 if n < 32768 else np.int32  # radix sort up to 16 bits
         atom_key = atom.astype(key_type)

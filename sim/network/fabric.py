@@ -187,9 +187,9 @@ class NetworkComm:
         nodes = self.net.router.nodes
         self._switch_idx = np.flatnonzero(self.net._is_switch)
         self._switch_ch = [
-            meter.channel(f"net:{nodes[i]}", "network", switch=str(nodes[i])) for i in self._switch_idx
+            meter.channel(f"net:{nodes[i]}", "network", tags={"switch": str(nodes[i])}) for i in self._switch_idx
         ]
-        self._nic_ch = meter.channel("net:nics", "network", switch="nics")
+        self._nic_ch = meter.channel("net:nics", "network", tags={"switch": "nics"})
         self._switch_w = np.full(self._switch_idx.size, -1.0)
         self._switch_owners: list[tuple] = [()] * self._switch_idx.size  # (job id, share) per switch
         self._switch_fp = np.zeros(self._switch_idx.size)  # fingerprint of each switch's traffic mix
@@ -237,7 +237,7 @@ class NetworkComm:
                 placed.flow_index = {("push", w, s): i for i, (w, s) in enumerate(pushes)}
                 placed.flow_index.update({("pull", w, s): len(pushes) + i for i, (w, s) in enumerate(pushes)})
             else:
-                pairs = [(s, d) for s, d, _ in collective_flows(hosts, self._flow_kind(job))]
+                pairs = [(str(s), str(d)) for s, d, _ in collective_flows(hosts, self._flow_kind(job))]
             caps = self._nic_caps(job)
             out: dict[str, int] = {}
             inn: dict[str, int] = {}

@@ -26,12 +26,11 @@ from sim.scheduling.policies import (
     PLACEMENTS,
     QUEUES,
     ClusterView,
-    PlacementPolicy,
-    QueuePolicy,
     make_policy,
     register_placement,
     register_queue,
 )
+from sim.scheduling.policy_api import PlacementPolicy, QueuePolicy
 from sim.scheduling.scheduler import Scheduler
 
 __all__ = [

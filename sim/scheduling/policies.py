@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any
 
 from sim.registry import REGISTRIES
 
@@ -41,7 +41,7 @@ class FreeIndex:
         self._free = [-1] * len(nodes)  # -1: not in any bucket
         self.buckets: list[list[int]] = [[] for _ in range(self.max_slots + 1)]
         self.whole: list[int] = []
-        self.pool_buckets = {p: [[] for _ in range(self.max_slots + 1)] for p in self.pools}
+        self.pool_buckets: dict[int, list[list[int]]] = {p: [[] for _ in range(self.max_slots + 1)] for p in self.pools}
         self.pool_whole: dict[int, list[int]] = {p: [] for p in self.pools}
         self.total_free = 0
         self.capacity = 0  # accelerators on available nodes
@@ -273,35 +273,6 @@ class ClusterView:
     def flops_per_accelerator(self, job: Job, i: int) -> float:
         """FLOP/s one accelerator of node i would give this job, uncapped."""
         return self._s.runtime.per_accelerator_flops(job, self._s.nodes[i])
-
-
-@runtime_checkable
-class QueuePolicy(Protocol):
-    """Orders the waiting jobs.
-
-    blocking: a job that does not fit holds back every job behind it.
-    Optional: `preemptive = True` (the order is over queued and running jobs,
-    and running jobs below the line are preempted), `schedule(queue, view,
-    start)` to drive the pass itself (backfill), `next_change_s(queue, view)`
-    to ask for a decision pass at a future time.
-    """
-
-    blocking: bool
-
-    def order(self, queue: Sequence[Job], view: ClusterView) -> list[Job]: ...
-
-
-@runtime_checkable
-class PlacementPolicy(Protocol):
-    """Picks accelerators: [(node index, count), ...] summing to job.accelerators, or None.
-
-    A preemptive pass relies on two properties to skip hopeless placements: whether
-    a job can be placed at all depends on its accelerator count (not on which job
-    it is), and more free accelerators never make a job unplaceable, nor does a
-    smaller job fail where a larger one fits. Every built-in placement has them.
-    """
-
-    def place(self, job: Job, view: ClusterView) -> list[tuple[int, int]] | None: ...
 
 
 QUEUES = REGISTRIES["queue"]

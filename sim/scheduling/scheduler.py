@@ -52,9 +52,8 @@ from sim.scheduling.policies import (
     UP,
     ClusterView,
     FreeIndex,
-    PlacementPolicy,
-    QueuePolicy,
 )
+from sim.scheduling.policy_api import PlacementPolicy, QueuePolicy
 from sim.spec.scheduling import SchedulerConfig
 
 if TYPE_CHECKING:
@@ -253,7 +252,7 @@ class Scheduler:
             return
         key = self._queue_key
         for job in started:
-            i = bisect.bisect_left(q, key(job), key=key)  # type: ignore[arg-type]
+            i = bisect.bisect_left(q, key(job), key=key)  # type: ignore[arg-type,misc]
             while q[i] is not job:
                 i += 1
             del q[i]
@@ -501,7 +500,7 @@ class Scheduler:
                 if placement is None:
                     placement = self._make_room(job, order[k + 1:], gone, min_run, loans)
                     if placement is None:
-                        no_room = job.accelerators
+                        no_room = float(job.accelerators)
                         continue
                     no_room = math.inf
                     if save <= 0:  # the victims' accelerators are free now
@@ -514,7 +513,7 @@ class Scheduler:
                     if now_placement is not None:
                         placement = now_placement
                     else:
-                        no_room_now = job.accelerators
+                        no_room_now = float(job.accelerators)
                 if self._free_now(placement):
                     self._try_start(job, placement)
                 else:  # waits for a save to end: keep its place
@@ -681,7 +680,7 @@ class Scheduler:
     def fail_node(self, i: int) -> None:
         node = self.nodes[i]
         for jid in list(node.jobs):
-            job = self.jobs_by_id.get(jid)  # type: ignore[arg-type]
+            job = self.jobs_by_id.get(jid)  # type: ignore[arg-type,call-overload]
             if job is not None and job.state is JobState.RUNNING:
                 self.fail_job(job)
         self.set_node_state(i, FAILED)

@@ -55,7 +55,7 @@ class Ledger(Protocol):
     """What the engine needs of `sim.engine.meter.Meter`: open a channel, book a value from a time on."""
 
     def channel(self, name: str, category: str, quantity: str = ..., initial: float = ...,
-                t: float | None = ..., **tags: object) -> int: ...
+                t: float | None = ..., tags: dict[str, object] | None = ...) -> int: ...
 
     def set(self, ch: int, value: float, t: float | None = None) -> None: ...
 
@@ -144,11 +144,11 @@ class ServingEngine:
         for r in self.replicas:
             node = f"{name}-n{r.idx // per_node}"
             tags = {"node": node, "node_type": perf.node_type.key, "serving": name, "replica": r.idx}
-            r.ch_acc = ledger.channel(f"acc:{name}-r{r.idx}", "accelerator", t=0.0, **tags)
-            r.ch_host = ledger.channel(f"host:{name}-r{r.idx}", "host", t=0.0, **tags)
-            r.ch_batch = ledger.channel(f"batch:{name}-r{r.idx}", "serving_batch", quantity="level", t=0.0, **tags)
-            r.ch_kv = ledger.channel(f"kv:{name}-r{r.idx}", "serving_kv", quantity="level", t=0.0, **tags)
-            r.ch_on = ledger.channel(f"on:{name}-r{r.idx}", "serving_on", quantity="level", t=0.0, **tags)
+            r.ch_acc = ledger.channel(f"acc:{name}-r{r.idx}", "accelerator", t=0.0, tags=tags)
+            r.ch_host = ledger.channel(f"host:{name}-r{r.idx}", "host", t=0.0, tags=tags)
+            r.ch_batch = ledger.channel(f"batch:{name}-r{r.idx}", "serving_batch", quantity="level", t=0.0, tags=tags)
+            r.ch_kv = ledger.channel(f"kv:{name}-r{r.idx}", "serving_kv", quantity="level", t=0.0, tags=tags)
+            r.ch_on = ledger.channel(f"on:{name}-r{r.idx}", "serving_on", quantity="level", t=0.0, tags=tags)
             if r.idx < on:
                 r.state = IDLE
                 self._book(r, 0.0)
