@@ -33,6 +33,7 @@ from types import ModuleType
 #: the modules on the per-job and per-change path (docs/engine.md, "Compiled hot path");
 #: each must type-check cleanly (mypyc compiles what mypy infers)
 HOT_PATH: tuple[str, ...] = (
+    "sim.engine.environment",
     "sim.engine.meter",
     "sim.engine.caps",
     "sim.compute.power",

@@ -7,6 +7,7 @@ import pytest
 import yaml
 from wattsim_testing import tiny_scenario
 
+import sim.engine.environment as environment_mod
 import sim.engine.world as world_mod
 from sim.cli.main import main
 from sim.cli.summary import summary_table
@@ -68,8 +69,8 @@ class _SliverRuntime:
 
 
 def test_a_same_instant_loop_is_an_error_naming_the_component_and_job(monkeypatch):
-    monkeypatch.setattr(world_mod, "SAME_INSTANT_EVENTS", 1000)
-    monkeypatch.setattr(world_mod, "SAME_INSTANT_REPEATS", 100)
+    monkeypatch.setattr(environment_mod, "SAME_INSTANT_EVENTS", 1000)
+    monkeypatch.setattr(environment_mod, "SAME_INSTANT_REPEATS", 100)
     env = CountingEnvironment()
     env.timeout(5.0).callbacks.append(partial(_SliverRuntime(env)._maybe_done, _Job()))
     with pytest.raises(SameInstantLoop) as exc:

@@ -34,9 +34,9 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import repeat
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from simpy.events import NORMAL, Event
+from simpy.events import NORMAL
 
 from sim.compute.async_training import DEFAULT_STALENESS, async_rates
 from sim.compute.node import WAIT_ACTIVITY, Node
@@ -193,20 +193,29 @@ class Job:
 _MEMO_MAX = 1 << 16
 
 
-def call_at(env: simpy.Environment, t: float, callback: Callable[[Event], None]) -> Event:
+def call_at(env: simpy.Environment, t: float, callback: Callable[[Wakeup], None]) -> Wakeup:
     """Call `callback(event)` at exactly `t` (>= now), in the order a timeout made now would run:
-    a bare event in SimPy's queue (a Timeout computes now + (t - now), which can miss t by an ulp,
-    and costs a class lookup and checks per call). Returns the event (already triggered)."""
-    ev = _new_event(Event)
-    ev.env = env
-    ev.callbacks = [callback]
-    ev._ok = True
-    ev._value = None
-    heapq.heappush(env._queue, (t, NORMAL, next(env._eid), ev))
+    a bare entry in SimPy's queue (a Timeout computes now + (t - now), which can miss t by an ulp,
+    and costs a class lookup and checks per call). Returns the entry (already triggered)."""
+    ev = Wakeup(env, callback)
+    queue: list[Any] = env._queue  # SimPy's, typed for its own Events
+    heapq.heappush(queue, (t, NORMAL, next(env._eid), ev))
     return ev
 
 
-_new_event = object.__new__  # an Event without its __init__ (which sets what call_at sets again)
+class Wakeup:
+    """What `call_at` puts in SimPy's queue: a triggered event holding one callback.
+
+    It has what SimPy's loop (and `CountingEnvironment.run`) reads of an event, `callbacks`,
+    `_ok` and `_value`, and nothing that can be waited on: nothing yields it. A compiled
+    class (sim/compiled.py), so making one costs no dict as a `simpy.Event` does; three are
+    made per job (its arrival, a scheduling pass, its completion clock)."""
+
+    def __init__(self, env: simpy.Environment, callback: Callable[[Wakeup], None]) -> None:
+        self.env = env
+        self.callbacks: list[Callable[[Wakeup], None]] | None = [callback]
+        self._ok = True
+        self._value: object = None
 
 
 class CompletionClock:
@@ -227,7 +236,7 @@ class CompletionClock:
         self._heap: list[tuple[float, int, Job, int]] = []
         self._seq = 0
         self._armed_at = math.inf  # time of the live timeout
-        self._armed_event: Event | None = None
+        self._armed_event: Wakeup | None = None
         self._compact_at = 64
 
     def schedule(self, job: Job, eta_s: float) -> None:
@@ -246,7 +255,7 @@ class CompletionClock:
         self._armed_at = t
         self._armed_event = call_at(self.env, t, self._due)
 
-    def _due(self, event: Event) -> None:
+    def _due(self, event: Wakeup) -> None:
         if event is not self._armed_event:
             return  # superseded by an earlier arm
         self._armed_at = math.inf
