@@ -16,6 +16,7 @@ import time
 
 from bench_engine import bare_simpy  # the same bare-SimPy baseline as the engine bench
 
+import sim.compiled
 from sim import load_scenario
 from sim.engine.world import World
 from sim.paths import scenarios_path
@@ -34,6 +35,7 @@ def measure(path, overrides: dict | None = None, label: str = "") -> None:
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     accounted = s["jobs_completed"] + s["jobs_failed"] + s["jobs_unfinished"]
     print(label)
+    print(f"  hot path: {sim.compiled.STATUS}")
     print(f"  jobs: {len(world.jobs):,} built, {s['jobs_submitted']:,} submitted, {s['jobs_completed']:,} "
           f"completed, {s['jobs_failed']} failed, {s['jobs_unfinished']} unfinished "
           f"({'every job accounted for' if accounted == len(world.jobs) == len(result.jobs) else 'JOBS MISSING'})")

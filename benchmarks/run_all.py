@@ -7,6 +7,10 @@ import sys
 from pathlib import Path
 
 here = Path(__file__).resolve().parent
+sys.path.insert(0, str(here.parent))
+import sim.compiled  # noqa: E402  (the status of this checkout's hot path)
+
+print(f"hot path: {sim.compiled.STATUS} (sim/compiled.py)", flush=True)
 failed = 0
 for script in sorted(here.glob("bench_*.py")):
     print(f"== {script.name}", flush=True)
