@@ -40,6 +40,7 @@ HOT_PATH: tuple[str, ...] = (
     "sim.compute.node",
     "sim.compute.training",
     "sim.network.power",
+    "sim.network.flows",
     "sim.network.fabric",
     "sim.scheduling.policies",
     "sim.scheduling.scheduler",

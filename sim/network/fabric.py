@@ -179,6 +179,7 @@ class NetworkComm:
         self._intra_override = intra_override_bytes_per_s
         self._nic_caps_on = nic_caps  # host links from the node type's NICs (not set by the scenario)
         self._placed: dict[int, _Placed] = {}
+        self._host_names: list[str] = []
         self._dirty = False
         self._pending: set[int] = set()  # staged this instant, shares not yet computed
         self.flow_set_changes = 0  # recomputations of the shares
@@ -202,6 +203,13 @@ class NetworkComm:
         """Most power the fabric can draw (`FabricPower.nameplate_w`): part of the IT nameplate."""
         return self._power.nameplate_w()
 
+    def _host(self, i: int) -> str:
+        """`host_name(i)`, made once per node (asked at every placement and step-time read)."""
+        names = self._host_names
+        while len(names) <= i:
+            names.append(host_name(len(names)))
+        return names[i]
+
     # -- lifecycle (called by the runtime) ---------------------------------------
     def place(self, job: Job) -> None:
         """Put the job's collective on the network (shares recomputed at the end of the instant)."""
@@ -209,12 +217,12 @@ class NetworkComm:
             node, c = job.placement[0]
             intra = self._intra_override if self._intra_override is not None \
                 else node.node_type.intra_node_bandwidth_bytes_per_s
-            self._placed[job.id] = _Placed([host_name(node.index)], [c], intra, False)
+            self._placed[job.id] = _Placed([self._host(node.index)], [c], intra, False)
             return
         hosts: list[str] = []
         counts: list[int] = []
         for node, c in job.placement:
-            h = host_name(node.index)
+            h = self._host(node.index)
             if hosts and hosts[-1] == h:
                 counts[-1] += c
             elif h in hosts:
@@ -269,7 +277,7 @@ class NetworkComm:
             return caps
         for node, c in held_by_node.values():
             nics = node.node_type.nics or 1
-            h = host_name(node.index)
+            h = self._host(node.index)
             if nics <= 1 or self.graph.degree(h) != 1:
                 continue
             held = min(nics, math.ceil(c * nics / node.node_type.accelerators_per_node - 1e-9))
@@ -398,7 +406,7 @@ class NetworkComm:
         size = job.work.gradient_bytes or 0.0
         if placed is None or size <= 0:
             return 0.0
-        h = host_name(node.index)
+        h = self._host(node.index)
         c = placed.counts[placed.hosts.index(h)] if h in placed.hosts else 1
         local = ring_allreduce_time(c, size, placed.intra_bytes_per_s, INTRA_NODE_LATENCY_S)
         if not placed.on_network:

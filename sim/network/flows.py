@@ -364,11 +364,12 @@ class Network:
             link_of_nnz = np.concatenate([o.link_ids for o in owners])
             demand = np.concatenate([o.demand_bytes_per_s for o in owners])
         else:
-            lengths = link_of_nnz = np.zeros(0, dtype=np.int64)
+            lengths = np.zeros(0, dtype=np.int64)
+            link_of_nnz = np.zeros(0, dtype=np.int64)
             demand = np.zeros(0)
         flow_of_nnz = np.repeat(np.arange(lengths.size), lengths)
         rates = _progressive_fill(flow_of_nnz, link_of_nnz, demand, self.router.capacity_bytes_per_s)
-        self.link_load_bytes_per_s = np.bincount(
+        self.link_load_bytes_per_s = np.bincount(  # type: ignore[assignment]  # float64 with weights
             link_of_nnz, weights=rates[flow_of_nnz], minlength=len(self.router.links)
         )
         starts = np.cumsum(n_flows) - n_flows
