@@ -22,11 +22,13 @@ internal change of the scheduler, the runtime or the World; nothing else
 from __future__ import annotations
 
 from collections.abc import Callable, Generator, Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any
 
 from sim.registry import REGISTRIES
+from sim.scheduling.control_protocol import Control, JobView
 from sim.spec.scheduling import UserControlConfig
+
+__all__ = ["CONTROLS", "Control", "ControlContext", "JobView", "build_controls", "register_control"]
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -36,35 +38,6 @@ if TYPE_CHECKING:
     from sim.engine.caps import PowerCaps
     from sim.facility.signals import Forecast, Signal
     from sim.scheduling.scheduler import Scheduler
-
-
-@dataclass(frozen=True, slots=True)
-class JobView:
-    """A job as a control sees it (read-only; times in s since the scenario start)."""
-
-    id: int
-    name: str
-    accelerators: int
-    submit_s: float
-    ready_s: float | None
-    """when its predecessors had completed (its submit time without any)."""
-    start_s: float | None
-    runtime_estimate_s: float | None
-    """the scenario's estimate, if it gave one (see `ControlContext.runtime_estimate_s`)."""
-    deadline_s: float | None
-    slack_s: float | None
-    running: bool
-    preemptible: bool
-    """running and not busy saving or restoring a checkpoint."""
-
-
-@runtime_checkable
-class Control(Protocol):
-    """Holds jobs at submission and/or vetoes starts; `after_change()` is a third, optional hook."""
-
-    def hold_until(self, job: JobView) -> float | None: ...
-
-    def admits(self, job: JobView, placement: list[tuple[int, int]]) -> bool: ...
 
 
 class _StateRead:
