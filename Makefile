@@ -34,7 +34,7 @@ bench: compile
 
 # the public API and the plug-in protocols, type-checked strictly
 TYPED := sim/__init__.py sim/registry.py sim/paths.py sim/spec/errors.py sim/engine/contracts.py \
-         sim/engine/caps.py sim/engine/record.py sim/scheduling/control_api.py \
+         sim/engine/caps.py sim/engine/record.py sim/scheduling/control_api.py sim/scheduling/control_protocol.py \
          sim/compute/power_api.py sim/scheduling/policy_api.py sim/compiled.py
 
 lint: $(STAMP)

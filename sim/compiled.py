@@ -44,6 +44,8 @@ HOT_PATH: tuple[str, ...] = (
     "sim.network.fabric",
     "sim.scheduling.policies",
     "sim.scheduling.scheduler",
+    "sim.scheduling.controls",
+    "sim.scheduling.control_api",
 )
 #: mypyc's shared library for the group: ``sim/hotpath__mypyc.<suffix>``
 GROUP = "sim.hotpath"

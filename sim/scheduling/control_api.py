@@ -22,11 +22,13 @@ internal change of the scheduler, the runtime or the World; nothing else
 from __future__ import annotations
 
 from collections.abc import Callable, Generator, Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any
 
 from sim.registry import REGISTRIES
+from sim.scheduling.control_protocol import Control, JobView
 from sim.spec.scheduling import UserControlConfig
+
+__all__ = ["CONTROLS", "Control", "ControlContext", "JobView", "build_controls", "register_control"]
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -38,33 +40,8 @@ if TYPE_CHECKING:
     from sim.scheduling.scheduler import Scheduler
 
 
-@dataclass(frozen=True, slots=True)
-class JobView:
-    """A job as a control sees it (read-only; times in s since the scenario start)."""
-
-    id: int
-    name: str
-    accelerators: int
-    submit_s: float
-    ready_s: float | None
-    """when its predecessors had completed (its submit time without any)."""
-    start_s: float | None
-    runtime_estimate_s: float | None
-    """the scenario's estimate, if it gave one (see `ControlContext.runtime_estimate_s`)."""
-    deadline_s: float | None
-    slack_s: float | None
-    running: bool
-    preemptible: bool
-    """running and not busy saving or restoring a checkpoint."""
-
-
-@runtime_checkable
-class Control(Protocol):
-    """Holds jobs at submission and/or vetoes starts; `after_change()` is a third, optional hook."""
-
-    def hold_until(self, job: JobView) -> float | None: ...
-
-    def admits(self, job: JobView, placement: list[tuple[int, int]]) -> bool: ...
+#: a job's terms on one node: (accelerators, W each, group or -1, job or None)
+_Terms = list[tuple[int, float, int, "Job | None"]]
 
 
 class _StateRead:
@@ -72,54 +49,90 @@ class _StateRead:
 
     groups: (a job, a node, its compute share) per group of jobs whose power depends only on the
     cap; states: the nodes' distinct states, (node, terms, accelerators used, W of the idle ones, W
-    of the host idle, W of the host's busy part), terms (accelerators, W each now, group or -1, job
+    of the host idle, W of the host's busy part), terms (accelerators, W each, group or -1, job
     or None); nodes whose jobs are all in groups, with the same counts, are one state (same power);
     nodes, order: the nodes that are on, in node order, and the state of each. key: the state it
     was read from (`ControlContext._state_key`). The W each of a job in its terms is that of the
-    caps in force at the read: IT at a given fraction does not use it (its group's W, or its own).
-    alone: some job's power depends on more than the cap (it is computed job by job).
+    caps in force when its node was read: IT at a given fraction does not use it (its group's W,
+    or its own); IT at the caps in force reads the state afresh. alone: some job's power depends
+    on more than the cap (it is computed job by job).
+
+    Incremental: given the previous read (`prev`) and no job paused or resumed since, a node
+    whose jobs and accelerators are unchanged keeps its terms, and the groups carry over
+    (group_of: the groups by every input of their power; they only grow, so a kept term's group
+    is still right; a group whose jobs have all left is dropped at the next full read, which
+    comes once fewer than half the groups are in use). A job's inputs to its group (its work,
+    cap, mode) and a node's (its power curve, accelerator, zone) do not change while it runs.
+    A node read afresh and one kept give the same terms, so IT is the same float either way.
     """
 
-    __slots__ = ("groups", "states", "nodes", "order", "key", "alone")
+    __slots__ = ("groups", "group_of", "states", "nodes", "order", "key", "alone", "node_reads",
+                 "groups_used")
+    groups: list[tuple[Job, Node, float]]
+    group_of: dict[tuple[object, ...], int]
+    groups_used: int
+    node_reads: dict[int, tuple[_Terms, tuple[object, ...], bool, tuple[int, ...]]]
 
-    def __init__(self, s: Scheduler, key: tuple[list[object], list[bool]]) -> None:
+    def __init__(self, s: Scheduler, key: tuple[list[object], list[int]],
+                 prev: _StateRead | None = None) -> None:
         self.key = key
         self.alone = False  # a job whose power depends on more than its cap (its placement, the network)
         fixed_share = s.runtime.fixed_compute_share
         jobs_by_id = s.jobs_by_id
+        node_keys = key[0]
         group_of: dict[tuple[object, ...], int] = {}
         groups: list[tuple[Job, Node, float]] = []
-        states: list[tuple[Node, list[tuple[int, float, int, Job | None]], int, float, float, float]] = []
+        prev_keys: list[object] = []
+        prev_reads: dict[int, tuple[_Terms, tuple[object, ...], bool, tuple[int, ...]]] = {}
+        if (prev is not None and prev.key[1] == key[1] and len(prev.key[0]) == len(node_keys)
+                and len(prev.groups) <= 2 * prev.groups_used + 8):
+            group_of = prev.group_of
+            groups = prev.groups
+            prev_keys = prev.key[0]
+            prev_reads = prev.node_reads
+        node_reads: dict[int, tuple[_Terms, tuple[object, ...], bool, tuple[int, ...]]] = {}
+        used_groups: set[int] = set()
+        states: list[tuple[Node, _Terms, int, float, float, float]] = []
         state_of: dict[tuple[object, ...], int] = {}
         nodes: list[Node] = []
         order: list[int] = []
-        for node in s.nodes:
+        for p, node in enumerate(s.nodes):
             if not node.on:
                 continue
-            terms: list[tuple[int, float, int, Job | None]] = []
-            sig: list[object] = []
-            alone = False  # a job whose power depends on its placement: this node is its own state
-            for jid, (count, w) in node.jobs.items():
-                job = jobs_by_id.get(jid) if isinstance(jid, int) else None
-                g = -1
-                if job is not None:
-                    share = fixed_share(job)
-                    if share is not None:
-                        wk = job.work
-                        gkey = (id(node.curve), id(node.accelerator), node.zone, job.power_cap_w, share,
-                                wk.achieved_flops_per_accelerator, wk.mfu, wk.layout, wk.roofline,
-                                wk.flops_per_sample, wk.batch_per_accelerator, wk.checkpoint_interval_s,
-                                wk.checkpoint_time_s)
-                        g = group_of.get(gkey, -1)
-                        if g < 0:
-                            g = group_of[gkey] = len(groups)
-                            groups.append((job, node, share))
-                    else:
-                        alone = self.alone = True
-                terms.append((count, w, g, job))
-                sig += (count, g, w)
+            nread = prev_reads.get(p) if prev_reads and prev_keys[p] == node_keys[p] else None
+            if nread is None:
+                terms: _Terms = []
+                sig: list[object] = []
+                gs: list[int] = []
+                alone = False  # a job whose power depends on its placement: this node is its own state
+                for jid, (count, w) in node.jobs.items():
+                    job = jobs_by_id.get(jid) if isinstance(jid, int) else None
+                    g = -1
+                    if job is not None:
+                        share = fixed_share(job)
+                        if share is not None:
+                            wk = job.work
+                            gkey = (id(node.curve), id(node.accelerator), node.zone, job.power_cap_w, share,
+                                    wk.achieved_flops_per_accelerator, wk.mfu, wk.layout, wk.roofline,
+                                    wk.flops_per_sample, wk.batch_per_accelerator, wk.checkpoint_interval_s,
+                                    wk.checkpoint_time_s)
+                            g = group_of.get(gkey, -1)
+                            if g < 0:
+                                g = group_of[gkey] = len(groups)
+                                groups.append((job, node, share))
+                            gs.append(g)
+                        else:
+                            alone = True
+                    terms.append((count, w, g, job))
+                    sig += (count, g, w)
+                nread = (terms, tuple(sig), alone, tuple(gs))
+            node_reads[p] = nread
+            terms, sig_t, alone, gs_t = nread
+            used_groups.update(gs_t)
+            if alone:
+                self.alone = True
             skey: tuple[object, ...] = (node.index,) if alone else (
-                id(node.curve), id(node.node_type), node.slots, tuple(sig))
+                id(node.curve), id(node.node_type), node.slots, sig_t)
             k = state_of.get(skey)
             if k is None:
                 k = state_of[skey] = len(states)
@@ -131,6 +144,9 @@ class _StateRead:
             nodes.append(node)
             order.append(k)
         self.groups = groups
+        self.group_of = group_of
+        self.groups_used = len(used_groups)
+        self.node_reads = node_reads
         self.states = states
         self.nodes = nodes
         self.order = order
@@ -289,23 +305,24 @@ class ControlContext:
 
         return it
 
-    def _state_key(self) -> tuple[list[object], list[bool]]:
+    def _state_key(self) -> tuple[list[object], list[int]]:
         """What a read of the state depends on, for IT at a given cap fraction: each node's jobs and
         their accelerators (and the W of anything on it that is not a job: it is taken as is), None
-        for a node that is off, and which running jobs are paused (a paused job computes nothing).
-        A job's W at the caps in force is not in it: re-rating moves it, not the job's W at f."""
+        for a node that is off, and the ids of the running jobs that are paused (a paused job
+        computes nothing). A job's W at the caps in force is not in it: re-rating moves it, not the
+        job's W at f."""
         s = self._s
         jobs = s.jobs_by_id
         return ([tuple([(jid, c) if jid in jobs else (jid, c, w) for jid, (c, w) in n.jobs.items()])
                  if n.on else None for n in s.nodes],
-                [j.paused for j in s.runtime.running.values()])
+                [jid for jid, j in s.runtime.running.items() if j.paused])
 
     def _read(self) -> _StateRead:
         key = self._state_key()
         read = self._last_read
         if read is not None and read.key == key:
             return read
-        read = self._last_read = _StateRead(self._s, key)
+        read = self._last_read = _StateRead(self._s, key, read)
         return read
 
     # -- acting ------------------------------------------------------------------

@@ -148,8 +148,8 @@ def highest_on_grid(it: Callable[[float], float], limit: float, hint: float | No
         k = nxt
         slope = 0.0
         if k < 0 and 2 * (hi - lo) <= widths[0]:  # else two probes did not halve the bracket: bisect
-            lines = [(pair, _secant(pair[0], pair[1])) for pair in (over, under)
-                     if len(pair) > 1 and pair is not used]
+            lines: list[tuple[list[tuple[int, float]] | None, tuple[float, float] | None]] = [
+                (pair, _secant(pair[0], pair[1])) for pair in (over, under) if len(pair) > 1 and pair is not used]
             if 0 < lo and hi < _GRID_POINTS:  # the chord lo-hi, both ends probed inside (0, 1)
                 lines.append((None, _secant(under[-1], over[-1])))
             for pair, line in lines:
@@ -188,6 +188,7 @@ class PowerEnvelope:
                                        "scheduler.controls.power-envelope.limit")
         elif config.limit_kw is None:
             raise ValueError("power-envelope needs limit_kw or limit")
+        self._fixed_limit_w = float(config.limit_kw) * W_PER_KW if config.limit_kw is not None else 0.0
         self.fraction = 1.0
         self.rejected = 0
         if self.signal is not None or context.serves:  # a limit or a serving load that moves by itself
@@ -200,7 +201,7 @@ class PowerEnvelope:
     def limit_w(self) -> float:
         if self.signal is not None:
             return float(self.signal.at(self.ctx.now_s))
-        return float(self.cfg.limit_kw) * W_PER_KW
+        return self._fixed_limit_w
 
     def admits(self, job: JobView, placement: list[tuple[int, int]]) -> bool:
         extra: dict[int, int] = {}
